@@ -1,0 +1,111 @@
+"""One route class per wire dialect: auth, the body limit and error rendering happen here, once.
+
+Routes raise :class:`~inferhouse.errors.InferhouseError`; the dialect's renderer turns it into the error
+shape that dialect's clients parse. Order matters and is the same everywhere: the token is checked
+before the body is read, and the body size before it is parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from inferhouse.api.services import services
+from inferhouse.errors import (
+    BadRequest,
+    InferhouseError,
+    InvalidJson,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+ErrorRenderer = Callable[[InferhouseError], Response]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+_MAX_REPORTED_PROBLEMS = 3
+# Pydantic names union branches in error locations ("list[str]", "str", "SimilarityInputs").
+_UNION_TAG = re.compile(r"^(str|int|float|bool)$|[\[\]]|^[A-Z]")
+
+
+def dialect_route(render: ErrorRenderer, *, authenticated: bool = True) -> type[APIRoute]:
+    """Build the ``route_class`` for a router whose errors ``render`` shapes."""
+
+    class DialectRoute(APIRoute):
+        def get_route_handler(self) -> Handler:
+            inner = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                try:
+                    found = services(request)
+                    if authenticated and found.settings.auth:
+                        found.tokens.check_header(request.headers.get("authorization"))
+                    await read_limited_body(request, found.settings.max_body_bytes)
+                    return await inner(request)
+                except InferhouseError as error:
+                    return render(error)
+                except RequestValidationError as error:
+                    return render(from_validation_error(error))
+                except HTTPException as error:
+                    return render(from_http_exception(error))
+                except Exception:
+                    log.exception("unhandled error on %s %s", request.method, request.url.path)
+                    return render(InferhouseError("Internal server error"))
+
+            return handler
+
+    return DialectRoute
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """Read the body once, refusing it as soon as it passes ``limit``; FastAPI reuses what we read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's own cache: its body() returns this instead of re-reading
+    return body
+
+
+def from_validation_error(error: RequestValidationError) -> InferhouseError:
+    problems = list(error.errors())
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        detail = next(p.get("ctx", {}).get("error", "") for p in problems if p.get("type") == "json_invalid")
+        return InvalidJson(f"The body is not valid JSON: {detail}".rstrip(": "))
+    # A union field fails once per branch; the branch that got deepest says the most useful thing.
+    deepest: dict[str, tuple[int, str]] = {}
+    for problem in problems:
+        path = [part for part in problem.get("loc", ()) if part != "body"]
+        field = str(path[0]) if path else "body"
+        plain = [str(part) for part in path if isinstance(part, int) or not _UNION_TAG.search(str(part))]
+        message = f"{'.'.join(plain) or 'body'}: {problem.get('msg', 'invalid')}"
+        if field not in deepest or len(path) > deepest[field][0]:
+            deepest[field] = (len(path), message)
+    parts = [message for _, message in deepest.values()][:_MAX_REPORTED_PROBLEMS]
+    return ValidationFailed("Invalid request: " + "; ".join(parts))
+
+
+def from_http_exception(error: HTTPException) -> InferhouseError:
+    if error.status_code == 413:
+        return PayloadTooLarge(str(error.detail))
+    if error.status_code == 404:
+        return NotFound(f"No route {error.detail.lower()}: see /docs for the API")
+    converted = BadRequest(str(error.detail))
+    converted.status_code = error.status_code
+    return converted

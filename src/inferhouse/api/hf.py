@@ -1,0 +1,108 @@
+"""The Hugging Face dialect: dedicated endpoints (``/endpoints/{name}``) and serverless (``/models/{id}``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from inferhouse.api.dialect import dialect_route
+from inferhouse.api.renderers import render_hf
+from inferhouse.api.responses import json_response
+from inferhouse.api.schemas import (
+    InferenceRequest,
+    checked_similarity,
+    checked_texts,
+    expect_similarity,
+    expect_texts,
+)
+from inferhouse.api.services import Services, services
+from inferhouse.endpoints import Task
+from inferhouse.engine.embedder import Embedder
+from inferhouse.engine.tasks import sentence_similarity
+from inferhouse.errors import BadRequest
+
+router = APIRouter(route_class=dialect_route(render_hf), tags=["Hugging Face"])
+
+_SERVERLESS_TASKS = {Task.FEATURE_EXTRACTION, Task.SENTENCE_SIMILARITY}
+
+
+def _header_flag(request: Request, name: str) -> bool | None:
+    value = request.headers.get(name)
+    return None if value is None else value.strip().lower() in {"1", "true", "yes"}
+
+
+def _use_cache(request: Request, body: InferenceRequest) -> bool:
+    header = _header_flag(request, "x-use-cache")
+    if header is not None:
+        return header
+    return body.options.use_cache if body.options else True
+
+
+def _wait_for_model(request: Request, body: InferenceRequest) -> bool:
+    header = _header_flag(request, "x-wait-for-model")
+    if header is not None:
+        return header
+    return body.options.wait_for_model if body.options else False
+
+
+async def _run(
+    found: Services, embedder: Embedder, task: Task, body: InferenceRequest, use_cache: bool, *, bare: bool
+) -> Any:
+    """Run ``task``; ``bare`` picks the serverless reply shapes (plain lists) over the endpoint ones."""
+    limit = found.settings.max_client_batch_size
+    params = body.embedding_parameters()
+    if task is Task.SENTENCE_SIMILARITY:
+        inputs = expect_similarity(body.inputs, task)
+        checked_similarity(inputs, limit)
+        options = params.embed_options(default_normalize=True, use_cache=use_cache)
+        scores = await sentence_similarity(embedder, inputs.source_sentence, inputs.sentences, options)
+        return scores if bare else {"similarities": scores}
+    raw = expect_texts(body.inputs, task)
+    texts = checked_texts(raw, limit)
+    result = await embedder.embed(texts, params.embed_options(default_normalize=None, use_cache=use_cache))
+    vectors = result.vectors[0] if isinstance(raw, str) else result.vectors
+    if task is Task.SENTENCE_EMBEDDINGS and not bare:
+        return {"embeddings": vectors}
+    return vectors
+
+
+@router.post("/endpoints/{name}", summary="Run a dedicated endpoint (Inference Endpoints container)")
+@router.post("/endpoints/{name}/predict", include_in_schema=False)
+async def endpoint_predict(name: str, body: InferenceRequest, request: Request) -> Response:
+    found = services(request)
+    endpoint, embedder = await found.endpoints.embedder(name)
+    reply = await _run(found, embedder, endpoint.task, body, _use_cache(request, body), bare=False)
+    return json_response(reply)
+
+
+@router.get("/endpoints/{name}/health", summary="200 Ok once the endpoint serves")
+@router.get("/endpoints/{name}/", include_in_schema=False)
+async def endpoint_health(name: str, request: Request) -> Response:
+    await services(request).endpoints.embedder(name)
+    return PlainTextResponse("Ok")
+
+
+async def _serverless(model_id: str, task: Task | None, body: InferenceRequest, request: Request) -> Response:
+    found = services(request)
+    embedder = await found.pool.get(model_id, wait=_wait_for_model(request, body))
+    if task is None:  # like the serverless API: the inputs' shape picks the task of a sentence model
+        is_pair = not isinstance(body.inputs, str | list)
+        task = Task.SENTENCE_SIMILARITY if is_pair else Task.FEATURE_EXTRACTION
+    reply = await _run(found, embedder, task, body, _use_cache(request, body), bare=True)
+    return json_response(reply)
+
+
+@router.post("/models/{model_id:path}/pipeline/{task}", summary="Serverless inference with a named task")
+async def serverless_pipeline(model_id: str, task: str, body: InferenceRequest, request: Request) -> Response:
+    chosen = next((known for known in _SERVERLESS_TASKS if known.value == task), None)
+    if chosen is None:
+        supported = ", ".join(sorted(known.value for known in _SERVERLESS_TASKS))
+        raise BadRequest(f"Task {task} is not supported for embedding models; use one of: {supported}")
+    return await _serverless(model_id, chosen, body, request)
+
+
+@router.post("/models/{model_id:path}", summary="Serverless inference (Inference API)")
+async def serverless(model_id: str, body: InferenceRequest, request: Request) -> Response:
+    return await _serverless(model_id, None, body, request)

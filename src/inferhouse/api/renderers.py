@@ -1,0 +1,39 @@
+"""How each wire dialect shapes an error. A 5xx never carries internals: those stay in the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from inferhouse.api.responses import json_response
+from inferhouse.errors import InferhouseError, ModelLoading, Overloaded, Unauthorized
+
+
+def _headers(error: InferhouseError) -> dict[str, str] | None:
+    if isinstance(error, ModelLoading):
+        return {"Retry-After": str(max(1, round(error.estimated_time)))}
+    if isinstance(error, Overloaded):
+        return {"Retry-After": "1"}
+    if isinstance(error, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
+def render_hf(error: InferhouseError) -> Response:
+    """Hugging Face Inference API, Inference Endpoints and TEI: ``{"error", "error_type"}``."""
+    body: dict[str, Any] = {"error": error.message, "error_type": error.kind}
+    if isinstance(error, ModelLoading):
+        body["estimated_time"] = error.estimated_time
+    return json_response(body, error.status_code, _headers(error))
+
+
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def render_openai(error: InferhouseError) -> Response:
+    """OpenAI: ``{"error": {"message", "type", "param", "code"}}``."""
+    status = error.status_code
+    kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    body = {"error": {"message": error.message, "type": kind, "param": None, "code": error.kind}}
+    return json_response(body, status, _headers(error))

@@ -1,0 +1,93 @@
+"""Request bodies shared by the Hugging Face-style dialects (serverless, endpoints, TEI)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from inferhouse.engine.embedder import EmbedOptions
+from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
+
+
+class SimilarityInputs(BaseModel):
+    source_sentence: str
+    sentences: list[str]
+
+
+class RequestOptions(BaseModel):
+    """The serverless API's ``options`` object; headers ``x-use-cache``/``x-wait-for-model`` do the same."""
+
+    use_cache: bool = True
+    wait_for_model: bool = False
+
+
+class EmbeddingParameters(BaseModel):
+    """Options accepted at the top level (as huggingface_hub and TEI send them) or under ``parameters``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    normalize: bool | None = None
+    truncate: bool | None = None
+    truncation_direction: Literal["right", "left", "Right", "Left"] | None = None
+    prompt_name: str | None = None
+    dimensions: int | None = Field(None, ge=1)
+
+    def merged(self, parameters: dict[str, Any] | None) -> EmbeddingParameters:
+        """Top-level values win; ``parameters`` fills what the top level left unset."""
+        if not parameters:
+            return self
+        nested = EmbeddingParameters.model_validate(parameters)
+        values = nested.model_dump(exclude_none=True) | self.model_dump(exclude_none=True)
+        return EmbeddingParameters.model_validate(values)
+
+    def embed_options(self, *, default_normalize: bool | None, use_cache: bool) -> EmbedOptions:
+        direction = (self.truncation_direction or "right").lower()
+        return EmbedOptions(
+            normalize=default_normalize if self.normalize is None else self.normalize,
+            truncate=True if self.truncate is None else self.truncate,
+            truncation_direction="left" if direction == "left" else "right",
+            prompt_name=self.prompt_name,
+            dimensions=self.dimensions,
+            use_cache=use_cache,
+        )
+
+
+class InferenceRequest(EmbeddingParameters):
+    """``{"inputs": ..., "parameters": {...}, "options": {...}}`` as every Hugging Face client sends it."""
+
+    inputs: str | list[str] | SimilarityInputs
+    parameters: dict[str, Any] | None = None
+    options: RequestOptions | None = None
+
+    def embedding_parameters(self) -> EmbeddingParameters:
+        top_level = self.model_dump(include=set(EmbeddingParameters.model_fields))
+        return EmbeddingParameters.model_validate(top_level).merged(self.parameters)
+
+
+def checked_texts(inputs: str | list[str], limit: int) -> list[str]:
+    """The inputs as a list, refusing an empty request and one over the per-request cap."""
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if not texts:
+        raise EmptyInput("inputs cannot be empty")
+    if len(texts) > limit:
+        raise TooManyInputs(f"batch size {len(texts)} > maximum allowed batch size {limit}")
+    return texts
+
+
+def checked_similarity(inputs: SimilarityInputs, limit: int) -> list[str]:
+    if not inputs.sentences:
+        raise EmptyInput("sentences cannot be empty")
+    return checked_texts([inputs.source_sentence, *inputs.sentences], limit + 1)
+
+
+def expect_texts(inputs: str | list[str] | SimilarityInputs, task: str) -> str | list[str]:
+    if isinstance(inputs, SimilarityInputs):
+        raise ValidationFailed(f"Task {task} takes inputs as a string or a list of strings")
+    return inputs
+
+
+def expect_similarity(inputs: str | list[str] | SimilarityInputs, task: str) -> SimilarityInputs:
+    if not isinstance(inputs, SimilarityInputs):
+        raise ValidationFailed(f'Task {task} takes inputs as {{"source_sentence": str, "sentences": [str]}}')
+    return inputs

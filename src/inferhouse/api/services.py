@@ -1,0 +1,29 @@
+"""What the route modules reach through ``request.app.state``: built once by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from inferhouse.auth import TokenStore
+from inferhouse.endpoints import EndpointRegistry
+from inferhouse.engine.pool import ModelPool
+from inferhouse.metrics import Metrics
+from inferhouse.settings import Settings
+from inferhouse.storage import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    tokens: TokenStore
+    metrics: Metrics
+    pool: ModelPool
+    endpoints: EndpointRegistry
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found

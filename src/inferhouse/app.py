@@ -1,0 +1,120 @@
+"""``create_app(settings)``: the FastAPI application with every dialect mounted."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inferhouse import __version__
+from inferhouse.api import hf, openai, ops, tei
+from inferhouse.api.dialect import from_http_exception
+from inferhouse.api.renderers import render_hf
+from inferhouse.api.services import Services
+from inferhouse.auth import TokenStore
+from inferhouse.endpoints import Endpoint, EndpointRegistry, Task
+from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
+from inferhouse.metrics import Metrics
+from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
+from inferhouse.storage import Database
+
+log = logging.getLogger("inferhouse")
+
+
+class RequestMetrics:
+    """Counts and times every request by its route template, not its raw path (bounded label values)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(label, str(status)).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+
+
+def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -> FastAPI:
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database.in_data_dir(settings.data_dir)
+        tokens = TokenStore(db, settings.admin_token)
+        pool = ModelPool(settings, metrics, loader)
+        endpoints = EndpointRegistry(pool)
+        app.state.services = Services(settings, db, tokens, metrics, pool, endpoints)
+        _announce_auth(settings, tokens)
+        if settings.default_endpoint:
+            await endpoints.add(Endpoint(DEFAULT_ENDPOINT_NAME, BUNDLED_MODEL_ID, Task.SENTENCE_EMBEDDINGS))
+            log.info("endpoint %s serves %s", DEFAULT_ENDPOINT_NAME, BUNDLED_MODEL_ID)
+        try:
+            yield
+        finally:
+            pool.close()
+            db.close()
+
+    app = FastAPI(
+        title="inferhouse",
+        version=__version__,
+        summary="Hugging Face model serving and vector search, self-hosted.",
+        lifespan=lifespan,
+    )
+    for module in (ops, hf, tei, openai):
+        for name in ("public", "router"):
+            router = getattr(module, name, None)
+            if router is not None:
+                app.include_router(router)
+
+    @app.exception_handler(HTTPException)
+    async def unrouted(request: Request, error: HTTPException) -> Response:
+        return render_hf(from_http_exception(error))
+
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    return app
+
+
+def _announce_auth(settings: Settings, tokens: TokenStore) -> None:
+    if not settings.auth:
+        log.warning(
+            "authentication is OFF (INFERHOUSE_AUTH=false); allowed because %s is loopback", settings.host
+        )
+        return
+    first = tokens.ensure_admin(settings.data_dir)
+    if first is not None:
+        log.warning(
+            "generated an admin token (shown once): %s\n  it is saved in %s; send it as "
+            "'Authorization: Bearer <token>'; make more with `inferhouse token create`",
+            first.token,
+            first.saved_to,
+        )
+    elif settings.admin_token:
+        log.info("authenticate with 'Authorization: Bearer $INFERHOUSE_ADMIN_TOKEN'")
+    else:
+        log.info(
+            "authenticate with 'Authorization: Bearer <token>': the admin token is in %s; "
+            "make more with `inferhouse token create`",
+            settings.data_dir / "admin-token",
+        )

@@ -1,0 +1,1 @@
+"""How a model runs: where its weights come from, the backend that executes it, batching and caching."""

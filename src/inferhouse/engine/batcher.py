@@ -1,0 +1,191 @@
+"""Dynamic batching: concurrent requests are merged into length-sorted forward passes on one thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
+from inferhouse.engine.planning import plan_batches
+from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong, Overloaded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutput:
+    vectors: npt.NDArray[np.float32]
+    tokens: list[int]
+    truncated: list[bool]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStats:
+    """Reported after every forward pass, for metrics."""
+
+    size: int
+    padded_tokens: int
+    queued_inputs: int
+
+
+@dataclass(eq=False)
+class _Job:
+    texts: list[str]
+    direction: TruncationDirection
+    allow_truncation: bool
+    future: Future[BatchOutput] = field(default_factory=Future)
+    tokenized: list[TokenizedText] = field(default_factory=list)
+    vectors: npt.NDArray[np.float32] | None = None
+    remaining: int = 0
+
+
+class Batcher:
+    """Owns one worker thread per model; the only place where that model's forward pass runs.
+
+    Each round the worker drains the queue, tokenizes every new request in one call, sorts the inputs by
+    length and cuts them into batches (see :func:`plan_batches`). A request resolves as soon as its last
+    input is computed, not at the end of the round.
+    """
+
+    def __init__(
+        self,
+        backend: EmbeddingBackend,
+        *,
+        max_batch_tokens: int,
+        max_batch_size: int,
+        max_queued_inputs: int,
+        on_batch: Callable[[BatchStats], None] | None = None,
+        name: str = "model",
+    ) -> None:
+        self._backend = backend
+        self._max_tokens = max_batch_tokens
+        self._max_size = max_batch_size
+        self._max_queued = max_queued_inputs
+        self._on_batch = on_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queued_inputs = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"batcher-{name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def queued_inputs(self) -> int:
+        return self._queued_inputs
+
+    async def embed(
+        self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
+    ) -> BatchOutput:
+        job = _Job(list(texts), direction, allow_truncation)
+        with self._lock:
+            if self._queued_inputs + len(job.texts) > self._max_queued:
+                raise Overloaded("Model is overloaded")
+            self._queued_inputs += len(job.texts)
+        self._queue.put(job)
+        return await asyncio.wrap_future(job.future)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            while True:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._queue.put(None)
+                    break
+                jobs.append(job)
+            self._round(jobs)
+
+    def _round(self, jobs: list[_Job]) -> None:
+        items: list[tuple[_Job, int]] = []
+        for job in jobs:
+            if self._prepare(job):
+                items.extend((job, index) for index in range(len(job.texts)))
+        if not items:
+            return
+        lengths = [len(job.tokenized[index].ids) for job, index in items]
+        plan = plan_batches(lengths, self._max_tokens, self._max_size, self._backend.batch_overhead_tokens)
+        for batch in plan:
+            chosen = [items[i] for i in batch if not items[i][0].future.done()]
+            if chosen:
+                self._forward(chosen)
+
+    def _prepare(self, job: _Job) -> bool:
+        if not job.future.set_running_or_notify_cancel():
+            self._release(job)  # the caller went away before its turn came
+            return False
+        try:
+            job.tokenized = self._backend.tokenize(job.texts, job.direction)
+        except Exception as exc:  # a tokenizer bug must fail the request, not the worker thread
+            log.exception("tokenization failed")
+            self._fail(job, BackendFailure(f"Tokenization failed: {type(exc).__name__}"))
+            return False
+        if not job.allow_truncation:
+            for index, item in enumerate(job.tokenized):
+                if item.truncated:
+                    self._fail(
+                        job,
+                        InputTooLong(
+                            f"Input {index} is longer than the model's maximum of "
+                            f"{self._backend.max_input_length} tokens and truncate is false"
+                        ),
+                    )
+                    return False
+        job.vectors = np.empty((len(job.texts), self._backend.dimension), dtype=np.float32)
+        job.remaining = len(job.texts)
+        return True
+
+    def _forward(self, chosen: list[tuple[_Job, int]]) -> None:
+        batch = [job.tokenized[index] for job, index in chosen]
+        try:
+            vectors = self._backend.forward(batch)
+        except Exception as exc:
+            log.exception("forward pass failed")
+            for job in {job for job, _ in chosen}:
+                self._fail(job, BackendFailure(f"The model failed on this input: {type(exc).__name__}"))
+            return
+        for row, (job, index) in enumerate(chosen):
+            if job.future.done() or job.vectors is None:
+                continue
+            job.vectors[index] = vectors[row]
+            job.remaining -= 1
+            if job.remaining == 0:
+                self._finish(job)
+        if self._on_batch is not None:
+            width = max(len(item.ids) for item in batch)
+            self._on_batch(BatchStats(len(batch), width * len(batch), self._queued_inputs))
+
+    def _finish(self, job: _Job) -> None:
+        assert job.vectors is not None
+        self._release(job)
+        job.future.set_result(
+            BatchOutput(
+                job.vectors,
+                [len(item.ids) for item in job.tokenized],
+                [item.truncated for item in job.tokenized],
+            )
+        )
+
+    def _fail(self, job: _Job, error: InferhouseError) -> None:
+        self._release(job)
+        job.future.set_exception(error)
+
+    def _release(self, job: _Job) -> None:
+        with self._lock:
+            self._queued_inputs -= len(job.texts)

@@ -1,0 +1,132 @@
+"""The one exception tree of inferhouse.
+
+Every error a caller can cause is an :class:`InferhouseError`. Each class knows its HTTP status and
+its ``kind`` (a short snake_case word); the HTTP dialects in ``inferhouse.api`` render it in the
+shape their clients expect. Anything that is not an ``InferhouseError`` is a bug and becomes a 500
+whose details stay in the server log.
+
+    InferhouseError
+    ├── BadRequest                400  bad_request
+    │   ├── EmptyInput            400  empty
+    │   └── InvalidJson           400  invalid_json
+    ├── Unauthorized              401  unauthorized
+    ├── NotFound                  404  not_found
+    │   ├── EndpointNotFound
+    │   └── ModelNotFound
+    ├── PayloadTooLarge           413  payload_too_large
+    ├── ValidationFailed          422  validation
+    │   ├── TooManyInputs
+    │   └── InputTooLong
+    ├── Overloaded                429  overloaded
+    ├── BackendFailure            424  backend
+    └── Unavailable               503  unhealthy
+        └── ModelLoading          503  loading  (carries estimated_time)
+"""
+
+from __future__ import annotations
+
+
+class InferhouseError(Exception):
+    """Base of every error a request can cause."""
+
+    status_code: int = 500
+    kind: str = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(InferhouseError):
+    """The request cannot be understood."""
+
+    status_code = 400
+    kind = "bad_request"
+
+
+class EmptyInput(BadRequest):
+    """The request carries nothing to work on."""
+
+    kind = "empty"
+
+
+class InvalidJson(BadRequest):
+    """The body is not valid JSON."""
+
+    kind = "invalid_json"
+
+
+class Unauthorized(InferhouseError):
+    """No token, or a token this server does not know."""
+
+    status_code = 401
+    kind = "unauthorized"
+
+
+class NotFound(InferhouseError):
+    """The named thing does not exist."""
+
+    status_code = 404
+    kind = "not_found"
+
+
+class EndpointNotFound(NotFound):
+    """No endpoint has this name."""
+
+
+class ModelNotFound(NotFound):
+    """No model with this id can be resolved offline."""
+
+
+class PayloadTooLarge(InferhouseError):
+    """The request body is over the configured limit."""
+
+    status_code = 413
+    kind = "payload_too_large"
+
+
+class ValidationFailed(InferhouseError):
+    """The request is well formed but a value is not acceptable."""
+
+    status_code = 422
+    kind = "validation"
+
+
+class TooManyInputs(ValidationFailed):
+    """More inputs in one request than the per-request cap."""
+
+
+class InputTooLong(ValidationFailed):
+    """An input is longer than the model takes and truncation is off."""
+
+
+class Overloaded(InferhouseError):
+    """The model's queue is full; the caller should retry later."""
+
+    status_code = 429
+    kind = "overloaded"
+
+
+class BackendFailure(InferhouseError):
+    """The model failed on a valid input."""
+
+    status_code = 424
+    kind = "backend"
+
+
+class Unavailable(InferhouseError):
+    """The service cannot answer now."""
+
+    status_code = 503
+    kind = "unhealthy"
+
+
+class ModelLoading(Unavailable):
+    """The model is being loaded; ``estimated_time`` says roughly how long, in seconds."""
+
+    kind = "loading"
+
+    def __init__(self, model_id: str, estimated_time: float) -> None:
+        super().__init__(f"Model {model_id} is currently loading")
+        self.model_id = model_id
+        self.estimated_time = estimated_time

@@ -1,0 +1,67 @@
+"""Prometheus metrics, one registry per app so several servers can live in one process (tests)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from inferhouse.engine.batcher import BatchStats
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "inferhouse_requests", "HTTP requests answered", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "inferhouse_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "inferhouse_batch_size",
+            "Inputs per forward pass",
+            ["model"],
+            buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_tokens = Counter(
+            "inferhouse_batch_padded_tokens",
+            "Tokens computed, padding included",
+            ["model"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "inferhouse_queue_depth", "Inputs waiting for a forward pass", ["model"], registry=self.registry
+        )
+        self.cache_hits = Counter(
+            "inferhouse_cache_hits", "Embeddings served from the cache", ["model"], registry=self.registry
+        )
+        self.cache_misses = Counter(
+            "inferhouse_cache_misses", "Embeddings computed", ["model"], registry=self.registry
+        )
+        self.model_load_seconds = Histogram(
+            "inferhouse_model_load_seconds",
+            "Time to load a model",
+            registry=self.registry,
+            buckets=(0.5, 1, 2, 5, 10, 30, 60, 120),
+        )
+
+    def observe_batch(self, model: str, stats: BatchStats) -> None:
+        self.batch_size.labels(model).observe(stats.size)
+        self.batch_tokens.labels(model).inc(stats.padded_tokens)
+        self.queue_depth.labels(model).set(stats.queued_inputs)
+
+    def observe_cache(self, model: str, hits: int, misses: int) -> None:
+        if hits:
+            self.cache_hits.labels(model).inc(hits)
+        if misses:
+            self.cache_misses.labels(model).inc(misses)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,65 @@
+"""Typed settings, read from ``INFERHOUSE_*`` environment variables once at start-up and passed down."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_ENDPOINT_NAME = "all-minilm-l6-v2"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("inferhouse", appauthor=False))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told; each field is also ``INFERHOUSE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERHOUSE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    auth: bool = True
+    admin_token: str | None = None
+
+    default_endpoint: bool = Field(True, description="Serve the bundled model as endpoint all-minilm-l6-v2.")
+    models: dict[str, Path] = Field(
+        default_factory=dict, description="Extra model ids mapped to local directories (JSON object)."
+    )
+    max_loaded_models: int = Field(2, ge=1, description="Serverless models kept in memory at once.")
+
+    max_batch_tokens: int = Field(16384, ge=64)
+    max_batch_size: int = Field(64, ge=1)
+    max_client_batch_size: int = Field(256, ge=1, description="Inputs accepted in one request.")
+    max_queued_inputs: int = Field(4096, ge=1, description="Inputs waiting per model before 429.")
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    cache_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="Memory for cached embeddings; 0 turns it off."
+    )
+    torch_threads: int | None = Field(None, ge=1, description="Threads for torch; its default when unset.")
+
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _auth_off_only_on_loopback(self) -> Settings:
+        if not self.auth and not is_loopback(self.host):
+            raise ValueError(
+                f"INFERHOUSE_AUTH=false is allowed only when listening on loopback, not on {self.host}"
+            )
+        return self

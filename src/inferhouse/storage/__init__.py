@@ -1,0 +1,5 @@
+"""Durable state. SQLite by default."""
+
+from inferhouse.storage.sqlite import Database
+
+__all__ = ["Database"]
