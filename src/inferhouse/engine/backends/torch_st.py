@@ -61,7 +61,7 @@ class SentenceTransformerBackend:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         try:
             model = SentenceTransformer(str(path), device=device, local_files_only=True)
