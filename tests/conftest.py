@@ -8,8 +8,8 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from tests.support.models import build_tiny_sentence_model, install_in_hub_cache  # noqa: E402
-from tests.support.server import RunningServer, start_server  # noqa: E402
+from tests.support.models import build_tiny_sentence_model, install_in_hub_cache
+from tests.support.server import RunningServer, start_server
 
 BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TINY_ID = "inferhouse-tests/tiny-bert"
@@ -29,7 +29,9 @@ def hub_cache(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, hub_cache: Path) -> Iterator[RunningServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, hub_cache: Path
+) -> Iterator[RunningServer]:
     """The main server: the default endpoint, one configured tiny model and one in the Hub cache."""
     env = {
         "INFERHOUSE_MODELS": f'{{"{TINY_ID}": "{tiny_model_dir}"}}',

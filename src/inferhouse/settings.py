@@ -63,3 +63,10 @@ class Settings(BaseSettings):
                 f"INFERHOUSE_AUTH=false is allowed only when listening on loopback, not on {self.host}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _queue_holds_a_request(self) -> Settings:
+        # Else a full-size request could never be queued, and a 429 would tell its caller to retry forever.
+        if self.max_queued_inputs < self.max_client_batch_size:
+            raise ValueError("max_queued_inputs must be at least max_client_batch_size")
+        return self

@@ -41,7 +41,10 @@ def test_feature_extraction_options(client: InferenceClient) -> None:
 def test_sentence_similarity(client: InferenceClient) -> None:
     scores = client.sentence_similarity(
         "Machine learning is so easy.",
-        other_sentences=["Deep learning is so straightforward.", "This is so difficult, like rocket science."],
+        other_sentences=[
+            "Deep learning is so straightforward.",
+            "This is so difficult, like rocket science.",
+        ],
     )
     assert len(scores) == 2
     assert scores[0] > scores[1]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+from fastapi.exceptions import RequestValidationError
+
+from inferhouse.api.dialect import from_validation_error
+from inferhouse.api.renderers import render_hf, render_openai
+from inferhouse.errors import (
+    EmptyInput,
+    InferhouseError,
+    InvalidJson,
+    ModelLoading,
+    Overloaded,
+    TooManyInputs,
+    Unauthorized,
+)
+
+
+def test_union_errors_report_the_deepest_branch() -> None:
+    error = RequestValidationError(
+        [
+            {
+                "type": "string_type",
+                "loc": ("body", "inputs", "str"),
+                "msg": "Input should be a valid string",
+            },
+            {
+                "type": "string_type",
+                "loc": ("body", "inputs", "list[str]", 2),
+                "msg": "Input should be a valid string",
+            },
+            {
+                "type": "dict_type",
+                "loc": ("body", "inputs", "SimilarityInputs"),
+                "msg": "Input should be a dict",
+            },
+        ]
+    )
+    converted = from_validation_error(error)
+    assert converted.status_code == 422
+    assert converted.message == "Invalid request: inputs.2: Input should be a valid string"
+
+
+def test_json_errors_are_bad_requests() -> None:
+    error = RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body", 3), "msg": "x", "ctx": {"error": "Expecting value"}}]
+    )
+    converted = from_validation_error(error)
+    assert isinstance(converted, InvalidJson)
+    assert converted.message == "The body is not valid JSON: Expecting value"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        (EmptyInput("x"), 400, "empty"),
+        (Unauthorized("x"), 401, "unauthorized"),
+        (TooManyInputs("x"), 422, "validation"),
+        (Overloaded("x"), 429, "overloaded"),
+        (InferhouseError("x"), 500, "internal"),
+    ],
+)
+def test_every_error_knows_its_status_and_kind(error: InferhouseError, status: int, kind: str) -> None:
+    rendered = render_hf(error)
+    assert rendered.status_code == status
+    assert orjson.loads(bytes(rendered.body)) == {"error": "x", "error_type": kind}
+
+
+def test_loading_carries_estimated_time_and_retry_after() -> None:
+    rendered = render_hf(ModelLoading("org/model", 12.3))
+    assert rendered.status_code == 503
+    assert orjson.loads(bytes(rendered.body)) == {
+        "error": "Model org/model is currently loading",
+        "error_type": "loading",
+        "estimated_time": 12.3,
+    }
+    assert rendered.headers["retry-after"] == "12"
+
+
+def test_openai_shape() -> None:
+    rendered = render_openai(Overloaded("Model is overloaded"))
+    assert rendered.status_code == 429
+    assert orjson.loads(bytes(rendered.body))["error"] == {
+        "message": "Model is overloaded",
+        "type": "rate_limit_error",
+        "param": None,
+        "code": "overloaded",
+    }

@@ -1,0 +1,123 @@
+"""The batcher with a tiny real model; a gate on the first forward pass makes the timing deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferhouse.engine.backends.base import TokenizedText
+from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
+from inferhouse.engine.batcher import Batcher, BatchStats
+from inferhouse.errors import InputTooLong, Overloaded
+
+
+class GatedBackend:
+    """Delegates to a real backend, but holds its first forward pass until the test opens the gate."""
+
+    def __init__(self, inner: SentenceTransformerBackend) -> None:
+        self.inner = inner
+        self.dimension = inner.dimension
+        self.max_input_length = inner.max_input_length
+        self.normalizes = inner.normalizes
+        self.prompts = inner.prompts
+        self.dtype = inner.dtype
+        self.batch_overhead_tokens = inner.batch_overhead_tokens
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def tokenize(self, texts: Sequence[str], direction: str) -> list[TokenizedText]:
+        return self.inner.tokenize(texts, direction)  # type: ignore[arg-type]
+
+    def forward(self, batch: Sequence[TokenizedText]) -> np.ndarray:
+        self.entered.set()
+        self.gate.wait(timeout=30)
+        return self.inner.forward(batch)
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir: Path) -> SentenceTransformerBackend:
+    return SentenceTransformerBackend.load(tiny_model_dir)
+
+
+@pytest.fixture
+def gated(backend: SentenceTransformerBackend) -> Iterator[GatedBackend]:
+    gated = GatedBackend(backend)
+    yield gated
+    gated.gate.set()
+
+
+async def _wait_entered(gated: GatedBackend) -> None:
+    assert await asyncio.to_thread(gated.entered.wait, 30)
+
+
+async def test_requests_waiting_together_share_one_forward_pass(gated: GatedBackend) -> None:
+    stats: list[BatchStats] = []
+    batcher = Batcher(
+        gated, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=100, on_batch=stats.append
+    )
+    try:
+        first = asyncio.ensure_future(batcher.embed(["first"]))
+        await _wait_entered(gated)
+        later = [asyncio.ensure_future(batcher.embed([f"text {i}"])) for i in range(7)]
+        await asyncio.sleep(0.05)
+        gated.gate.set()
+        results = await asyncio.gather(first, *later)
+    finally:
+        batcher.close()
+    assert [s.size for s in stats] == [1, 7]
+    direct = gated.inner.forward(gated.inner.tokenize([f"text {i}" for i in range(7)], "right"))
+    merged = np.stack([r.vectors[0] for r in results[1:]])
+    assert np.allclose(merged, direct, atol=1e-5)
+
+
+async def test_full_queue_is_overloaded_and_recovers(gated: GatedBackend) -> None:
+    batcher = Batcher(gated, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=4)
+    try:
+        first = asyncio.ensure_future(batcher.embed(["a", "b", "c"]))
+        await _wait_entered(gated)
+        with pytest.raises(Overloaded, match="Model is overloaded"):
+            await batcher.embed(["d", "e"])
+        gated.gate.set()
+        await first
+        assert batcher.queued_inputs == 0
+        assert (await batcher.embed(["d", "e"])).vectors.shape == (2, gated.dimension)
+    finally:
+        batcher.close()
+
+
+async def test_truncate_false_fails_only_that_request(backend: SentenceTransformerBackend) -> None:
+    batcher = Batcher(backend, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=100)
+    try:
+        long_text = "word " * 100  # the tiny model takes 32 tokens
+        results = await asyncio.gather(
+            batcher.embed([long_text], allow_truncation=False),
+            batcher.embed([long_text], allow_truncation=True),
+            return_exceptions=True,
+        )
+    finally:
+        batcher.close()
+    assert isinstance(results[0], InputTooLong)
+    assert not isinstance(results[1], BaseException)
+    assert results[1].truncated == [True]
+    assert batcher.queued_inputs == 0
+
+
+async def test_cancelled_request_releases_its_queue_slots(gated: GatedBackend) -> None:
+    batcher = Batcher(gated, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=10)
+    try:
+        first = asyncio.ensure_future(batcher.embed(["a"]))
+        await _wait_entered(gated)
+        doomed = asyncio.ensure_future(batcher.embed(["b", "c"]))
+        await asyncio.sleep(0.05)
+        doomed.cancel()
+        gated.gate.set()
+        await first
+        await batcher.embed(["d"])  # the worker has passed the cancelled job by now
+        assert batcher.queued_inputs == 0
+    finally:
+        batcher.close()

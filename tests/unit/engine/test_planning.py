@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inferhouse.engine.planning import plan_batches
+
+
+def test_similar_lengths_share_one_batch() -> None:
+    assert plan_batches([10, 11, 12, 10], max_tokens=1000, max_size=64, overhead_tokens=64) == [[0, 3, 1, 2]]
+
+
+def test_a_long_outlier_gets_its_own_batch() -> None:
+    plan = plan_batches([8, 8, 8, 8, 250], max_tokens=16384, max_size=64, overhead_tokens=64)
+    assert plan == [[0, 1, 2, 3], [4]]
+
+
+def test_size_cap_and_token_budget() -> None:
+    assert all(len(batch) <= 3 for batch in plan_batches([5] * 10, 10_000, 3, 0))
+    plan = plan_batches([100] * 10, max_tokens=300, max_size=64, overhead_tokens=64)
+    assert all(len(batch) * 100 <= 300 for batch in plan)
+
+
+def test_an_input_over_the_budget_still_runs_alone() -> None:
+    assert plan_batches([500, 1], max_tokens=100, max_size=8, overhead_tokens=0) == [[1], [0]]
+
+
+@given(
+    st.lists(st.integers(1, 512), min_size=1, max_size=120),
+    st.integers(64, 20000),
+    st.integers(1, 64),
+    st.integers(0, 256),
+)
+def test_every_input_is_planned_exactly_once(
+    lengths: list[int], budget: int, size: int, overhead: int
+) -> None:
+    plan = plan_batches(lengths, budget, size, overhead)
+    assert sorted(i for batch in plan for i in batch) == list(range(len(lengths)))
+    for batch in plan:
+        assert len(batch) <= size
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= budget

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from inferhouse.settings import Settings
+
+
+def test_environment_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("INFERHOUSE_PORT", "9001")
+    monkeypatch.setenv("INFERHOUSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("INFERHOUSE_MODELS", '{"org/m": "/models/m"}')
+    settings = Settings()
+    assert settings.port == 9001
+    assert settings.data_dir == tmp_path
+    assert settings.models == {"org/m": Path("/models/m")}
+    assert settings.host == "127.0.0.1"
+    assert settings.auth
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_auth_may_be_off_on_loopback(host: str) -> None:
+    assert not Settings(host=host, auth=False).auth
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.org"])
+def test_auth_must_stay_on_elsewhere(host: str) -> None:
+    with pytest.raises(ValidationError, match="only when listening on loopback"):
+        Settings(host=host, auth=False)
+
+
+def test_queue_must_hold_one_full_request() -> None:
+    with pytest.raises(ValidationError, match="max_queued_inputs"):
+        Settings(max_queued_inputs=10, max_client_batch_size=20)
