@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,17 @@ from tests.support.server import RunningServer, start_server
 BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TINY_ID = "inferhouse-tests/tiny-bert"
 CACHED_ID = "inferhouse-tests/cached-bert"
+ENDPOINT_MODEL_ID = "inferhouse-tests/endpoint-bert"
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_sentence_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def endpoint_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_sentence_model(tmp_path_factory.mktemp("models") / "endpoint", seed=3)
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +37,18 @@ def hub_cache(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
 
 @pytest.fixture(scope="session")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, hub_cache: Path
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, endpoint_model_dir: Path, hub_cache: Path
 ) -> Iterator[RunningServer]:
-    """The main server: the default endpoint, one configured tiny model and one in the Hub cache."""
+    """The main server: the default endpoint, two tiny-model endpoints of the other tasks, a configured
+    tiny model for serverless calls and one in the Hub cache."""
+    endpoints = [
+        {"name": "tiny-features", "model": ENDPOINT_MODEL_ID, "task": "feature-extraction"},
+        {"name": "tiny-similarity", "model": ENDPOINT_MODEL_ID, "task": "sentence-similarity"},
+    ]
+    models = {TINY_ID: str(tiny_model_dir), ENDPOINT_MODEL_ID: str(endpoint_model_dir)}
     env = {
-        "INFERHOUSE_MODELS": f'{{"{TINY_ID}": "{tiny_model_dir}"}}',
+        "INFERHOUSE_MODELS": json.dumps(models),
+        "INFERHOUSE_ENDPOINTS": json.dumps(endpoints),
         "HF_HUB_CACHE": str(hub_cache),
     }
     running = start_server(tmp_path_factory.mktemp("data"), env=env)

@@ -69,7 +69,10 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         _announce_auth(settings, tokens)
         if settings.default_endpoint:
             await endpoints.add(Endpoint(DEFAULT_ENDPOINT_NAME, BUNDLED_MODEL_ID, Task.SENTENCE_EMBEDDINGS))
-            log.info("endpoint %s serves %s", DEFAULT_ENDPOINT_NAME, BUNDLED_MODEL_ID)
+        for spec in settings.endpoints:
+            await endpoints.add(Endpoint(spec.name, spec.model, Task(spec.task)))
+        for endpoint in endpoints:
+            log.info("endpoint %s serves %s (%s)", endpoint.name, endpoint.model_id, endpoint.task)
         try:
             yield
         finally:

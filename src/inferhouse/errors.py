@@ -13,6 +13,7 @@ whose details stay in the server log.
     ├── NotFound                  404  not_found
     │   ├── EndpointNotFound
     │   └── ModelNotFound
+    ├── MethodNotAllowed          405  method_not_allowed
     ├── PayloadTooLarge           413  payload_too_large
     ├── ValidationFailed          422  validation
     │   ├── TooManyInputs
@@ -76,6 +77,13 @@ class EndpointNotFound(NotFound):
 
 class ModelNotFound(NotFound):
     """No model with this id can be resolved offline."""
+
+
+class MethodNotAllowed(InferhouseError):
+    """The route exists but not for this HTTP method."""
+
+    status_code = 405
+    kind = "method_not_allowed"
 
 
 class PayloadTooLarge(InferhouseError):

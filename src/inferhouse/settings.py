@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -26,6 +27,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+EndpointTask = Literal["sentence-embeddings", "feature-extraction", "sentence-similarity"]
+
+
+class EndpointSpec(BaseModel):
+    """An endpoint to serve from start-up, as given in ``INFERHOUSE_ENDPOINTS``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    model: str
+    task: EndpointTask = "sentence-embeddings"
+
+
 class Settings(BaseSettings):
     """Everything the server can be told; each field is also ``INFERHOUSE_<NAME>``."""
 
@@ -39,6 +51,9 @@ class Settings(BaseSettings):
     admin_token: str | None = None
 
     default_endpoint: bool = Field(True, description="Serve the bundled model as endpoint all-minilm-l6-v2.")
+    endpoints: list[EndpointSpec] = Field(
+        default_factory=list, description="More endpoints to serve (JSON list of {name, model, task})."
+    )
     models: dict[str, Path] = Field(
         default_factory=dict, description="Extra model ids mapped to local directories (JSON object)."
     )
@@ -62,6 +77,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"INFERHOUSE_AUTH=false is allowed only when listening on loopback, not on {self.host}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _endpoint_names_unique(self) -> Settings:
+        names = [spec.name for spec in self.endpoints]
+        if self.default_endpoint:
+            names.append(DEFAULT_ENDPOINT_NAME)
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"endpoint names must be unique: {', '.join(duplicates)}")
         return self
 
     @model_validator(mode="after")

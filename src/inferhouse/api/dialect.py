@@ -22,6 +22,7 @@ from inferhouse.errors import (
     BadRequest,
     InferhouseError,
     InvalidJson,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     ValidationFailed,
@@ -105,7 +106,7 @@ def from_http_exception(error: HTTPException) -> InferhouseError:
     if error.status_code == 413:
         return PayloadTooLarge(str(error.detail))
     if error.status_code == 404:
-        return NotFound(f"No route {error.detail.lower()}: see /docs for the API")
-    converted = BadRequest(str(error.detail))
-    converted.status_code = error.status_code
-    return converted
+        return NotFound("No such route: see /docs for the API")
+    if error.status_code == 405:
+        return MethodNotAllowed("Method not allowed on this route: see /docs for the API")
+    return BadRequest(str(error.detail))

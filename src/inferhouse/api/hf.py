@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from inferhouse.api.dialect import dialect_route
+from inferhouse.api.headers import use_cache, wait_for_model
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
@@ -26,25 +27,6 @@ from inferhouse.errors import BadRequest
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Hugging Face"])
 
 _SERVERLESS_TASKS = {Task.FEATURE_EXTRACTION, Task.SENTENCE_SIMILARITY}
-
-
-def _header_flag(request: Request, name: str) -> bool | None:
-    value = request.headers.get(name)
-    return None if value is None else value.strip().lower() in {"1", "true", "yes"}
-
-
-def _use_cache(request: Request, body: InferenceRequest) -> bool:
-    header = _header_flag(request, "x-use-cache")
-    if header is not None:
-        return header
-    return body.options.use_cache if body.options else True
-
-
-def _wait_for_model(request: Request, body: InferenceRequest) -> bool:
-    header = _header_flag(request, "x-wait-for-model")
-    if header is not None:
-        return header
-    return body.options.wait_for_model if body.options else False
 
 
 async def _run(
@@ -73,7 +55,7 @@ async def _run(
 async def endpoint_predict(name: str, body: InferenceRequest, request: Request) -> Response:
     found = services(request)
     endpoint, embedder = await found.endpoints.embedder(name)
-    reply = await _run(found, embedder, endpoint.task, body, _use_cache(request, body), bare=False)
+    reply = await _run(found, embedder, endpoint.task, body, use_cache(request, body.options), bare=False)
     return json_response(reply)
 
 
@@ -86,11 +68,11 @@ async def endpoint_health(name: str, request: Request) -> Response:
 
 async def _serverless(model_id: str, task: Task | None, body: InferenceRequest, request: Request) -> Response:
     found = services(request)
-    embedder = await found.pool.get(model_id, wait=_wait_for_model(request, body))
+    embedder = await found.pool.get(model_id, wait=wait_for_model(request, body.options))
     if task is None:  # like the serverless API: the inputs' shape picks the task of a sentence model
         is_pair = not isinstance(body.inputs, str | list)
         task = Task.SENTENCE_SIMILARITY if is_pair else Task.FEATURE_EXTRACTION
-    reply = await _run(found, embedder, task, body, _use_cache(request, body), bare=True)
+    reply = await _run(found, embedder, task, body, use_cache(request, body.options), bare=True)
     return json_response(reply)
 
 

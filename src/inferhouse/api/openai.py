@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
+from inferhouse.api.headers import use_cache
 from inferhouse.api.renderers import render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import EmbeddingParameters, checked_texts
@@ -32,7 +33,9 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
     embedder = await _embedder_for(found, body.model)
     texts = checked_texts(body.texts(), found.settings.max_client_batch_size)
     params = EmbeddingParameters(dimensions=body.dimensions)
-    result = await embedder.embed(texts, params.embed_options(default_normalize=True, use_cache=True))
+    result = await embedder.embed(
+        texts, params.embed_options(default_normalize=True, use_cache=use_cache(request))
+    )
     return json_response(
         openai_embeddings_reply(result.vectors, body.model, result.prompt_tokens, body.encoding_format)
     )

@@ -8,6 +8,7 @@ from pydantic import Field
 from inferhouse import __version__
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
+from inferhouse.api.headers import use_cache
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import EmbeddingParameters, InferenceRequest, checked_texts, expect_similarity
@@ -27,8 +28,8 @@ async def embed(name: str, body: EmbedRequest, request: Request) -> Response:
     found = services(request)
     _, embedder = await found.endpoints.embedder(name)
     texts = checked_texts(body.inputs, found.settings.max_client_batch_size)
-    use_cache = request.headers.get("x-use-cache", "true").lower() != "false"
-    result = await embedder.embed(texts, body.embed_options(default_normalize=True, use_cache=use_cache))
+    options = body.embed_options(default_normalize=True, use_cache=use_cache(request))
+    result = await embedder.embed(texts, options)
     return json_response(result.vectors)
 
 
@@ -38,7 +39,8 @@ async def similarity(name: str, body: InferenceRequest, request: Request) -> Res
     _, embedder = await found.endpoints.embedder(name)
     inputs = expect_similarity(body.inputs, "similarity")
     checked_texts([inputs.source_sentence, *inputs.sentences], found.settings.max_client_batch_size + 1)
-    options = body.embedding_parameters().embed_options(default_normalize=True, use_cache=True)
+    parameters = body.embedding_parameters()
+    options = parameters.embed_options(default_normalize=True, use_cache=use_cache(request, body.options))
     return json_response(
         await sentence_similarity(embedder, inputs.source_sentence, inputs.sentences, options)
     )
@@ -78,7 +80,9 @@ async def openai_embeddings(name: str, body: OpenAIEmbeddingRequest, request: Re
     endpoint, embedder = await found.endpoints.embedder(name)
     texts = checked_texts(body.texts(), found.settings.max_client_batch_size)
     params = EmbeddingParameters(dimensions=body.dimensions)
-    result = await embedder.embed(texts, params.embed_options(default_normalize=True, use_cache=True))
+    result = await embedder.embed(
+        texts, params.embed_options(default_normalize=True, use_cache=use_cache(request))
+    )
     reply = openai_embeddings_reply(
         result.vectors, body.model or endpoint.name, result.prompt_tokens, body.encoding_format
     )

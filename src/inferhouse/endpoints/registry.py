@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -28,7 +29,7 @@ class EndpointRegistry:
         self._pool = pool
         self._endpoints: dict[str, Endpoint] = {}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Endpoint]:
         return iter(self._endpoints.values())
 
     async def add(self, endpoint: Endpoint) -> None:
