@@ -27,8 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.corpus import pydoc_sentences  # noqa: E402
-from tests.support.server import start_server  # noqa: E402
+from tests.support.server import start_server
+
+from benchmarks.corpus import pydoc_sentences
 
 ENDPOINT = "/endpoints/all-minilm-l6-v2"
 
@@ -98,10 +99,14 @@ async def served(url: str, token: str, corpus: list[str], clients: int, per_requ
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sentences", type=int, default=1536)
     parser.add_argument("--repeats", type=int, default=2, help="in-process runs; the median counts")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "embed_throughput.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "embed_throughput.json"
+    )
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -120,7 +125,7 @@ def main() -> None:
         finally:
             server.stop()
 
-    print(f"\n| scenario | sentences/s | x in-process | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    print("\n| scenario | sentences/s | x in-process | p50 ms | p99 ms |\n|---|---|---|---|---|")
     for r in results:
         ratio = f"{r.ratio_to_in_process:.2f}" if r.ratio_to_in_process else "1.00"
         p50 = f"{r.p50_ms:.0f}" if r.p50_ms else "-"
@@ -128,7 +133,11 @@ def main() -> None:
         print(f"| {r.scenario} | {r.sentences_per_s:.0f} | {ratio} | {p50} | {p99} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "corpus": {"source": "pydoc_data.topics sentences", "count": len(corpus), "mean_chars": mean_chars},
         "results": [asdict(r) for r in results],
     }
