@@ -31,7 +31,7 @@ class Metrics:
             registry=self.registry,
         )
         self.batch_tokens = Counter(
-            "inferhouse_batch_padded_tokens",
+            "inferhouse_batch_computed_tokens",
             "Tokens computed, padding included",
             ["model"],
             registry=self.registry,
@@ -54,7 +54,7 @@ class Metrics:
 
     def observe_batch(self, model: str, stats: BatchStats) -> None:
         self.batch_size.labels(model).observe(stats.size)
-        self.batch_tokens.labels(model).inc(stats.padded_tokens)
+        self.batch_tokens.labels(model).inc(stats.computed_tokens)
         self.queue_depth.labels(model).set(stats.queued_inputs)
 
     def observe_cache(self, model: str, hits: int, misses: int) -> None:

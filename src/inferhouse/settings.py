@@ -61,6 +61,9 @@ class Settings(BaseSettings):
 
     max_batch_tokens: int = Field(16384, ge=64)
     max_batch_size: int = Field(64, ge=1)
+    max_batch_wait_ms: float = Field(
+        5.0, ge=0, description="How long a round waits for the callers the last round answered."
+    )
     max_client_batch_size: int = Field(256, ge=1, description="Inputs accepted in one request.")
     max_queued_inputs: int = Field(4096, ge=1, description="Inputs waiting per model before 429.")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)

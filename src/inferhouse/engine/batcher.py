@@ -6,6 +6,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
-from inferhouse.engine.planning import plan_batches
+from inferhouse.engine.planning import plan_batches, should_pack
 from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong, Overloaded
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class BatchStats:
     """Reported after every forward pass, for metrics."""
 
     size: int
-    padded_tokens: int
+    computed_tokens: int
     queued_inputs: int
 
 
@@ -62,6 +63,7 @@ class Batcher:
         max_batch_tokens: int,
         max_batch_size: int,
         max_queued_inputs: int,
+        max_wait_s: float = 0.0,
         on_batch: Callable[[BatchStats], None] | None = None,
         name: str = "model",
     ) -> None:
@@ -69,6 +71,7 @@ class Batcher:
         self._max_tokens = max_batch_tokens
         self._max_size = max_batch_size
         self._max_queued = max_queued_inputs
+        self._max_wait = max_wait_s
         self._on_batch = on_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._queued_inputs = 0
@@ -96,21 +99,40 @@ class Batcher:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
+        # rounds full instead of alternating between one big batch and a nearly empty one.
+        expected = 1
         while True:
             first = self._queue.get()
             if first is None:
                 return
             jobs = [first]
-            while True:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    self._queue.put(None)
-                    break
-                jobs.append(job)
+            stopping = self._collect(jobs, expected)
             self._round(jobs)
+            expected = len(jobs)
+            if stopping:
+                return
+
+    def _collect(self, jobs: list[_Job], expected: int) -> bool:
+        """Add waiting jobs to ``jobs``, for at most ``max_wait`` while fewer than ``expected`` are there.
+
+        Returns True when the stop sentinel was seen.
+        """
+        deadline = time.monotonic() + self._max_wait
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if len(jobs) >= expected or remaining <= 0:
+                    return False
+                try:
+                    job = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    return False
+            if job is None:
+                return True
+            jobs.append(job)
 
     def _round(self, jobs: list[_Job]) -> None:
         items: list[tuple[_Job, int]] = []
@@ -120,7 +142,14 @@ class Batcher:
         if not items:
             return
         lengths = [len(job.tokenized[index].ids) for job, index in items]
-        plan = plan_batches(lengths, self._max_tokens, self._max_size, self._backend.batch_overhead_tokens)
+        backend = self._backend
+        plan = plan_batches(
+            lengths,
+            self._max_tokens,
+            self._max_size,
+            backend.batch_overhead_tokens,
+            packed_token_cost=backend.packed_token_cost,
+        )
         for batch in plan:
             chosen = [items[i] for i in batch if not items[i][0].future.done()]
             if chosen:
@@ -168,8 +197,10 @@ class Batcher:
             if job.remaining == 0:
                 self._finish(job)
         if self._on_batch is not None:
-            width = max(len(item.ids) for item in batch)
-            self._on_batch(BatchStats(len(batch), width * len(batch), self._queued_inputs))
+            lengths = [len(item.ids) for item in batch]
+            packed = should_pack(lengths, self._backend.packed_token_cost)
+            computed = sum(lengths) if packed else max(lengths) * len(batch)
+            self._on_batch(BatchStats(len(batch), computed, self._queued_inputs))
 
     def _finish(self, job: _Job) -> None:
         assert job.vectors is not None

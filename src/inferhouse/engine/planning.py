@@ -5,14 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def plan_batches(
-    lengths: Sequence[int], max_tokens: int, max_size: int, overhead_tokens: int
-) -> list[list[int]]:
-    """Group input indices into batches that minimise padded tokens plus a fixed cost per batch.
+def padded_cost(size: int, longest: int) -> float:
+    return float(size * longest)
 
-    Inputs are sorted by length, so every batch is a contiguous run and costs
-    ``overhead_tokens + size * longest``. A dynamic programme picks the cut points under the size cap and
-    the token budget (``size * longest <= max_tokens``; a single over-budget input still gets a batch).
+
+def packed_cost(total: int, packed_token_cost: float) -> float:
+    return total * packed_token_cost
+
+
+def should_pack(lengths: Sequence[int], packed_token_cost: float) -> bool:
+    """Whether packing this batch (see ``backends/packing.py``) costs less than padding it."""
+    if not packed_token_cost or len(lengths) < 2:
+        return False
+    return packed_cost(sum(lengths), packed_token_cost) < padded_cost(len(lengths), max(lengths))
+
+
+def plan_batches(
+    lengths: Sequence[int],
+    max_tokens: int,
+    max_size: int,
+    overhead_tokens: int,
+    *,
+    packed_token_cost: float = 0.0,
+) -> list[list[int]]:
+    """Group input indices into batches that minimise the work computed plus a fixed cost per batch.
+
+    Inputs are sorted by length, so every batch is a contiguous run. A padded batch computes
+    ``size * longest`` tokens; a packed one only the sum of its lengths, each token costing
+    ``packed_token_cost`` (above 1 for the wider attention of a shared row; 0 when the backend cannot
+    pack). A dynamic programme picks the cut points under the size cap and the token budget (a single
+    input over the budget still gets a batch of its own).
     """
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     sorted_lengths = [max(1, lengths[i]) for i in order]
@@ -21,11 +43,17 @@ def plan_batches(
     cut = [0] * (n + 1)
     for end in range(1, n + 1):
         longest = sorted_lengths[end - 1]
+        total = 0
         for start in range(end - 1, max(-1, end - 1 - max_size), -1):
             size = end - start
-            if size > 1 and size * longest > max_tokens:
+            total += sorted_lengths[start]
+            tensor_tokens = total if packed_token_cost else size * longest
+            if size > 1 and tensor_tokens > max_tokens:
                 break
-            cost = best[start] + overhead_tokens + size * longest
+            computed = padded_cost(size, longest)
+            if packed_token_cost:
+                computed = min(computed, packed_cost(total, packed_token_cost))
+            cost = best[start] + overhead_tokens + computed
             if cost < best[end]:
                 best[end] = cost
                 cut[end] = start

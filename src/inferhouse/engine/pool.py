@@ -110,13 +110,19 @@ class ModelPool:
         elapsed = time.perf_counter() - started
         self._load_seconds.append(elapsed)
         self._metrics.model_load_seconds.observe(elapsed)
-        log.info("loaded %s in %.1fs", model_id, elapsed)
+        log.info(
+            "loaded %s in %.1fs (sequence packing %s)",
+            model_id,
+            elapsed,
+            "on" if backend.packed_token_cost else "off",
+        )
         settings = self._settings
         batcher = Batcher(
             backend,
             max_batch_tokens=settings.max_batch_tokens,
             max_batch_size=settings.max_batch_size,
             max_queued_inputs=settings.max_queued_inputs,
+            max_wait_s=settings.max_batch_wait_ms / 1000,
             on_batch=partial(self._metrics.observe_batch, model_id),
             name=model_id,
         )

@@ -27,6 +27,7 @@ class GatedBackend:
         self.prompts = inner.prompts
         self.dtype = inner.dtype
         self.batch_overhead_tokens = inner.batch_overhead_tokens
+        self.packed_token_cost = inner.packed_token_cost
         self.entered = threading.Event()
         self.gate = threading.Event()
 
@@ -121,3 +122,29 @@ async def test_cancelled_request_releases_its_queue_slots(gated: GatedBackend) -
         assert batcher.queued_inputs == 0
     finally:
         batcher.close()
+
+
+async def test_a_round_waits_briefly_for_the_callers_of_the_last_round(gated: GatedBackend) -> None:
+    stats: list[BatchStats] = []
+    batcher = Batcher(
+        gated,
+        max_batch_tokens=16384,
+        max_batch_size=64,
+        max_queued_inputs=100,
+        max_wait_s=2.0,
+        on_batch=stats.append,
+    )
+    try:
+        first = asyncio.ensure_future(batcher.embed(["first"]))
+        await _wait_entered(gated)
+        three = [asyncio.ensure_future(batcher.embed([f"text {i}"])) for i in range(3)]
+        await asyncio.sleep(0.05)
+        gated.gate.set()
+        await asyncio.gather(first, *three)  # the last round answered three callers
+        early = asyncio.ensure_future(batcher.embed(["early"]))
+        await asyncio.sleep(0.2)  # the worker holds the round open for the other two
+        late = [asyncio.ensure_future(batcher.embed([f"late {i}"])) for i in range(2)]
+        await asyncio.gather(early, *late)
+    finally:
+        batcher.close()
+    assert [s.size for s in stats] == [1, 3, 3]

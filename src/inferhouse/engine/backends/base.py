@@ -34,6 +34,8 @@ class EmbeddingBackend(Protocol):
     prompts: Mapping[str, str]
     dtype: str
     batch_overhead_tokens: int
+    # Relative cost of a token in a packed row (no padding, wider attention); 0 when it cannot pack.
+    packed_token_cost: float
 
     def tokenize(self, texts: Sequence[str], direction: TruncationDirection) -> list[TokenizedText]: ...
 
