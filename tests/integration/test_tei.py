@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import numpy as np
+import pytest
 import requests
 
 from tests.support.server import RunningServer
@@ -78,8 +79,9 @@ def test_v1_embeddings_base64_decodes_to_the_float_reply(server: RunningServer) 
     assert floats["usage"]["prompt_tokens"] == floats["usage"]["total_tokens"]
 
 
-def test_endpoint_health(server: RunningServer) -> None:
-    res = requests.get(f"{server.url}/endpoints/all-minilm-l6-v2/health", headers=server.headers)
+@pytest.mark.parametrize("route", ["/health", ""])
+def test_endpoint_health(server: RunningServer, route: str) -> None:
+    res = requests.get(f"{server.url}/endpoints/all-minilm-l6-v2{route}", headers=server.headers)
     assert res.status_code == 200
     assert res.text == "Ok"
 

@@ -59,6 +59,7 @@ async def endpoint_predict(name: str, body: InferenceRequest, request: Request) 
     return json_response(reply)
 
 
+@router.get("/endpoints/{name}", include_in_schema=False)
 @router.get("/endpoints/{name}/health", summary="200 Ok once the endpoint serves")
 @router.get("/endpoints/{name}/", include_in_schema=False)
 async def endpoint_health(name: str, request: Request) -> Response:

@@ -11,7 +11,13 @@ from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embed
 from inferhouse.api.headers import use_cache
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
-from inferhouse.api.schemas import EmbeddingParameters, InferenceRequest, checked_texts, expect_similarity
+from inferhouse.api.schemas import (
+    EmbeddingParameters,
+    InferenceRequest,
+    checked_similarity,
+    checked_texts,
+    expect_similarity,
+)
 from inferhouse.api.services import services
 from inferhouse.engine.tasks import sentence_similarity
 
@@ -38,7 +44,7 @@ async def similarity(name: str, body: InferenceRequest, request: Request) -> Res
     found = services(request)
     _, embedder = await found.endpoints.embedder(name)
     inputs = expect_similarity(body.inputs, "similarity")
-    checked_texts([inputs.source_sentence, *inputs.sentences], found.settings.max_client_batch_size + 1)
+    checked_similarity(inputs, found.settings.max_client_batch_size)
     parameters = body.embedding_parameters()
     options = parameters.embed_options(default_normalize=True, use_cache=use_cache(request, body.options))
     return json_response(
