@@ -8,12 +8,16 @@ whose details stay in the server log.
     InferhouseError
     ├── BadRequest                400  bad_request
     │   ├── EmptyInput            400  empty
-    │   └── InvalidJson           400  invalid_json
+    │   ├── InvalidJson           400  invalid_json
+    │   └── InvalidFilter         400  invalid_filter
     ├── Unauthorized              401  unauthorized
+    ├── Forbidden                 403  forbidden
     ├── NotFound                  404  not_found
     │   ├── EndpointNotFound
+    │   ├── IndexNotFound
     │   └── ModelNotFound
     ├── MethodNotAllowed          405  method_not_allowed
+    ├── AlreadyExists             409  already_exists
     ├── PayloadTooLarge           413  payload_too_large
     ├── ValidationFailed          422  validation
     │   ├── TooManyInputs
@@ -57,11 +61,24 @@ class InvalidJson(BadRequest):
     kind = "invalid_json"
 
 
+class InvalidFilter(BadRequest):
+    """A metadata filter does not parse; the message says where."""
+
+    kind = "invalid_filter"
+
+
 class Unauthorized(InferhouseError):
     """No token, or a token this server does not know."""
 
     status_code = 401
     kind = "unauthorized"
+
+
+class Forbidden(InferhouseError):
+    """The caller may not do this now (for example, deleting a protected index)."""
+
+    status_code = 403
+    kind = "forbidden"
 
 
 class NotFound(InferhouseError):
@@ -75,6 +92,10 @@ class EndpointNotFound(NotFound):
     """No endpoint has this name."""
 
 
+class IndexNotFound(NotFound):
+    """No vector index has this name."""
+
+
 class ModelNotFound(NotFound):
     """No model with this id can be resolved offline."""
 
@@ -84,6 +105,13 @@ class MethodNotAllowed(InferhouseError):
 
     status_code = 405
     kind = "method_not_allowed"
+
+
+class AlreadyExists(InferhouseError):
+    """Something with this name exists already."""
+
+    status_code = 409
+    kind = "already_exists"
 
 
 class PayloadTooLarge(InferhouseError):

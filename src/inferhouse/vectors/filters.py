@@ -1,0 +1,134 @@
+"""Pinecone's metadata filter language, compiled once into a predicate over a record's metadata.
+
+Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists $and $or``; a bare value means ``$eq`` and several
+keys in one object are an AND. A list-valued field matches ``$eq``/``$in`` when any element does and
+``$ne``/``$nin`` when none does. Types never mix: ``1`` does not equal ``"1"`` nor ``true``, and range
+operators take numbers only. A record without the field matches only ``$ne``, ``$nin`` and
+``$exists: false``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from inferhouse.errors import InvalidFilter
+
+Metadata = Mapping[str, Any]
+Predicate = Callable[[Metadata], bool]
+
+_MISSING = object()
+_RANGE: dict[str, Callable[[Any, Any], bool]] = {
+    "$gt": operator.gt,
+    "$gte": operator.ge,
+    "$lt": operator.lt,
+    "$lte": operator.le,
+}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, str | bool) or _is_number(value)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equality that keeps types apart (in Python ``True == 1``; in a filter it must not)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if _is_number(a) and _is_number(b):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _elements(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def compile_filter(spec: object) -> Predicate:
+    """Parse ``spec`` and return a predicate; raise :class:`InvalidFilter` (a 400) when malformed."""
+    if not isinstance(spec, Mapping):
+        raise InvalidFilter(f"filter must be an object, got {type(spec).__name__}")
+    return _compile_object(spec, "filter")
+
+
+def _compile_object(spec: Mapping[str, Any], where: str) -> Predicate:
+    if not spec:
+        return lambda _metadata: True
+    parts = [_compile_entry(key, value, f"{where}.{key}") for key, value in spec.items()]
+    if len(parts) == 1:
+        return parts[0]
+    return lambda metadata: all(part(metadata) for part in parts)
+
+
+def _compile_entry(key: str, value: Any, where: str) -> Predicate:
+    if key in ("$and", "$or"):
+        if not isinstance(value, list) or not value:
+            raise InvalidFilter(f"{where} must be a non-empty list of filter objects")
+        for position, clause in enumerate(value):
+            if not isinstance(clause, Mapping):
+                raise InvalidFilter(f"{where}[{position}] must be a filter object")
+        clauses = [_compile_object(clause, f"{where}[{i}]") for i, clause in enumerate(value)]
+        combine = all if key == "$and" else any
+        return lambda metadata: combine(clause(metadata) for clause in clauses)
+    if key.startswith("$"):
+        raise InvalidFilter(f"{where}: unknown operator {key} at the top of a filter")
+    if not key:
+        raise InvalidFilter(f"{where}: field names cannot be empty")
+    if isinstance(value, Mapping):
+        if not value:
+            raise InvalidFilter(f"{where} is an empty operator object")
+        tests = [_field_test(op, operand, f"{where}.{op}") for op, operand in value.items()]
+    else:
+        tests = [_field_test("$eq", value, where)]
+    return lambda metadata: all(test(metadata.get(key, _MISSING)) for test in tests)
+
+
+def _field_test(op: str, operand: Any, where: str) -> Callable[[object], bool]:
+    if op in ("$eq", "$ne"):
+        if not _is_scalar(operand):
+            raise InvalidFilter(f"{where} takes a string, number or boolean, got {_describe(operand)}")
+        return _negated(_equals(operand), op == "$ne")
+    if op in _RANGE:
+        if not _is_number(operand):
+            raise InvalidFilter(f"{where} takes a number, got {_describe(operand)}")
+        compare = _RANGE[op]
+        return lambda value: _is_number(value) and bool(compare(value, operand))
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, list) or not all(_is_scalar(item) for item in operand):
+            raise InvalidFilter(f"{where} takes a list of strings, numbers or booleans")
+        return _negated(_member_of(operand), op == "$nin")
+    if op == "$exists":
+        if not isinstance(operand, bool):
+            raise InvalidFilter(f"{where} takes true or false, got {_describe(operand)}")
+        return lambda value: (value is not _MISSING) == operand
+    raise InvalidFilter(f"{where}: unknown operator {op}")
+
+
+def _equals(operand: object) -> Callable[[object], bool]:
+    def test(value: object) -> bool:
+        return value is not _MISSING and any(_same(element, operand) for element in _elements(value))
+
+    return test
+
+
+def _member_of(operands: list[object]) -> Callable[[object], bool]:
+    def test(value: object) -> bool:
+        if value is _MISSING:
+            return False
+        return any(_same(element, item) for element in _elements(value) for item in operands)
+
+    return test
+
+
+def _negated(test: Callable[[object], bool], negate: bool) -> Callable[[object], bool]:
+    return (lambda value: not test(value)) if negate else test
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    return type(value).__name__
