@@ -17,6 +17,12 @@ _SCHEMA = [
         created_at REAL NOT NULL
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS indexes (
+        name TEXT PRIMARY KEY,
+        config BLOB NOT NULL
+    )
+    """,
 ]
 
 

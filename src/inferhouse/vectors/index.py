@@ -1,0 +1,167 @@
+"""One vector index: its durable store and its in-memory namespaces, kept in step under one lock."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from inferhouse.errors import BadRequest
+from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.namespace import Namespace
+from inferhouse.vectors.records import Metadata, SparseValues, VectorRecord
+from inferhouse.vectors.scoring import Metric
+from inferhouse.vectors.store import VectorStore
+
+
+@dataclass
+class IndexConfig:
+    name: str
+    dimension: int
+    metric: Metric
+    deletion_protection: str = "disabled"
+    tags: dict[str, str] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    record: VectorRecord
+    score: float
+
+
+class VectorIndex:
+    def __init__(self, config: IndexConfig, store: VectorStore) -> None:
+        self.config = config
+        self.store = store
+        self._lock = threading.RLock()
+        self._namespaces: dict[str, Namespace] = {}
+        self._load()
+
+    def _load(self) -> None:
+        grouped: dict[str, list[VectorRecord]] = {}
+        for namespace, record in self.store.scan():
+            grouped.setdefault(namespace, []).append(record)
+            if len(grouped[namespace]) >= 10_000:
+                self._namespace(namespace).put(grouped.pop(namespace))
+        for namespace, records in grouped.items():
+            self._namespace(namespace).put(records)
+
+    def _namespace(self, name: str) -> Namespace:
+        found = self._namespaces.get(name)
+        if found is None:
+            found = self._namespaces[name] = Namespace(self.config.dimension)
+        return found
+
+    def upsert(self, namespace: str, records: list[VectorRecord]) -> int:
+        with self._lock:
+            self.store.upsert(namespace, records)  # durable before it is visible or acknowledged
+            self._namespace(namespace).put(records)
+        return len(records)
+
+    def query(
+        self,
+        namespace: str,
+        vector: npt.NDArray[np.float32],
+        top_k: int,
+        predicate: Predicate | None = None,
+        sparse: SparseValues | None = None,
+    ) -> list[Match]:
+        with self._lock:
+            found = self._namespaces.get(namespace)
+            if found is None:
+                return []
+            hits = found.search(vector, top_k, self.config.metric, predicate, sparse)
+            return [Match(found.record(hit.row), hit.score) for hit in hits]
+
+    def fetch(self, namespace: str, ids: list[str]) -> dict[str, VectorRecord]:
+        with self._lock:
+            found = self._namespaces.get(namespace)
+            if found is None:
+                return {}
+            records = (found.get(vector_id) for vector_id in ids)
+            return {record.id: record for record in records if record is not None}
+
+    def update(
+        self,
+        namespace: str,
+        vector_id: str,
+        values: npt.NDArray[np.float32] | None,
+        sparse: SparseValues | None,
+        set_metadata: Metadata | None,
+    ) -> bool:
+        """Change parts of one record; ``set_metadata`` merges into its metadata. False if it is absent."""
+        with self._lock:
+            found = self._namespaces.get(namespace)
+            current = found.get(vector_id) if found is not None else None
+            if current is None:
+                return False
+            merged = {**(current.metadata or {}), **set_metadata} if set_metadata else current.metadata
+            updated = VectorRecord(
+                vector_id,
+                current.values if values is None else values,
+                current.sparse if sparse is None else sparse,
+                merged,
+            )
+            self.upsert(namespace, [updated])
+            return True
+
+    def delete(self, namespace: str, ids: list[str]) -> None:
+        with self._lock:
+            self.store.delete(namespace, ids)
+            found = self._namespaces.get(namespace)
+            if found is not None:
+                found.remove(ids)
+
+    def delete_matching(self, namespace: str, predicate: Predicate) -> None:
+        with self._lock:
+            found = self._namespaces.get(namespace)
+            if found is not None:
+                rows = np.flatnonzero(found.matching_rows(predicate))
+                self.delete(namespace, [found.ids[row] for row in rows])
+
+    def delete_all(self, namespace: str) -> None:
+        with self._lock:
+            self.store.delete_namespace(namespace)
+            self._namespaces.pop(namespace, None)
+
+    def list_ids(
+        self, namespace: str, prefix: str, limit: int, token: str | None
+    ) -> tuple[list[str], str | None]:
+        """Ids in ascending order after the pagination token, and the next token when more remain."""
+        after = _decode_token(token)
+        with self._lock:
+            ids = self.store.list_ids(namespace, prefix, after, limit + 1)
+        page = ids[:limit]
+        more = len(ids) > limit
+        return page, base64.urlsafe_b64encode(page[-1].encode()).decode() if more else None
+
+    def namespace_counts(self, predicate: Predicate | None = None) -> dict[str, int]:
+        with self._lock:
+            counts = {}
+            for name, found in self._namespaces.items():
+                count = len(found) if predicate is None else int(found.matching_rows(predicate).sum())
+                if len(found):
+                    counts[name] = count
+            return counts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._namespaces)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _decode_token(token: str | None) -> str | None:
+    if not token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Invalid pagination token") from None

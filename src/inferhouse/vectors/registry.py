@@ -1,0 +1,112 @@
+"""The control plane: which indexes exist, their configuration in the main database, their files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import orjson
+
+from inferhouse.errors import AlreadyExists, BadRequest, Forbidden, IndexNotFound
+from inferhouse.storage import Database
+from inferhouse.vectors.index import IndexConfig, VectorIndex
+from inferhouse.vectors.scoring import Metric
+from inferhouse.vectors.store import VectorStore
+from inferhouse.vectors.validation import check_dimension, check_index_name
+
+PROTECTION_STATES = ("enabled", "disabled")
+
+
+def parse_metric(value: object) -> Metric:
+    try:
+        return Metric(str(value or "cosine"))
+    except ValueError:
+        raise BadRequest(f"Metric must be one of cosine, euclidean, dotproduct; got {value!r}") from None
+
+
+class IndexRegistry:
+    def __init__(self, db: Database, directory: Path) -> None:
+        self._db = db
+        self._directory = directory
+        self._lock = threading.Lock()
+        self._indexes: dict[str, VectorIndex] = {}
+        for (raw,) in db.query("SELECT config FROM indexes ORDER BY name"):
+            config = _config_from_json(
+                bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
+            )
+            self._indexes[config.name] = VectorIndex(config, VectorStore(self._path(config.name)))
+
+    def _path(self, name: str) -> Path:
+        return self._directory / f"{name}.sqlite3"
+
+    def create(self, config: IndexConfig) -> VectorIndex:
+        check_index_name(config.name)
+        check_dimension(config.dimension)
+        if config.deletion_protection not in PROTECTION_STATES:
+            raise BadRequest("deletion_protection must be enabled or disabled")
+        config.created_at = config.created_at or time.time()
+        with self._lock:
+            if config.name in self._indexes:
+                raise AlreadyExists(f"Resource {config.name} already exists")
+            self._path(config.name).unlink(missing_ok=True)  # leftovers of a crash mid-delete
+            index = VectorIndex(config, VectorStore(self._path(config.name)))
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO indexes (name, config) VALUES (?, ?)", (config.name, _config_json(config))
+                )
+            self._indexes[config.name] = index
+        return index
+
+    def get(self, name: str) -> VectorIndex:
+        index = self._indexes.get(name)
+        if index is None:
+            raise IndexNotFound(f"Resource {name} not found")
+        return index
+
+    def list(self) -> list[VectorIndex]:
+        return [self._indexes[name] for name in sorted(self._indexes)]
+
+    def configure(
+        self, name: str, deletion_protection: str | None, tags: dict[str, str] | None
+    ) -> VectorIndex:
+        with self._lock:
+            index = self.get(name)
+            config = index.config
+            if deletion_protection is not None:
+                if deletion_protection not in PROTECTION_STATES:
+                    raise BadRequest("deletion_protection must be enabled or disabled")
+                config.deletion_protection = deletion_protection
+            if tags is not None:
+                merged = {**config.tags, **tags}
+                config.tags = {key: value for key, value in merged.items() if value != ""}  # "" removes a tag
+            with self._db.transaction() as conn:
+                conn.execute("UPDATE indexes SET config = ? WHERE name = ?", (_config_json(config), name))
+        return index
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            index = self.get(name)
+            if index.config.deletion_protection == "enabled":
+                raise Forbidden(
+                    f"Deletion protection is enabled for this index. Disable it to delete {name}."
+                )
+            with self._db.transaction() as conn:
+                conn.execute("DELETE FROM indexes WHERE name = ?", (name,))
+            del self._indexes[name]
+            index.store.destroy()
+
+    def close(self) -> None:
+        for index in self._indexes.values():
+            index.close()
+
+
+def _config_json(config: IndexConfig) -> bytes:
+    return orjson.dumps(asdict(config))
+
+
+def _config_from_json(raw: bytes) -> IndexConfig:
+    data = orjson.loads(raw)
+    data["metric"] = Metric(data["metric"])
+    return IndexConfig(**data)
