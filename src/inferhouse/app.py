@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferhouse import __version__
-from inferhouse.api import hf, openai, ops, tei
+from inferhouse.api import hf, openai, ops, pinecone_control, pinecone_data, tei
 from inferhouse.api.dialect import from_http_exception
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.services import Services
@@ -22,6 +23,7 @@ from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage import Database
+from inferhouse.vectors.registry import IndexRegistry
 
 log = logging.getLogger("inferhouse")
 
@@ -65,7 +67,8 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         tokens = TokenStore(db, settings.admin_token)
         pool = ModelPool(settings, metrics, loader)
         endpoints = EndpointRegistry(pool)
-        app.state.services = Services(settings, db, tokens, metrics, pool, endpoints)
+        indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes")
+        app.state.services = Services(settings, db, tokens, metrics, pool, endpoints, indexes)
         _announce_auth(settings, tokens)
         if settings.default_endpoint:
             await endpoints.add(Endpoint(DEFAULT_ENDPOINT_NAME, BUNDLED_MODEL_ID, Task.SENTENCE_EMBEDDINGS))
@@ -77,6 +80,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
             yield
         finally:
             pool.close()
+            indexes.close()
             db.close()
 
     app = FastAPI(
@@ -85,7 +89,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         summary="Hugging Face model serving and vector search, self-hosted.",
         lifespan=lifespan,
     )
-    for module in (ops, hf, tei, openai):
+    for module in (ops, hf, tei, openai, pinecone_control, pinecone_data):
         for name in ("public", "router"):
             router = getattr(module, name, None)
             if router is not None:

@@ -70,11 +70,16 @@ class TokenStore:
             return True
         return bool(self._db.query("SELECT 1 FROM tokens WHERE token_hash = ?", (digest,)))
 
-    def check_header(self, authorization: str | None) -> None:
-        """Raise :class:`Unauthorized` unless the header is ``Bearer <a known token>``."""
+    def check_request(self, authorization: str | None, api_key: str | None = None) -> None:
+        """Raise :class:`Unauthorized` unless the request carries a known token, as ``Authorization:
+        Bearer <token>`` or as ``Api-Key: <token>`` (what the Pinecone clients send)."""
+        if api_key is not None and not authorization:
+            if not self.is_valid(api_key.strip()):
+                raise Unauthorized("Invalid API key")
+            return
         if not authorization:
             raise Unauthorized(
-                "Missing token: send 'Authorization: Bearer <token>' "
+                "Missing token: send 'Authorization: Bearer <token>' or 'Api-Key: <token>' "
                 "(see the server log or `inferhouse token create`)"
             )
         scheme, _, token = authorization.partition(" ")

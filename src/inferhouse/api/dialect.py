@@ -49,7 +49,8 @@ def dialect_route(render: ErrorRenderer, *, authenticated: bool = True) -> type[
                 try:
                     found = services(request)
                     if authenticated and found.settings.auth:
-                        found.tokens.check_header(request.headers.get("authorization"))
+                        headers = request.headers
+                        found.tokens.check_request(headers.get("authorization"), headers.get("api-key"))
                     await read_limited_body(request, found.settings.max_body_bytes)
                     return await inner(request)
                 except InferhouseError as error:

@@ -37,3 +37,34 @@ def render_openai(error: InferhouseError) -> Response:
     kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     body = {"error": {"message": error.message, "type": kind, "param": None, "code": error.kind}}
     return json_response(body, status, _headers(error))
+
+
+_PINECONE_CODES = {
+    400: ("INVALID_ARGUMENT", 3),
+    401: ("UNAUTHENTICATED", 16),
+    403: ("FORBIDDEN", 7),
+    404: ("NOT_FOUND", 5),
+    405: ("INVALID_ARGUMENT", 3),
+    409: ("ALREADY_EXISTS", 6),
+    413: ("INVALID_ARGUMENT", 3),
+    429: ("RESOURCE_EXHAUSTED", 8),
+}
+
+
+def _pinecone_status(error: InferhouseError) -> int:
+    # Pinecone answers every invalid argument with a 400, where the Hugging Face dialects use 422.
+    return 400 if error.status_code == 422 else error.status_code
+
+
+def render_pinecone_control(error: InferhouseError) -> Response:
+    """Pinecone's control plane: ``{"error": {"code", "message"}, "status"}``."""
+    status = _pinecone_status(error)
+    code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[0]
+    return json_response({"error": {"code": code, "message": error.message}, "status": status}, status)
+
+
+def render_pinecone_data(error: InferhouseError) -> Response:
+    """Pinecone's data plane (gRPC-style status): ``{"code", "message", "details"}``."""
+    status = _pinecone_status(error)
+    code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[1]
+    return json_response({"code": code, "message": error.message, "details": []}, status)

@@ -12,6 +12,7 @@ from inferhouse.engine.pool import ModelPool
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 from inferhouse.storage import Database
+from inferhouse.vectors.registry import IndexRegistry
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Services:
     metrics: Metrics
     pool: ModelPool
     endpoints: EndpointRegistry
+    indexes: IndexRegistry
 
 
 def services(request: Request) -> Services:

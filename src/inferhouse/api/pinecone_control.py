@@ -1,0 +1,132 @@
+"""Pinecone's control plane: create, list, describe, configure and delete indexes.
+
+Two client eras read these replies: 7.x wants ``name, dimension, metric, host, spec, status``; 10.x wants
+``name, status, schema, deployment, deletion_protection``. Every description carries both sets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from inferhouse.api.bodies import field, json_object
+from inferhouse.api.dialect import dialect_route
+from inferhouse.api.renderers import render_pinecone_control
+from inferhouse.api.responses import json_response
+from inferhouse.api.services import services
+from inferhouse.errors import BadRequest
+from inferhouse.vectors.index import IndexConfig, VectorIndex
+from inferhouse.vectors.registry import parse_metric
+
+router = APIRouter(route_class=dialect_route(render_pinecone_control), tags=["Pinecone control plane"])
+
+_DEFAULT_SPEC: dict[str, Any] = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
+
+
+def describe(index: VectorIndex, request: Request) -> dict[str, Any]:
+    config = index.config
+    host = f"{str(request.base_url).rstrip('/')}/indexes/{config.name}"
+    spec = config.spec or _DEFAULT_SPEC
+    serverless = spec.get("serverless") or {}
+    return {
+        "name": config.name,
+        "dimension": config.dimension,
+        "metric": config.metric.value,
+        "host": host,
+        "vector_type": "dense",
+        "spec": spec,
+        "status": {"ready": True, "state": "Ready"},
+        "deletion_protection": config.deletion_protection,
+        "tags": config.tags or None,
+        "schema": {
+            "fields": {
+                "_values": {
+                    "type": "dense_vector",
+                    "dimension": config.dimension,
+                    "metric": config.metric.value,
+                }
+            }
+        },
+        "deployment": {
+            "deployment_type": "managed",
+            "cloud": serverless.get("cloud", "aws"),
+            "region": serverless.get("region", "us-east-1"),
+        },
+    }
+
+
+def _config_from_body(body: dict[str, Any]) -> IndexConfig:
+    """Read either era's create body: 7.x puts dimension and metric at the top, 10.x in ``schema``."""
+    name = body.get("name")
+    dimension, metric = body.get("dimension"), body.get("metric")
+    schema = body.get("schema")
+    if isinstance(schema, dict):
+        fields = schema.get("fields") or {}
+        dense = next(
+            (f for f in fields.values() if isinstance(f, dict) and f.get("type") == "dense_vector"), None
+        )
+        if dense is None:
+            raise BadRequest("schema.fields must contain one field of type dense_vector")
+        dimension, metric = dense.get("dimension"), dense.get("metric", metric)
+    vector_type = body.get("vector_type", "dense")
+    if vector_type not in (None, "dense"):
+        raise BadRequest("Only dense indexes are supported (vector_type dense)")
+    spec = body.get("spec")
+    deployment = body.get("deployment")
+    if spec is None and isinstance(deployment, dict):
+        spec = {
+            "serverless": {
+                "cloud": deployment.get("cloud", "aws"),
+                "region": deployment.get("region", "us-east-1"),
+            }
+        }
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise BadRequest("tags must be an object of strings")
+    return IndexConfig(
+        name=name,  # type: ignore[arg-type]  # validated by the registry
+        dimension=dimension,  # type: ignore[arg-type]
+        metric=parse_metric(metric),
+        deletion_protection=field(body, "deletion_protection", "deletionProtection") or "disabled",
+        tags=dict(tags),
+        spec=spec if isinstance(spec, dict) else dict(_DEFAULT_SPEC),
+    )
+
+
+@router.post("/indexes", status_code=201, summary="Create an index (either client era's body)")
+async def create_index(request: Request) -> Response:
+    body = await json_object(request)
+    index = services(request).indexes.create(_config_from_body(body))
+    return json_response(describe(index, request), status_code=201)
+
+
+@router.get("/indexes", summary="List indexes")
+async def list_indexes(request: Request) -> Response:
+    return json_response(
+        {"indexes": [describe(index, request) for index in services(request).indexes.list()]}
+    )
+
+
+@router.get("/indexes/{name}", summary="Describe an index")
+async def describe_index(name: str, request: Request) -> Response:
+    return json_response(describe(services(request).indexes.get(name), request))
+
+
+@router.patch("/indexes/{name}", summary="Configure deletion protection and tags")
+async def configure_index(name: str, request: Request) -> Response:
+    body = await json_object(request)
+    tags = body.get("tags")
+    if tags is not None and (
+        not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values())
+    ):
+        raise BadRequest("tags must be an object of strings")
+    protection = field(body, "deletion_protection", "deletionProtection")
+    index = services(request).indexes.configure(name, protection, tags)
+    return json_response(describe(index, request))
+
+
+@router.delete("/indexes/{name}", status_code=202, summary="Delete an index and its vectors")
+async def delete_index(name: str, request: Request) -> Response:
+    services(request).indexes.delete(name)
+    return Response(status_code=202)

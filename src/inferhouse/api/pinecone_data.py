@@ -1,0 +1,183 @@
+"""Pinecone's data plane, on each index's host: ``http://HOST:PORT/indexes/{name}``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from inferhouse.api.bodies import field, flag, json_object
+from inferhouse.api.dialect import dialect_route
+from inferhouse.api.renderers import render_pinecone_data
+from inferhouse.api.responses import json_response
+from inferhouse.api.services import services
+from inferhouse.errors import BadRequest
+from inferhouse.vectors.filters import Predicate, compile_filter
+from inferhouse.vectors.index import Match, VectorIndex
+from inferhouse.vectors.records import VectorRecord
+from inferhouse.vectors.validation import (
+    MAX_TOP_K,
+    check_id,
+    dense_values,
+    id_list,
+    metadata,
+    namespace_name,
+    sparse_values,
+    upsert_records,
+)
+
+router = APIRouter(
+    prefix="/indexes/{index_name}",
+    route_class=dialect_route(render_pinecone_data),
+    tags=["Pinecone data plane"],
+)
+
+_USAGE = {"readUnits": 1}
+
+
+def _index(request: Request, index_name: str) -> VectorIndex:
+    return services(request).indexes.get(index_name)
+
+
+def _predicate(value: object) -> Predicate | None:
+    return None if value is None else compile_filter(value)
+
+
+def _record_json(record: VectorRecord, values: bool = True, meta: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": record.id}
+    if values:
+        out["values"] = record.values
+        if record.sparse is not None:
+            out["sparseValues"] = record.sparse.as_dict()
+    if meta and record.metadata:
+        out["metadata"] = record.metadata
+    return out
+
+
+@router.post("/vectors/upsert", summary="Upsert up to 1000 vectors; all or nothing")
+async def upsert(index_name: str, request: Request) -> Response:
+    index = _index(request, index_name)
+    body = await json_object(request)
+    namespace = namespace_name(body.get("namespace"))
+    records = upsert_records(body.get("vectors"), index.config.dimension)
+    count = await run_in_threadpool(index.upsert, namespace, records)
+    return json_response({"upsertedCount": count})
+
+
+@router.post("/query", summary="Nearest neighbours of a vector or of a stored id")
+async def query(index_name: str, request: Request) -> Response:
+    index = _index(request, index_name)
+    body = await json_object(request)
+    namespace = namespace_name(body.get("namespace"))
+    top_k = field(body, "topK", "top_k")
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K:
+        raise BadRequest(f"topK must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
+    include_values = flag(body, "includeValues", "include_values")
+    include_metadata = flag(body, "includeMetadata", "include_metadata")
+    predicate = _predicate(body.get("filter"))
+    sparse = sparse_values(field(body, "sparseVector", "sparse_vector"))
+    if sparse is not None and index.config.metric != "dotproduct":
+        raise BadRequest("Sparse vectors can be queried only on indexes with the dotproduct metric")
+    vector_in, id_in = body.get("vector"), body.get("id")
+    if (vector_in is None) == (id_in is None):
+        raise BadRequest("Exactly one of vector or id must be provided")
+    if id_in is not None:
+        stored = index.fetch(namespace, [check_id(id_in)]).get(id_in)
+        if stored is None:
+            return json_response({"matches": [], "namespace": namespace, "usage": _USAGE})
+        vector = stored.values
+    else:
+        vector = dense_values(vector_in, index.config.dimension, what="Query vector")
+    matches: list[Match] = await run_in_threadpool(index.query, namespace, vector, top_k, predicate, sparse)
+    reply = []
+    for match in matches:
+        item = _record_json(match.record, include_values, include_metadata)
+        item["score"] = match.score
+        if not include_values:
+            item["values"] = []
+        reply.append(item)
+    return json_response({"matches": reply, "namespace": namespace, "usage": _USAGE})
+
+
+@router.get("/vectors/fetch", summary="Fetch vectors by id")
+async def fetch(
+    index_name: str, request: Request, ids: Annotated[list[str] | None, Query()] = None, namespace: str = ""
+) -> Response:
+    index = _index(request, index_name)
+    if not ids:
+        raise BadRequest("ids must name at least one vector")
+    wanted = id_list(ids)
+    found = index.fetch(namespace_name(namespace), wanted)
+    vectors = {vector_id: _record_json(record) for vector_id, record in found.items()}
+    return json_response({"vectors": vectors, "namespace": namespace_name(namespace), "usage": _USAGE})
+
+
+@router.post("/vectors/update", summary="Update one vector's values, sparse values or metadata")
+async def update(index_name: str, request: Request) -> Response:
+    index = _index(request, index_name)
+    body = await json_object(request)
+    namespace = namespace_name(body.get("namespace"))
+    vector_id = check_id(body.get("id"))
+    values = body.get("values")
+    dense = dense_values(values, index.config.dimension) if values is not None else None
+    sparse = sparse_values(field(body, "sparseValues", "sparse_values"))
+    new_metadata = metadata(field(body, "setMetadata", "set_metadata"))
+    await run_in_threadpool(index.update, namespace, vector_id, dense, sparse, new_metadata)
+    return json_response({})
+
+
+@router.post("/vectors/delete", summary="Delete by ids, by filter, or a whole namespace")
+async def delete(index_name: str, request: Request) -> Response:
+    index = _index(request, index_name)
+    body = await json_object(request)
+    namespace = namespace_name(body.get("namespace"))
+    ids, delete_all, filter_spec = body.get("ids"), flag(body, "deleteAll", "delete_all"), body.get("filter")
+    chosen = sum([ids is not None, delete_all, filter_spec is not None])
+    if chosen != 1:
+        raise BadRequest("Delete takes exactly one of ids, deleteAll or filter")
+    if delete_all:
+        await run_in_threadpool(index.delete_all, namespace)
+    elif filter_spec is not None:
+        await run_in_threadpool(index.delete_matching, namespace, compile_filter(filter_spec))
+    else:
+        await run_in_threadpool(index.delete, namespace, id_list(ids))
+    return json_response({})
+
+
+@router.get("/vectors/list", summary="List ids, ascending, with a prefix and pagination")
+async def list_vectors(
+    index_name: str,
+    request: Request,
+    prefix: str = "",
+    limit: int = 100,
+    pagination_token: Annotated[str | None, Query(alias="paginationToken")] = None,
+    namespace: str = "",
+) -> Response:
+    index = _index(request, index_name)
+    if not 1 <= limit <= 100:
+        raise BadRequest(f"limit must be between 1 and 100, got {limit}")
+    ids, token = index.list_ids(namespace_name(namespace), prefix, limit, pagination_token)
+    reply: dict[str, Any] = {"vectors": [{"id": i} for i in ids], "namespace": namespace_name(namespace)}
+    if token is not None:
+        reply["pagination"] = {"next": token}
+    reply["usage"] = _USAGE
+    return json_response(reply)
+
+
+@router.post("/describe_index_stats", summary="Vector counts per namespace, optionally filtered")
+@router.get("/describe_index_stats", include_in_schema=False)
+async def describe_index_stats(index_name: str, request: Request) -> Response:
+    index = _index(request, index_name)
+    body = await json_object(request, optional=True) if request.method == "POST" else {}
+    counts = await run_in_threadpool(index.namespace_counts, _predicate(body.get("filter")))
+    return json_response(
+        {
+            "namespaces": {name: {"vectorCount": count} for name, count in counts.items()},
+            "dimension": index.config.dimension,
+            "indexFullness": 0.0,
+            "totalVectorCount": sum(counts.values()),
+            "metric": index.config.metric.value,
+            "vectorType": "dense",
+        }
+    )
