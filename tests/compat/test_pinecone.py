@@ -13,7 +13,7 @@ import pytest
 from pinecone import Index, Pinecone
 from pinecone.errors import ForbiddenError, NotFoundError, PineconeError
 
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, index_name_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PINECONE7_ENV = ROOT / ".venv-pinecone7"
@@ -28,7 +28,7 @@ def pc(server: RunningServer) -> Iterator[Pinecone]:
 
 @pytest.fixture
 def index_name(pc: Pinecone, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = "t-" + request.node.name.replace("_", "-")[:30].strip("-").lower()
+    name = index_name_for(request.node.name, "t")
     yield name
     if pc.has_index(name):
         pc.configure_index(name, deletion_protection="disabled")

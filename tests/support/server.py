@@ -34,6 +34,11 @@ class RunningServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks run, as in a crash."""
+        self.process.kill()
+        self.process.wait()
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -76,3 +81,12 @@ def start_server(
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"server did not start in {START_TIMEOUT_S}s:\n{server.log()}")
+
+
+def index_name_for(node_name: str, prefix: str) -> str:
+    """A valid, unique index name for a (possibly parametrized) test."""
+    import hashlib
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "-", node_name.lower()).strip("-")[:30].strip("-")
+    return f"{prefix}-{slug}-{hashlib.sha1(node_name.encode()).hexdigest()[:6]}"

@@ -21,6 +21,7 @@ MAX_METADATA_BYTES = 40 * 1024
 MAX_DIMENSION = 20_000
 INDEX_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$")
 DEFAULT_NAMESPACE_ALIAS = "__default__"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def namespace_name(value: object) -> str:
@@ -62,10 +63,10 @@ def dense_values(
         raise BadRequest(
             f"{what} dimension {len(values)} does not match the dimension of the index {dimension}"
         )
-    array = np.asarray(values, dtype=np.float32)
-    if not np.all(np.isfinite(array)):
-        raise BadRequest(f"{what} values must be finite numbers (no NaN or infinity)")
-    return array
+    wide = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(wide)) or np.any(np.abs(wide) > _FLOAT32_MAX):
+        raise BadRequest(f"{what} values must be finite 32-bit floats (no NaN or infinity)")
+    return wide.astype(np.float32)
 
 
 def sparse_values(value: object) -> SparseValues | None:

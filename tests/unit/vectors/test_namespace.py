@@ -1,0 +1,107 @@
+"""Exact search in a namespace against a brute-force numpy reference, for every metric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inferhouse.vectors.filters import compile_filter
+from inferhouse.vectors.namespace import Namespace
+from inferhouse.vectors.records import SparseValues, VectorRecord
+from inferhouse.vectors.scoring import Metric
+
+
+def _records(rng: np.random.Generator, n: int, dim: int) -> list[VectorRecord]:
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    return [
+        VectorRecord(f"id{i:03d}", vectors[i], None, {"bucket": i % 5, "even": i % 2 == 0}) for i in range(n)
+    ]
+
+
+def _reference(
+    records: list[VectorRecord], query: np.ndarray, metric: Metric, k: int
+) -> list[tuple[str, float]]:
+    scored = []
+    for record in records:
+        v = record.values.astype(np.float64)
+        q = query.astype(np.float64)
+        if metric is Metric.COSINE:
+            score = float(v @ q / (np.linalg.norm(v) * np.linalg.norm(q)))
+        elif metric is Metric.DOTPRODUCT:
+            score = float(v @ q)
+        else:
+            score = float(np.sum((v - q) ** 2))
+        scored.append((record.id, score))
+    sign = -1 if metric.higher_is_better else 1
+    return sorted(scored, key=lambda item: (sign * item[1], item[0]))[:k]
+
+
+@pytest.mark.parametrize("metric", list(Metric))
+def test_top_k_matches_brute_force(metric: Metric) -> None:
+    rng = np.random.default_rng(1)
+    records = _records(rng, 300, 16)
+    space = Namespace(16)
+    space.put(records)
+    for _ in range(10):
+        query = rng.normal(size=16).astype(np.float32)
+        got = [(space.ids[h.row], h.score) for h in space.search(query, 10, metric)]
+        want = _reference(records, query, metric, 10)
+        assert [i for i, _ in got] == [i for i, _ in want]
+        assert np.allclose([s for _, s in got], [s for _, s in want], rtol=1e-4, atol=1e-4)
+
+
+def test_selective_filter_still_returns_exact_top_k() -> None:
+    rng = np.random.default_rng(2)
+    records = _records(rng, 500, 8)
+    space = Namespace(8)
+    space.put(records)
+    query = rng.normal(size=8).astype(np.float32)
+    hits = space.search(query, 7, Metric.COSINE, compile_filter({"bucket": 3}))
+    want = _reference(
+        [r for r in records if r.metadata and r.metadata["bucket"] == 3], query, Metric.COSINE, 7
+    )
+    assert [space.ids[h.row] for h in hits] == [i for i, _ in want]
+
+
+def test_ties_are_broken_by_id() -> None:
+    space = Namespace(2)
+    space.put([VectorRecord(name, np.array([1.0, 0.0], dtype=np.float32)) for name in ["c", "a", "d", "b"]])
+    hits = space.search(np.array([1.0, 0.0], dtype=np.float32), 3, Metric.DOTPRODUCT)
+    assert [space.ids[h.row] for h in hits] == ["a", "b", "c"]
+
+
+def test_delete_and_overwrite_keep_rows_consistent() -> None:
+    rng = np.random.default_rng(3)
+    records = _records(rng, 50, 4)
+    space = Namespace(4)
+    space.put(records)
+    assert space.remove(["id000", "id049", "id010", "missing"]) == 3
+    space.put([VectorRecord("id020", np.ones(4, dtype=np.float32), None, {"new": True})])
+    assert len(space) == 47
+    for record in records:
+        got = space.get(record.id)
+        if record.id in ("id000", "id049", "id010"):
+            assert got is None
+        elif record.id == "id020":
+            assert got is not None
+            assert got.metadata == {"new": True}
+        else:
+            assert got is not None
+            assert np.array_equal(got.values, record.values)
+            assert got.metadata == record.metadata
+
+
+def test_sparse_scores_add_to_dense_dot_products() -> None:
+    space = Namespace(2)
+    sparse = SparseValues(np.array([3, 9], dtype=np.uint32), np.array([0.5, 2.0], dtype=np.float32))
+    space.put(
+        [
+            VectorRecord("s", np.array([1.0, 0.0], dtype=np.float32), sparse),
+            VectorRecord("d", np.array([0.0, 1.0], dtype=np.float32)),
+        ]
+    )
+    query_sparse = SparseValues(np.array([9], dtype=np.uint32), np.array([1.5], dtype=np.float32))
+    hits = space.search(
+        np.array([1.0, 1.0], dtype=np.float32), 2, Metric.DOTPRODUCT, sparse_query=query_sparse
+    )
+    assert [(space.ids[h.row], h.score) for h in hits] == [("s", 4.0), ("d", 1.0)]
