@@ -19,6 +19,12 @@ ROUTES = [
     "/endpoints/tiny-similarity",
     "/models/sentence-transformers/all-MiniLM-L6-v2",
     "/v1/embeddings",
+    "/indexes",
+    "/indexes/fuzz-index/vectors/upsert",
+    "/indexes/fuzz-index/query",
+    "/indexes/fuzz-index/vectors/update",
+    "/indexes/fuzz-index/vectors/delete",
+    "/indexes/fuzz-index/describe_index_stats",
 ]
 
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20)
@@ -53,8 +59,15 @@ def _check(server: RunningServer, route: str, data: bytes) -> None:
     res = requests.post(server.url + route, data=data, headers=headers, timeout=60)
     assert res.status_code < 500, (route, data[:200], res.text[:300])
     if res.status_code >= 400:
-        error = res.json()["error"]
+        body = res.json()
+        error = body.get("error", body)  # Pinecone's data plane puts code and message at the top
         assert error if isinstance(error, str) else error["message"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_index(server: RunningServer) -> None:
+    body = {"name": "fuzz-index", "dimension": 2, "metric": "dotproduct"}
+    requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
 
 
 @pytest.mark.parametrize("route", ROUTES)
