@@ -23,6 +23,7 @@ from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage import Database
+from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
 
 log = logging.getLogger("inferhouse")
@@ -67,7 +68,8 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         tokens = TokenStore(db, settings.admin_token)
         pool = ModelPool(settings, metrics, loader)
         endpoints = EndpointRegistry(pool)
-        indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes")
+        ann = AnnSettings(min_vectors=settings.ann_min_vectors)
+        indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes", ann)
         app.state.services = Services(settings, db, tokens, metrics, pool, endpoints, indexes)
         _announce_auth(settings, tokens)
         if settings.default_endpoint:

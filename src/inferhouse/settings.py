@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
     torch_threads: int | None = Field(None, ge=1, description="Threads for torch; its default when unset.")
 
+    ann_min_vectors: int = Field(
+        20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."
+    )
+
     log_level: str = "info"
 
     @model_validator(mode="after")

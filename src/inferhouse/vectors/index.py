@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.errors import BadRequest
+from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.records import Metadata, SparseValues, VectorRecord
@@ -37,11 +38,17 @@ class Match:
 
 
 class VectorIndex:
-    def __init__(self, config: IndexConfig, store: VectorStore) -> None:
+    """Exact search is the truth; once a namespace is large, an ANN graph proposes candidates that the
+    exact rows rank. The graph catches up in the background (:meth:`maintain`); until it has a row, that
+    row is scored exactly, so a query always sees every acknowledged write."""
+
+    def __init__(self, config: IndexConfig, store: VectorStore, ann: AnnSettings | None = None) -> None:
         self.config = config
         self.store = store
+        self.ann = ann or AnnSettings()
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
+        self._graphs: dict[str, AnnGraph] = {}
         self._load()
 
     def _load(self) -> None:
@@ -77,8 +84,48 @@ class VectorIndex:
             found = self._namespaces.get(namespace)
             if found is None:
                 return []
-            hits = found.search(vector, top_k, self.config.metric, predicate, sparse)
+            within = None
+            if predicate is None and sparse is None:
+                within = self._ann_candidates(namespace, found, vector, top_k)
+            hits = found.search(vector, top_k, self.config.metric, predicate, sparse, within)
             return [Match(found.record(hit.row), hit.score) for hit in hits]
+
+    def _ann_candidates(
+        self, namespace: str, found: Namespace, vector: npt.NDArray[np.float32], top_k: int
+    ) -> npt.NDArray[np.intp] | None:
+        """Rows worth scoring exactly, or None for all of them (no graph yet, or it cannot offer enough)."""
+        graph = self._graphs.get(namespace)
+        if graph is None or len(graph) < self.ann.min_vectors:
+            return None
+        count = max(self.ann.candidates, 2 * top_k)
+        if count >= len(found) // 4:
+            return None  # a large share of the namespace: a full scan is as cheap and exact
+        proposed = found.rows_of_keys(graph.search(vector, count))
+        rows = np.unique(np.concatenate([proposed, found.unindexed_rows()]))
+        return rows if len(rows) >= min(top_k, len(found)) else None
+
+    def maintain(self, chunk: int = 1024) -> bool:
+        """One step of keeping the graphs in step with the rows; True while work remains."""
+        for namespace in list(self._namespaces):
+            with self._lock:
+                found = self._namespaces.get(namespace)
+                if found is None or (len(found) < self.ann.min_vectors and namespace not in self._graphs):
+                    continue
+                graph = self._graphs.get(namespace)
+                if graph is None:
+                    graph = self._graphs[namespace] = AnnGraph(
+                        self.config.dimension, self.config.metric, self.ann
+                    )
+                stale = found.take_stale()
+                keys, vectors = found.unindexed_batch(chunk)
+            if len(stale):
+                graph.remove(stale)
+            if len(keys):
+                graph.add(keys, vectors)  # outside the index lock: writes and reads go on meanwhile
+                with self._lock:
+                    found.mark_indexed(keys)
+                return True
+        return False
 
     def fetch(self, namespace: str, ids: list[str]) -> dict[str, VectorRecord]:
         with self._lock:
@@ -130,6 +177,7 @@ class VectorIndex:
         with self._lock:
             self.store.delete_namespace(namespace)
             self._namespaces.pop(namespace, None)
+            self._graphs.pop(namespace, None)
 
     def list_ids(
         self, namespace: str, prefix: str, limit: int, token: str | None

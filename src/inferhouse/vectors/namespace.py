@@ -6,6 +6,7 @@ queries take, so a selective filter still gets the exact top_k of the matching r
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ class Hit:
 
 
 class Namespace:
+    """Rows may move (a delete moves the last row into the gap), so each row also carries a *key* that
+    never changes while the row's vector does not: the handle the ANN graph knows it by. Keys the graph
+    still has to add or drop wait in ``unindexed`` and ``stale``."""
+
     def __init__(self, dimension: int) -> None:
         self.dimension = dimension
         self.ids: list[str] = []
@@ -34,6 +39,11 @@ class Namespace:
         self.sparse: list[SparseValues | None] = []
         self._matrix = np.empty((16, dimension), dtype=np.float32)
         self._norms = np.empty(16, dtype=np.float32)
+        self._keys = np.empty(16, dtype=np.uint64)
+        self.key_rows: dict[int, int] = {}
+        self.unindexed: set[int] = set()
+        self.stale: list[int] = []
+        self._next_key = 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,10 +66,17 @@ class Namespace:
                 self.ids.append(record.id)
                 self.metadata.append(None)
                 self.sparse.append(None)
+            else:
+                self._retire_key(row)
             self._matrix[row] = record.values
             self._norms[row] = np.linalg.norm(record.values)
             self.metadata[row] = record.metadata
             self.sparse[row] = record.sparse
+            key = self._next_key
+            self._next_key += 1
+            self._keys[row] = key
+            self.key_rows[key] = row
+            self.unindexed.add(key)
 
     def remove(self, ids: Iterable[str]) -> int:
         """Delete by moving the last row into the freed slot; returns how many existed."""
@@ -69,6 +86,7 @@ class Namespace:
             if row is None:
                 continue
             removed += 1
+            self._retire_key(row)
             last = len(self.ids) - 1
             if row != last:
                 moved = self.ids[last]
@@ -78,10 +96,48 @@ class Namespace:
                 self._norms[row] = self._norms[last]
                 self.metadata[row] = self.metadata[last]
                 self.sparse[row] = self.sparse[last]
+                self._keys[row] = self._keys[last]
+                self.key_rows[int(self._keys[row])] = row
             self.ids.pop()
             self.metadata.pop()
             self.sparse.pop()
         return removed
+
+    def _retire_key(self, row: int) -> None:
+        key = int(self._keys[row])
+        del self.key_rows[key]
+        if key in self.unindexed:
+            self.unindexed.discard(key)
+        else:
+            self.stale.append(key)
+
+    def unindexed_batch(self, limit: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
+        """Up to ``limit`` keys the graph lacks, with a copy of their vectors. They stay in ``unindexed``
+        (so queries keep scoring them exactly) until :meth:`mark_indexed` says the graph has them."""
+        keys = list(itertools.islice(self.unindexed, limit))
+        rows = [self.key_rows[key] for key in keys]
+        return np.asarray(keys, dtype=np.uint64), self._matrix[rows].copy()
+
+    def mark_indexed(self, keys: npt.NDArray[np.uint64]) -> None:
+        for key in keys.tolist():
+            if key in self.unindexed:
+                self.unindexed.discard(key)
+            elif key not in self.key_rows:
+                self.stale.append(key)  # deleted or overwritten while the graph was adding it
+
+    def take_stale(self) -> npt.NDArray[np.uint64]:
+        keys, self.stale = self.stale, []
+        return np.asarray(keys, dtype=np.uint64)
+
+    def rows_of_keys(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
+        """Rows of the keys still live (a graph may return keys deleted since it last heard)."""
+        key_rows = self.key_rows
+        return np.fromiter((key_rows[k] for k in keys.tolist() if k in key_rows), dtype=np.intp)
+
+    def unindexed_rows(self) -> npt.NDArray[np.intp]:
+        return np.fromiter(
+            (self.key_rows[k] for k in self.unindexed), dtype=np.intp, count=len(self.unindexed)
+        )
 
     def record(self, row: int) -> VectorRecord:
         return VectorRecord(self.ids[row], self._matrix[row].copy(), self.sparse[row], self.metadata[row])
@@ -100,17 +156,23 @@ class Namespace:
         metric: Metric,
         predicate: Predicate | None = None,
         sparse_query: SparseValues | None = None,
+        within: npt.NDArray[np.intp] | None = None,
     ) -> list[Hit]:
-        """The exact top_k, best first; ties go to the smaller id so results are stable."""
+        """The exact top_k, best first, among all rows or only those ``within``; ties go to the smaller id
+        so results are stable."""
         if not self.ids:
             return []
-        scores = dense_scores(self.matrix, self.norms, query, metric)
+        if within is None and predicate is None:
+            candidates = np.arange(len(self.ids))
+            scores = dense_scores(self.matrix, self.norms, query, metric)
+        else:
+            candidates = np.arange(len(self.ids)) if within is None else within
+            if predicate is not None:
+                keep = [predicate(self.metadata[row] or _EMPTY) for row in candidates.tolist()]
+                candidates = candidates[np.asarray(keep, dtype=bool)] if len(candidates) else candidates
+            scores = dense_scores(self._matrix[candidates], self._norms[candidates], query, metric)
         if sparse_query is not None:
-            scores = scores + self._sparse_scores(sparse_query)
-        candidates = np.arange(len(self.ids))
-        if predicate is not None:
-            candidates = np.flatnonzero(self.matching_rows(predicate))
-            scores = scores[candidates]
+            scores = scores + self._sparse_scores(sparse_query, candidates)
         if not len(candidates):
             return []
         ranked = -scores if metric.higher_is_better else scores
@@ -124,12 +186,13 @@ class Namespace:
         order = sorted(chosen.tolist(), key=lambda i: (float(ranked[i]), self.ids[candidates[i]]))[:k]
         return [Hit(int(candidates[i]), float(scores[i])) for i in order]
 
-    def _sparse_scores(self, query: SparseValues) -> npt.NDArray[np.float32]:
+    def _sparse_scores(self, query: SparseValues, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         weights = dict(zip(query.indices.tolist(), query.values.tolist(), strict=True))
-        out = np.zeros(len(self.ids), dtype=np.float32)
-        for row, sparse in enumerate(self.sparse):
+        out = np.zeros(len(rows), dtype=np.float32)
+        for position, row in enumerate(rows.tolist()):
+            sparse = self.sparse[row]
             if sparse is not None:
-                out[row] = sum(
+                out[position] = sum(
                     weights.get(i, 0.0) * v
                     for i, v in zip(sparse.indices.tolist(), sparse.values.tolist(), strict=True)
                 )
@@ -145,4 +208,6 @@ class Namespace:
         matrix[: len(self.ids)] = self.matrix
         norms = np.empty(capacity, dtype=np.float32)
         norms[: len(self.ids)] = self.norms
-        self._matrix, self._norms = matrix, norms
+        keys = np.empty(capacity, dtype=np.uint64)
+        keys[: len(self.ids)] = self._keys[: len(self.ids)]
+        self._matrix, self._norms, self._keys = matrix, norms, keys

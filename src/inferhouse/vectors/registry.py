@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import asdict
@@ -11,10 +12,13 @@ import orjson
 
 from inferhouse.errors import AlreadyExists, BadRequest, Forbidden, IndexNotFound
 from inferhouse.storage import Database
+from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
 from inferhouse.vectors.validation import check_dimension, check_index_name
+
+log = logging.getLogger(__name__)
 
 PROTECTION_STATES = ("enabled", "disabled")
 
@@ -27,16 +31,37 @@ def parse_metric(value: object) -> Metric:
 
 
 class IndexRegistry:
-    def __init__(self, db: Database, directory: Path) -> None:
+    """Opens every index at start-up and runs the one background thread that keeps their ANN graphs
+    in step with their rows."""
+
+    def __init__(self, db: Database, directory: Path, ann: AnnSettings | None = None) -> None:
         self._db = db
         self._directory = directory
+        self._ann = ann or AnnSettings()
         self._lock = threading.Lock()
         self._indexes: dict[str, VectorIndex] = {}
         for (raw,) in db.query("SELECT config FROM indexes ORDER BY name"):
             config = _config_from_json(
                 bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
             )
-            self._indexes[config.name] = VectorIndex(config, VectorStore(self._path(config.name)))
+            self._indexes[config.name] = self._open(config)
+        self._stop = threading.Event()
+        self._maintainer = threading.Thread(target=self._maintain, name="ann-maintainer", daemon=True)
+        self._maintainer.start()
+
+    def _open(self, config: IndexConfig) -> VectorIndex:
+        return VectorIndex(config, VectorStore(self._path(config.name)), self._ann)
+
+    def _maintain(self) -> None:
+        while not self._stop.is_set():
+            busy = False
+            for index in list(self._indexes.values()):
+                try:
+                    busy = index.maintain() or busy
+                except Exception:  # a graph failure must not stop the others; exact search still answers
+                    log.exception("maintaining the ANN graph of %s failed", index.config.name)
+            if not busy:
+                self._stop.wait(0.2)
 
     def _path(self, name: str) -> Path:
         return self._directory / f"{name}.sqlite3"
@@ -51,7 +76,7 @@ class IndexRegistry:
             if config.name in self._indexes:
                 raise AlreadyExists(f"Resource {config.name} already exists")
             self._path(config.name).unlink(missing_ok=True)  # leftovers of a crash mid-delete
-            index = VectorIndex(config, VectorStore(self._path(config.name)))
+            index = self._open(config)
             with self._db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO indexes (name, config) VALUES (?, ?)", (config.name, _config_json(config))
@@ -98,6 +123,8 @@ class IndexRegistry:
             index.store.destroy()
 
     def close(self) -> None:
+        self._stop.set()
+        self._maintainer.join(timeout=30)
         for index in self._indexes.values():
             index.close()
 

@@ -1,0 +1,66 @@
+"""An approximate-nearest-neighbour graph (HNSW, from usearch) that only proposes candidates.
+
+The exact float32 rows in the namespace rank the candidates, so a quantized graph costs little recall and
+the scores are exact. The graph is never stored: it is rebuilt from the rows after a restart, in the
+background, while queries fall back to exact search for whatever it does not hold yet.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from inferhouse.vectors.scoring import Metric
+
+_USEARCH_METRICS = {Metric.COSINE: "cos", Metric.DOTPRODUCT: "ip", Metric.EUCLIDEAN: "l2sq"}
+
+Keys = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class AnnSettings:
+    """When and how a namespace gets a graph; see benchmarks/README.md for how these were chosen."""
+
+    min_vectors: int = 20_000  # below this, exact search is as fast as the graph
+    connectivity: int = 16
+    expansion_add: int = 128
+    expansion_search: int = 128
+    candidates: int = 100  # at least this many candidates are rescored exactly (more when top_k is large)
+    dtype: str = "f16"
+    threads: int = 2
+
+
+class AnnGraph:
+    def __init__(self, dimension: int, metric: Metric, settings: AnnSettings) -> None:
+        from usearch.index import Index
+
+        self._settings = settings
+        self._lock = threading.Lock()  # one writer or searcher at a time keeps the binding simple and safe
+        self._index = Index(
+            ndim=dimension,
+            metric=_USEARCH_METRICS[metric],
+            dtype=settings.dtype,
+            connectivity=settings.connectivity,
+            expansion_add=settings.expansion_add,
+            expansion_search=settings.expansion_search,
+        )
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, keys: Keys, vectors: npt.NDArray[np.float32]) -> None:
+        with self._lock:
+            self._index.add(keys, vectors, threads=self._settings.threads)
+
+    def remove(self, keys: Keys) -> None:
+        with self._lock:
+            self._index.remove(keys)
+
+    def search(self, query: npt.NDArray[np.float32], count: int) -> Keys:
+        with self._lock:
+            matches = self._index.search(query, count=count, threads=1)
+        keys: Keys = np.asarray(matches.keys, dtype=np.uint64)
+        return keys

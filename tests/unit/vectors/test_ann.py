@@ -1,0 +1,97 @@
+"""The ANN path: candidates from the graph, exact rescoring, and every acknowledged write visible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.index import IndexConfig, VectorIndex
+from inferhouse.vectors.records import VectorRecord
+from inferhouse.vectors.scoring import Metric
+from inferhouse.vectors.store import VectorStore
+
+DIM = 32
+
+
+def _clustered(rng: np.random.Generator, n: int) -> np.ndarray:
+    centres = rng.normal(size=(40, DIM))
+    points = centres[rng.integers(0, 40, n)] + 0.3 * rng.normal(size=(n, DIM))
+    return points.astype(np.float32)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> VectorIndex:
+    config = IndexConfig("ann", DIM, Metric.COSINE)
+    return VectorIndex(
+        config, VectorStore(tmp_path / "ann.sqlite3"), AnnSettings(min_vectors=1000, candidates=50)
+    )
+
+
+def _fill(index: VectorIndex, vectors: np.ndarray) -> None:
+    for start in range(0, len(vectors), 500):
+        index.upsert(
+            "", [VectorRecord(f"v{i}", vectors[i]) for i in range(start, min(start + 500, len(vectors)))]
+        )
+
+
+def _drain(index: VectorIndex) -> None:
+    while index.maintain():
+        pass
+
+
+def _exact(index: VectorIndex, query: np.ndarray, k: int) -> list[str]:
+    space = index._namespaces[""]
+    return [space.ids[hit.row] for hit in space.search(query, k, Metric.COSINE)]
+
+
+def test_graph_answers_with_high_recall(index: VectorIndex) -> None:
+    rng = np.random.default_rng(0)
+    _fill(index, _clustered(rng, 5000))
+    _drain(index)
+    assert len(index._graphs[""]) == 5000
+    recalls = []
+    for query in _clustered(rng, 50):
+        got = [m.record.id for m in index.query("", query, 10)]
+        recalls.append(len(set(got) & set(_exact(index, query, 10))) / 10)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_scores_are_exact_even_through_the_graph(index: VectorIndex) -> None:
+    rng = np.random.default_rng(1)
+    vectors = _clustered(rng, 3000)
+    _fill(index, vectors)
+    _drain(index)
+    query = vectors[42]
+    match = index.query("", query, 1)[0]
+    assert match.record.id == "v42"
+    assert match.score == pytest.approx(1.0, abs=1e-6)
+
+
+def test_writes_are_visible_before_the_graph_has_them(index: VectorIndex) -> None:
+    rng = np.random.default_rng(2)
+    _fill(index, _clustered(rng, 3000))
+    _drain(index)
+    fresh = rng.normal(size=DIM).astype(np.float32) * 10
+    index.upsert("", [VectorRecord("fresh", fresh)])
+    assert index.query("", fresh, 1)[0].record.id == "fresh"  # not maintained yet: scored exactly
+    index.upsert("", [VectorRecord("v7", -fresh)])  # overwrite a graph member with a new vector
+    assert index.query("", -fresh, 1)[0].record.id == "v7"
+    index.delete("", ["fresh"])
+    assert "fresh" not in [m.record.id for m in index.query("", fresh, 5)]
+    _drain(index)
+    assert index.query("", -fresh, 1)[0].record.id == "v7"
+    assert "fresh" not in [m.record.id for m in index.query("", fresh, 5)]
+
+
+def test_filtered_queries_stay_exact(index: VectorIndex) -> None:
+    from inferhouse.vectors.filters import compile_filter
+
+    rng = np.random.default_rng(3)
+    vectors = _clustered(rng, 2000)
+    index.upsert("", [VectorRecord(f"v{i}", vectors[i], None, {"bucket": i % 50}) for i in range(2000)])
+    _drain(index)
+    hits = index.query("", vectors[0], 40, compile_filter({"bucket": 7}))
+    assert sorted(m.record.id for m in hits) == sorted(f"v{i}" for i in range(7, 2000, 50))
