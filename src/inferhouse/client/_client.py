@@ -1,12 +1,36 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_ENDPOINT = "all-minilm-l6-v2"
+
+# The server's per-request limits. The body budget stays under 2 MB (not MiB) to leave room either way.
+MAX_UPSERT_VECTORS = 1000
+MAX_UPSERT_BYTES = 2_000_000
+MAX_IDS_PER_REQUEST = 1000
+# Fetch sends ids in the query string; servers refuse request lines much beyond 8 KiB.
+MAX_FETCH_URL_CHARS = 6000
+
+# The data plane answers with gRPC status numbers; name them as the control plane does.
+_GRPC_CODES = {
+    3: "INVALID_ARGUMENT",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "FORBIDDEN",
+    8: "RESOURCE_EXHAUSTED",
+    13: "INTERNAL",
+    16: "UNAUTHENTICATED",
+}
+
+T = TypeVar("T")
 
 
 class InferhouseAPIError(Exception):
@@ -17,6 +41,65 @@ class InferhouseAPIError(Exception):
         self.status_code = status_code
         self.message = message
         self.kind = kind
+
+
+@dataclass(frozen=True)
+class IndexDescription:
+    """What the control plane says about one index."""
+
+    name: str
+    dimension: int
+    metric: str
+    host: str
+    deletion_protection: str = "disabled"
+    tags: dict[str, str] = field(default_factory=dict)
+    ready: bool = True
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> IndexDescription:
+        return cls(
+            name=body["name"],
+            dimension=body["dimension"],
+            metric=body["metric"],
+            host=body.get("host", ""),
+            deletion_protection=body.get("deletion_protection") or "disabled",
+            tags=dict(body.get("tags") or {}),
+            ready=bool((body.get("status") or {}).get("ready", True)),
+        )
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """Vector counts of an index, in total and per namespace."""
+
+    dimension: int
+    total_vector_count: int
+    namespaces: dict[str, int]
+    metric: str | None = None
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> IndexStats:
+        namespaces = {name: int(ns.get("vectorCount", 0)) for name, ns in body.get("namespaces", {}).items()}
+        return cls(body["dimension"], int(body["totalVectorCount"]), namespaces, body.get("metric"))
+
+
+@dataclass(frozen=True)
+class Match:
+    """One query result; ``values`` is empty unless asked for."""
+
+    id: str
+    score: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    values: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Vector:
+    """A stored vector, as fetched."""
+
+    id: str
+    values: list[float]
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class Client:
@@ -34,6 +117,8 @@ class Client:
         self._http = http_client or httpx.Client(base_url=base_url, timeout=timeout)
         self._http.headers.update(headers)
 
+    # Embeddings
+
     def embed(
         self,
         texts: str | list[str],
@@ -47,21 +132,151 @@ class Client:
         body: dict[str, Any] = {"inputs": texts, "normalize": normalize, "truncate": truncate}
         if dimensions is not None:
             body["dimensions"] = dimensions
-        reply: list[list[float]] = self._post(f"/endpoints/{endpoint}/embed", body)
+        reply: list[list[float]] = self._post(f"/endpoints/{_segment(endpoint)}/embed", body)
         return reply
 
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        response = self._http.post(path, json=body)
+    # Control plane
+
+    def create_index(
+        self,
+        name: str,
+        dimension: int,
+        metric: str = "cosine",
+        *,
+        deletion_protection: str = "disabled",
+        tags: Mapping[str, str] | None = None,
+    ) -> IndexDescription:
+        body = {
+            "name": name,
+            "dimension": dimension,
+            "metric": metric,
+            "deletion_protection": deletion_protection,
+            "tags": dict(tags or {}),
+        }
+        return IndexDescription.from_json(self._post("/indexes", body))
+
+    def list_indexes(self) -> list[IndexDescription]:
+        reply = self._request("GET", "/indexes")
+        return [IndexDescription.from_json(item) for item in reply.get("indexes", [])]
+
+    def describe_index(self, name: str) -> IndexDescription:
+        return IndexDescription.from_json(self._request("GET", f"/indexes/{_segment(name)}"))
+
+    def delete_index(self, name: str) -> None:
+        self._request("DELETE", f"/indexes/{_segment(name)}")
+
+    # Data plane
+
+    def index_stats(self, index: str, filter: Mapping[str, Any] | None = None) -> IndexStats:
+        body = {} if filter is None else {"filter": dict(filter)}
+        return IndexStats.from_json(self._post(f"{_data(index)}/describe_index_stats", body))
+
+    def upsert(self, index: str, vectors: Iterable[Mapping[str, Any]], namespace: str = "") -> int:
+        """Write ``vectors`` (``{"id", "values", "metadata"?, "sparseValues"?}``), in as many requests as
+        the server's count and body-size limits need; returns how many were upserted.
+
+        Each request is all-or-nothing on the server, but a failure part-way leaves earlier requests
+        written: upserts are idempotent by id, so repeating the call is safe."""
+        head = b'{"namespace":' + _dumps(namespace) + b',"vectors":['
+        budget = MAX_UPSERT_BYTES - len(head) - 2  # the closing "]}"
+        encoded = (_dumps(_vector_json(vector)) for vector in vectors)
+        upserted = 0
+        for chunk in _pack(encoded, lambda item: len(item) + 1, MAX_UPSERT_VECTORS, budget):
+            content = head + b",".join(chunk) + b"]}"
+            reply = self._request(
+                "POST",
+                f"{_data(index)}/vectors/upsert",
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+            upserted += int(reply["upsertedCount"])
+        return upserted
+
+    def query(
+        self,
+        index: str,
+        vector: Sequence[float] | None = None,
+        id: str | None = None,
+        *,
+        top_k: int = 10,
+        filter: Mapping[str, Any] | None = None,
+        namespace: str = "",
+        include_metadata: bool = True,
+        include_values: bool = False,
+    ) -> list[Match]:
+        """Nearest neighbours of ``vector``, or of the stored vector ``id``; give exactly one."""
+        if (vector is None) == (id is None):
+            raise ValueError("query takes exactly one of vector or id")
+        body: dict[str, Any] = {
+            "topK": top_k,
+            "namespace": namespace,
+            "includeMetadata": include_metadata,
+            "includeValues": include_values,
+        }
+        if vector is not None:
+            body["vector"] = [float(v) for v in vector]
+        else:
+            body["id"] = id
+        if filter is not None:
+            body["filter"] = dict(filter)
+        reply = self._post(f"{_data(index)}/query", body)
+        return [
+            Match(m["id"], float(m["score"]), m.get("metadata") or {}, m.get("values") or [])
+            for m in reply["matches"]
+        ]
+
+    def fetch(self, index: str, ids: Iterable[str], namespace: str = "") -> dict[str, Vector]:
+        """The stored vectors among ``ids``, by id; missing ids are left out."""
+        found: dict[str, Vector] = {}
+        for chunk in _pack(ids, _query_cost, MAX_IDS_PER_REQUEST, MAX_FETCH_URL_CHARS):
+            params = {"ids": chunk, "namespace": namespace}
+            reply = self._request("GET", f"{_data(index)}/vectors/fetch", params=params)
+            for vector_id, item in reply["vectors"].items():
+                found[vector_id] = Vector(vector_id, item.get("values") or [], item.get("metadata") or {})
+        return found
+
+    def delete(
+        self,
+        index: str,
+        ids: Iterable[str] | None = None,
+        *,
+        delete_all: bool = False,
+        filter: Mapping[str, Any] | None = None,
+        namespace: str = "",
+    ) -> None:
+        """Delete by ``ids``, by ``filter``, or the whole namespace (``delete_all``); give exactly one."""
+        if sum([ids is not None, delete_all, filter is not None]) != 1:
+            raise ValueError("delete takes exactly one of ids, delete_all or filter")
+        path = f"{_data(index)}/vectors/delete"
+        if ids is None:
+            body: dict[str, Any] = {"namespace": namespace}
+            body.update({"deleteAll": True} if delete_all else {"filter": dict(filter or {})})
+            self._post(path, body)
+            return
+        for chunk in _pack(ids, lambda _: 1, MAX_IDS_PER_REQUEST, MAX_IDS_PER_REQUEST):
+            self._post(path, {"ids": chunk, "namespace": namespace})
+
+    def list_ids(self, index: str, prefix: str = "", namespace: str = "") -> Iterator[str]:
+        """Yield every id that starts with ``prefix``, in ascending order, page by page."""
+        params: dict[str, Any] = {"prefix": prefix, "namespace": namespace, "limit": 100}
+        while True:
+            reply = self._request("GET", f"{_data(index)}/vectors/list", params=params)
+            yield from (item["id"] for item in reply.get("vectors", []))
+            token = (reply.get("pagination") or {}).get("next")
+            if not token:
+                return
+            params["paginationToken"] = token
+
+    # Transport
+
+    def _post(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self._request("POST", path, json=body)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
         if response.is_error:
-            try:
-                payload = response.json()
-            except ValueError:
-                payload = {"error": response.text}
-            error = payload.get("error") if isinstance(payload, dict) else None
-            message = error.get("message") if isinstance(error, dict) else error
-            kind = payload.get("error_type") if isinstance(payload, dict) else None
-            raise InferhouseAPIError(response.status_code, str(message or response.reason_phrase), kind)
-        return response.json()
+            raise _api_error(response)
+        return response.json() if response.content else None
 
     def close(self) -> None:
         self._http.close()
@@ -73,3 +288,75 @@ class Client:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _segment(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _data(index: str) -> str:
+    return f"/indexes/{_segment(index)}"
+
+
+def _dumps(value: Any) -> bytes:
+    # Compact, and NaN refused here rather than by the server's strict parser.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _query_cost(vector_id: str) -> int:
+    return len("&ids=") + len(quote(vector_id, safe=""))
+
+
+def _vector_json(vector: Mapping[str, Any]) -> dict[str, Any]:
+    # float() turns numpy arrays and scalars into plain JSON numbers.
+    out: dict[str, Any] = {"id": vector["id"], "values": [float(v) for v in vector["values"]]}
+    if vector.get("metadata"):
+        out["metadata"] = vector["metadata"]
+    sparse = vector.get("sparseValues") or vector.get("sparse_values")
+    if sparse:
+        out["sparseValues"] = sparse
+    return out
+
+
+def _pack(items: Iterable[T], size: Callable[[T], int], max_count: int, max_size: int) -> Iterator[list[T]]:
+    """Group ``items`` in order into lists of at most ``max_count`` items and ``max_size`` total size; an
+    item too big on its own goes alone, for the server to refuse with its own message."""
+    chunk: list[T] = []
+    used = 0
+    for item in items:
+        cost = size(item)
+        if chunk and (len(chunk) == max_count or used + cost > max_size):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(item)
+        used += cost
+    if chunk:
+        yield chunk
+
+
+def _api_error(response: httpx.Response) -> InferhouseAPIError:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    message, kind = _error_fields(payload)
+    return InferhouseAPIError(response.status_code, message or response.text or response.reason_phrase, kind)
+
+
+def _error_fields(payload: object) -> tuple[str | None, str | None]:
+    """Message and kind from any of the server's error dialects."""
+    if not isinstance(payload, dict):
+        return None, None
+    error = payload.get("error")
+    if isinstance(error, dict):  # Pinecone control plane {"error": {"code", "message"}}, or OpenAI
+        return _text(error.get("message")), _text(error.get("code"))
+    if isinstance(error, str):  # Hugging Face and TEI {"error", "error_type"}
+        return error, _text(payload.get("error_type"))
+    if "message" in payload:  # Pinecone data plane {"code", "message", "details"}
+        code = payload.get("code")
+        return _text(payload["message"]), _GRPC_CODES.get(code, _text(code)) if code is not None else None
+    return None, None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
