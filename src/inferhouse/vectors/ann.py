@@ -29,7 +29,6 @@ class AnnSettings:
     expansion_add: int = 128
     expansion_search: int = 128
     candidates: int = 100  # at least this many candidates are rescored exactly (more when top_k is large)
-    dtype: str = "f16"
     threads: int = 2
 
 
@@ -39,10 +38,14 @@ class AnnGraph:
 
         self._settings = settings
         self._lock = threading.Lock()  # one writer or searcher at a time keeps the binding simple and safe
+        # Cosine ignores length, so unit vectors fit 8-bit codes (a quarter of the float32 bytes); dot
+        # product and distance need the lengths, so they keep 16-bit floats. Exact rescoring restores
+        # the precision either way.
+        self._unit = metric is Metric.COSINE
         self._index = Index(
             ndim=dimension,
             metric=_USEARCH_METRICS[metric],
-            dtype=settings.dtype,
+            dtype="i8" if self._unit else "f16",
             connectivity=settings.connectivity,
             expansion_add=settings.expansion_add,
             expansion_search=settings.expansion_search,
@@ -52,6 +55,8 @@ class AnnGraph:
         return len(self._index)
 
     def add(self, keys: Keys, vectors: npt.NDArray[np.float32]) -> None:
+        if self._unit:
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-30)
         with self._lock:
             self._index.add(keys, vectors, threads=self._settings.threads)
 
@@ -60,6 +65,8 @@ class AnnGraph:
             self._index.remove(keys)
 
     def search(self, query: npt.NDArray[np.float32], count: int) -> Keys:
+        if self._unit:
+            query = query / max(float(np.linalg.norm(query)), 1e-30)
         with self._lock:
             matches = self._index.search(query, count=count, threads=1)
         keys: Keys = np.asarray(matches.keys, dtype=np.uint64)

@@ -203,7 +203,7 @@ class Namespace:
         if needed <= capacity:
             return
         while capacity < needed:
-            capacity *= 2
+            capacity = capacity * 5 // 4 + 16  # modest growth: slack here is resident memory
         matrix = np.empty((capacity, self.dimension), dtype=np.float32)
         matrix[: len(self.ids)] = self.matrix
         norms = np.empty(capacity, dtype=np.float32)
