@@ -26,8 +26,8 @@ class AnnSettings:
 
     min_vectors: int = 20_000  # below this, exact search is as fast as the graph
     connectivity: int = 16
-    expansion_add: int = 128
-    expansion_search: int = 128
+    expansion_add: int = 64
+    expansion_search: int = 64
     candidates: int = 100  # at least this many candidates are rescored exactly (more when top_k is large)
     threads: int = 2
 
