@@ -25,8 +25,8 @@ class AnnSettings:
     """When and how a namespace gets a graph; see benchmarks/README.md for how these were chosen."""
 
     min_vectors: int = 20_000  # below this, exact search is as fast as the graph
-    connectivity: int = 16
-    expansion_add: int = 64
+    connectivity: int = 32
+    expansion_add: int = 128
     expansion_search: int = 64
     candidates: int = 100  # at least this many candidates are rescored exactly (more when top_k is large)
     threads: int = 2
