@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.vector_data import DIMENSION, corpus_chunks, queries
 from benchmarks.vector_workers import BATCH, recall, rss_bytes
 
-NPROBES = 32
-REFINE = 10
+NPROBES = 128
+REFINE = 20
 
 
 def main() -> None:

@@ -58,7 +58,8 @@ class Namespace:
 
     def put(self, records: Sequence[VectorRecord]) -> None:
         self._reserve(len(self.ids) + len(records))
-        for record in records:
+        norms = np.linalg.norm(np.stack([record.values for record in records]), axis=1) if records else []
+        for record, norm in zip(records, norms, strict=True):
             row = self.rows.get(record.id)
             if row is None:
                 row = len(self.ids)
@@ -69,7 +70,7 @@ class Namespace:
             else:
                 self._retire_key(row)
             self._matrix[row] = record.values
-            self._norms[row] = np.linalg.norm(record.values)
+            self._norms[row] = norm
             self.metadata[row] = record.metadata
             self.sparse[row] = record.sparse
             key = self._next_key

@@ -13,17 +13,22 @@ import orjson
 
 from inferhouse.vectors.records import SparseValues, VectorRecord
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (
-    namespace TEXT NOT NULL,
-    id TEXT NOT NULL,
-    dense BLOB NOT NULL,
-    sparse_indices BLOB,
-    sparse_values BLOB,
-    metadata BLOB,
-    PRIMARY KEY (namespace, id)
-) WITHOUT ROWID
-"""
+# A rowid table with a separate unique index: rows of a kilobyte or more append cheaply at the end of
+# the table, while the index that finds them by id stays small (SQLite advises WITHOUT ROWID only for
+# small rows).
+_SCHEMA = [
+    """
+    CREATE TABLE IF NOT EXISTS vectors (
+        namespace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        dense BLOB NOT NULL,
+        sparse_indices BLOB,
+        sparse_values BLOB,
+        metadata BLOB
+    )
+    """,
+    "CREATE UNIQUE INDEX IF NOT EXISTS vectors_by_id ON vectors (namespace, id)",
+]
 
 Row = tuple[str, str, bytes, bytes | None, bytes | None, bytes | None]
 
@@ -60,14 +65,19 @@ class VectorStore:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute(_SCHEMA)
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
 
     def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         rows = [_to_row(namespace, record) for record in records]
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO vectors (namespace, id, dense, sparse_indices, "
+                    "sparse_values, metadata) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -106,7 +116,9 @@ class VectorStore:
 
     def scan(self) -> Iterator[tuple[str, VectorRecord]]:
         """Every stored record, for rebuilding the in-memory index at start-up."""
-        cursor = self._conn.execute("SELECT * FROM vectors")
+        cursor = self._conn.execute(
+            "SELECT namespace, id, dense, sparse_indices, sparse_values, metadata FROM vectors"
+        )
         while batch := cursor.fetchmany(10_000):
             for row in batch:
                 yield _from_row(row)
