@@ -26,20 +26,29 @@ _SCHEMA = [
 ]
 
 
+def connect_durable(path: Path, schema: list[str]) -> sqlite3.Connection:
+    """A connection in WAL mode whose every commit is on disk before it returns, with ``schema`` applied.
+
+    Transactions are explicit (``isolation_level=None``); callers serialise use with their own lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL makes every acknowledged commit survive a power cut, not just a process crash.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    for statement in schema:
+        conn.execute(statement)
+    return conn
+
+
 class Database:
     """A thread-safe handle on ``<data_dir>/inferhouse.db`` in WAL mode with durable commits."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # FULL makes every acknowledged commit survive a power cut, not just a process crash.
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
+        self._conn = connect_durable(path, _SCHEMA)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> Database:

@@ -3,7 +3,6 @@ with ``synchronous=FULL``, so a vector the caller was told about survives ``kill
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from inferhouse.storage.sqlite import connect_durable
 from inferhouse.vectors.records import SparseValues, VectorRecord
 
 # A rowid table with a separate unique index: rows of a kilobyte or more append cheaply at the end of
@@ -59,14 +59,9 @@ def _from_row(row: Row) -> tuple[str, VectorRecord]:
 
 class VectorStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
+        self._conn = connect_durable(path, _SCHEMA)
 
     def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         rows = [_to_row(namespace, record) for record in records]
