@@ -18,16 +18,14 @@ DIM = 32
 
 def _clustered(rng: np.random.Generator, n: int) -> np.ndarray:
     centres = rng.normal(size=(40, DIM))
-    points = centres[rng.integers(0, 40, n)] + 0.3 * rng.normal(size=(n, DIM))
+    points = centres[rng.integers(0, 40, n)] + rng.normal(size=(n, DIM))  # overlapping topics, as in text
     return points.astype(np.float32)
 
 
 @pytest.fixture
 def index(tmp_path: Path) -> VectorIndex:
     config = IndexConfig("ann", DIM, Metric.COSINE)
-    return VectorIndex(
-        config, VectorStore(tmp_path / "ann.sqlite3"), AnnSettings(min_vectors=1000, candidates=50)
-    )
+    return VectorIndex(config, VectorStore(tmp_path / "ann.sqlite3"), AnnSettings(min_vectors=1000))
 
 
 def _fill(index: VectorIndex, vectors: np.ndarray) -> None:
