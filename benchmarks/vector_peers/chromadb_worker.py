@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.vector_data import corpus_chunks, queries
-from benchmarks.vector_workers import BATCH, recall, rss_bytes
+from benchmarks.vector_data import queries
+from benchmarks.vector_workers import batches, recall, rss_bytes
 
 SEARCH_EF = 128  # chromadb's default (100) is tuned here only upwards, to reach recall@10 >= 0.95
 
@@ -37,14 +37,11 @@ def main() -> None:
                 }
             },
         )
-        started = time.perf_counter()
-        offset = 0
-        for chunk in corpus_chunks(n):
-            for start in range(0, len(chunk), BATCH):
-                rows = chunk[start : start + BATCH]
-                collection.add(ids=[str(offset + start + i) for i in range(len(rows))], embeddings=rows)
-            offset += len(chunk)
-        upsert_s = time.perf_counter() - started
+        upsert_s = 0.0
+        for first, rows in batches(n):
+            started = time.perf_counter()
+            collection.add(ids=[str(first + i) for i in range(len(rows))], embeddings=rows)
+            upsert_s += time.perf_counter() - started
         found = []
         started = time.perf_counter()
         for query in query_set:

@@ -26,13 +26,16 @@ _SCHEMA = [
 ]
 
 
-def connect_durable(path: Path, schema: list[str]) -> sqlite3.Connection:
+def connect_durable(path: Path, schema: list[str], page_size: int | None = None) -> sqlite3.Connection:
     """A connection in WAL mode whose every commit is on disk before it returns, with ``schema`` applied.
 
-    Transactions are explicit (``isolation_level=None``); callers serialise use with their own lock.
+    ``page_size`` applies only when the file is new. Transactions are explicit (``isolation_level=None``);
+    callers serialise use with their own lock.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    if page_size is not None:
+        conn.execute(f"PRAGMA page_size={int(page_size)}")  # must precede WAL mode and the first table
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL makes every acknowledged commit survive a power cut, not just a process crash.
     conn.execute("PRAGMA synchronous=FULL")

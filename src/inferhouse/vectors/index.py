@@ -15,7 +15,7 @@ from inferhouse.errors import BadRequest
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.namespace import Namespace
-from inferhouse.vectors.records import Metadata, SparseValues, VectorRecord
+from inferhouse.vectors.records import Metadata, RecordBatch, SparseValues, VectorRecord
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
 
@@ -56,9 +56,9 @@ class VectorIndex:
         for namespace, record in self.store.scan():
             grouped.setdefault(namespace, []).append(record)
             if len(grouped[namespace]) >= 10_000:
-                self._namespace(namespace).put(grouped.pop(namespace))
+                self._namespace(namespace).put(RecordBatch.of(grouped.pop(namespace)))
         for namespace, records in grouped.items():
-            self._namespace(namespace).put(records)
+            self._namespace(namespace).put(RecordBatch.of(records))
 
     def _namespace(self, name: str) -> Namespace:
         found = self._namespaces.get(name)
@@ -66,11 +66,22 @@ class VectorIndex:
             found = self._namespaces[name] = Namespace(self.config.dimension)
         return found
 
-    def upsert(self, namespace: str, records: list[VectorRecord]) -> int:
+    def upsert(self, namespace: str, records: list[VectorRecord] | RecordBatch) -> int:
+        batch = records if isinstance(records, RecordBatch) else RecordBatch.of(records)
+        if batch.values.shape[1:] != (self.config.dimension,) and len(batch):
+            raise BadRequest(
+                f"Vector dimension {batch.values.shape[-1]} does not match the dimension of "
+                f"the index {self.config.dimension}"
+            )
         with self._lock:
-            self.store.upsert(namespace, records)  # durable before it is visible or acknowledged
-            self._namespace(namespace).put(records)
-        return len(records)
+            space = self._namespace(namespace)
+            durable = self.store.upsert_started(namespace, batch)
+            try:
+                staged = space.stage(batch)  # invisible until committed; overlaps the journal write
+            finally:
+                durable.result()  # raises if the write failed, and then nothing became visible
+            space.commit(staged, batch)  # durable before it is visible or acknowledged
+        return len(batch)
 
     def query(
         self,

@@ -7,14 +7,15 @@ queries take, so a selective filter still gets the exact top_k of the matching r
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from inferhouse.vectors.filters import Predicate
-from inferhouse.vectors.records import Metadata, SparseValues, VectorRecord
+from inferhouse.vectors.growable import GrowableMatrix
+from inferhouse.vectors.records import Metadata, RecordBatch, SparseValues, VectorRecord
 from inferhouse.vectors.scoring import Metric, dense_scores
 
 _EMPTY: Metadata = {}
@@ -37,7 +38,7 @@ class Namespace:
         self.rows: dict[str, int] = {}
         self.metadata: list[Metadata | None] = []
         self.sparse: list[SparseValues | None] = []
-        self._matrix = np.empty((16, dimension), dtype=np.float32)
+        self._vectors = GrowableMatrix(dimension)
         self._norms = np.empty(16, dtype=np.float32)
         self._keys = np.empty(16, dtype=np.uint64)
         self.key_rows: dict[int, int] = {}
@@ -49,6 +50,10 @@ class Namespace:
         return len(self.ids)
 
     @property
+    def _matrix(self) -> npt.NDArray[np.float32]:
+        return self._vectors.array
+
+    @property
     def matrix(self) -> npt.NDArray[np.float32]:
         return self._matrix[: len(self.ids)]
 
@@ -56,28 +61,61 @@ class Namespace:
     def norms(self) -> npt.NDArray[np.float32]:
         return self._norms[: len(self.ids)]
 
-    def put(self, records: Sequence[VectorRecord]) -> None:
-        self._reserve(len(self.ids) + len(records))
-        norms = np.linalg.norm(np.stack([record.values for record in records]), axis=1) if records else []
-        for record, norm in zip(records, norms, strict=True):
-            row = self.rows.get(record.id)
+    def put(self, batch: RecordBatch) -> None:
+        staged = self.stage(batch)
+        if staged is not None:
+            self.commit(staged, batch)
+            return
+        self._reserve(len(self.ids) + len(batch))
+        norms = np.linalg.norm(batch.values, axis=1)
+        for position, vector_id in enumerate(batch.ids):
+            row = self.rows.get(vector_id)
             if row is None:
                 row = len(self.ids)
-                self.rows[record.id] = row
-                self.ids.append(record.id)
+                self.rows[vector_id] = row
+                self.ids.append(vector_id)
                 self.metadata.append(None)
                 self.sparse.append(None)
             else:
                 self._retire_key(row)
-            self._matrix[row] = record.values
-            self._norms[row] = norm
-            self.metadata[row] = record.metadata
-            self.sparse[row] = record.sparse
+            self._matrix[row] = batch.values[position]
+            self._norms[row] = norms[position]
+            self.metadata[row] = batch.metadata[position]
+            self.sparse[row] = batch.sparse[position]
             key = self._next_key
             self._next_key += 1
             self._keys[row] = key
             self.key_rows[key] = row
             self.unindexed.add(key)
+
+    def stage(self, batch: RecordBatch) -> range | None:
+        """For a batch of all-new ids (the bulk-load case), write its rows past the visible end, where no
+        query looks, and return their range for :meth:`commit`; None when the batch needs :meth:`put`.
+        Staging is the costly part (memory, copies, norms), so it can overlap the durable write."""
+        if not len(batch) or len(set(batch.ids)) != len(batch) or not self.rows.keys().isdisjoint(batch.ids):
+            return None
+        start, end = len(self.ids), len(self.ids) + len(batch)
+        self._reserve(end)
+        block = self._matrix[start:end]
+        block[:] = batch.values
+        self._norms[start:end] = np.linalg.norm(block, axis=1)
+        return range(start, end)
+
+    def commit(self, staged: range | None, batch: RecordBatch) -> None:
+        """Make a batch visible: the rows :meth:`stage` wrote, or the whole batch when it staged nothing."""
+        if staged is None or staged.start != len(self.ids):
+            self.put(batch)
+            return
+        first_key = self._next_key
+        keys = range(first_key, first_key + len(batch))
+        self._keys[staged.start : staged.stop] = np.arange(first_key, first_key + len(batch), dtype=np.uint64)
+        self._next_key += len(batch)
+        self.rows.update(zip(batch.ids, staged, strict=True))
+        self.key_rows.update(zip(keys, staged, strict=True))
+        self.unindexed.update(keys)
+        self.ids.extend(batch.ids)
+        self.metadata.extend(batch.metadata)
+        self.sparse.extend(batch.sparse)
 
     def remove(self, ids: Iterable[str]) -> int:
         """Delete by moving the last row into the freed slot; returns how many existed."""
@@ -200,15 +238,13 @@ class Namespace:
         return out
 
     def _reserve(self, needed: int) -> None:
-        capacity = len(self._matrix)
+        self._vectors.reserve(needed)
+        capacity = len(self._norms)
         if needed <= capacity:
             return
-        while capacity < needed:
-            capacity = capacity * 5 // 4 + 16  # modest growth: slack here is resident memory
-        matrix = np.empty((capacity, self.dimension), dtype=np.float32)
-        matrix[: len(self.ids)] = self.matrix
+        capacity = max(needed, 2 * capacity)
         norms = np.empty(capacity, dtype=np.float32)
         norms[: len(self.ids)] = self.norms
         keys = np.empty(capacity, dtype=np.uint64)
         keys[: len(self.ids)] = self._keys[: len(self.ids)]
-        self._matrix, self._norms, self._keys = matrix, norms, keys
+        self._norms, self._keys = norms, keys

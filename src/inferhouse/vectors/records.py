@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,3 +27,41 @@ class VectorRecord:
     values: npt.NDArray[np.float32]
     sparse: SparseValues | None = None
     metadata: Metadata | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """Records side by side, as bulk writes move them: a thousand vectors are one matrix, so storing
+    them costs a few array operations rather than a thousand small ones. Ids are unique or not; where
+    one repeats, the later record wins, as if the records were written one after another."""
+
+    ids: list[str]
+    values: npt.NDArray[np.float32]  # one row per id
+    sparse: list[SparseValues | None]
+    metadata: list[Metadata | None]
+
+    @classmethod
+    def of(cls, records: Sequence[VectorRecord]) -> RecordBatch:
+        if not records:
+            return cls([], np.empty((0, 0), dtype=np.float32), [], [])
+        return cls(
+            [record.id for record in records],
+            np.stack([record.values for record in records]).astype(np.float32, copy=False),
+            [record.sparse for record in records],
+            [record.metadata for record in records],
+        )
+
+    @classmethod
+    def dense(cls, ids: list[str], values: npt.NDArray[np.float32]) -> RecordBatch:
+        """Ids with their vectors and nothing else, as a bulk load of embeddings has them."""
+        if values.ndim != 2 or len(values) != len(ids):
+            raise ValueError(f"expected one row per id, got {values.shape} for {len(ids)} ids")
+        return cls(ids, values.astype(np.float32, copy=False), [None] * len(ids), [None] * len(ids))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def record(self, position: int) -> VectorRecord:
+        return VectorRecord(
+            self.ids[position], self.values[position], self.sparse[position], self.metadata[position]
+        )

@@ -15,7 +15,7 @@ from inferhouse.storage import Database
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.store import VectorStore
+from inferhouse.vectors.store import VectorStore, remove_files
 from inferhouse.vectors.validation import check_dimension, check_index_name
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class IndexRegistry:
         with self._lock:
             if config.name in self._indexes:
                 raise AlreadyExists(f"Resource {config.name} already exists")
-            self._path(config.name).unlink(missing_ok=True)  # leftovers of a crash mid-delete
+            remove_files(self._path(config.name))  # leftovers of a crash mid-delete
             index = self._open(config)
             with self._db.transaction() as conn:
                 conn.execute(

@@ -7,7 +7,7 @@ import pytest
 
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.namespace import Namespace
-from inferhouse.vectors.records import SparseValues, VectorRecord
+from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
 from inferhouse.vectors.scoring import Metric
 
 
@@ -16,6 +16,10 @@ def _records(rng: np.random.Generator, n: int, dim: int) -> list[VectorRecord]:
     return [
         VectorRecord(f"id{i:03d}", vectors[i], None, {"bucket": i % 5, "even": i % 2 == 0}) for i in range(n)
     ]
+
+
+def _put(space: Namespace, records: list[VectorRecord]) -> None:
+    space.put(RecordBatch.of(records))
 
 
 def _reference(
@@ -41,7 +45,7 @@ def test_top_k_matches_brute_force(metric: Metric) -> None:
     rng = np.random.default_rng(1)
     records = _records(rng, 300, 16)
     space = Namespace(16)
-    space.put(records)
+    _put(space, records)
     for _ in range(10):
         query = rng.normal(size=16).astype(np.float32)
         got = [(space.ids[h.row], h.score) for h in space.search(query, 10, metric)]
@@ -54,7 +58,7 @@ def test_selective_filter_still_returns_exact_top_k() -> None:
     rng = np.random.default_rng(2)
     records = _records(rng, 500, 8)
     space = Namespace(8)
-    space.put(records)
+    _put(space, records)
     query = rng.normal(size=8).astype(np.float32)
     hits = space.search(query, 7, Metric.COSINE, compile_filter({"bucket": 3}))
     want = _reference(
@@ -65,7 +69,7 @@ def test_selective_filter_still_returns_exact_top_k() -> None:
 
 def test_ties_are_broken_by_id() -> None:
     space = Namespace(2)
-    space.put([VectorRecord(name, np.array([1.0, 0.0], dtype=np.float32)) for name in ["c", "a", "d", "b"]])
+    _put(space, [VectorRecord(name, np.array([1.0, 0.0], dtype=np.float32)) for name in ["c", "a", "d", "b"]])
     hits = space.search(np.array([1.0, 0.0], dtype=np.float32), 3, Metric.DOTPRODUCT)
     assert [space.ids[h.row] for h in hits] == ["a", "b", "c"]
 
@@ -74,9 +78,9 @@ def test_delete_and_overwrite_keep_rows_consistent() -> None:
     rng = np.random.default_rng(3)
     records = _records(rng, 50, 4)
     space = Namespace(4)
-    space.put(records)
+    _put(space, records)
     assert space.remove(["id000", "id049", "id010", "missing"]) == 3
-    space.put([VectorRecord("id020", np.ones(4, dtype=np.float32), None, {"new": True})])
+    _put(space, [VectorRecord("id020", np.ones(4, dtype=np.float32), None, {"new": True})])
     assert len(space) == 47
     for record in records:
         got = space.get(record.id)
@@ -94,14 +98,40 @@ def test_delete_and_overwrite_keep_rows_consistent() -> None:
 def test_sparse_scores_add_to_dense_dot_products() -> None:
     space = Namespace(2)
     sparse = SparseValues(np.array([3, 9], dtype=np.uint32), np.array([0.5, 2.0], dtype=np.float32))
-    space.put(
+    _put(
+        space,
         [
             VectorRecord("s", np.array([1.0, 0.0], dtype=np.float32), sparse),
             VectorRecord("d", np.array([0.0, 1.0], dtype=np.float32)),
-        ]
+        ],
     )
     query_sparse = SparseValues(np.array([9], dtype=np.uint32), np.array([1.5], dtype=np.float32))
     hits = space.search(
         np.array([1.0, 1.0], dtype=np.float32), 2, Metric.DOTPRODUCT, sparse_query=query_sparse
     )
     assert [(space.ids[h.row], h.score) for h in hits] == [("s", 4.0), ("d", 1.0)]
+
+
+def test_a_batch_mixing_new_existing_and_repeated_ids_keeps_the_last_of_each() -> None:
+    space = Namespace(2)
+    _put(
+        space,
+        [VectorRecord("a", np.array([1, 0], dtype=np.float32)), VectorRecord("b", np.ones(2, np.float32))],
+    )
+    _put(
+        space,
+        [
+            VectorRecord("c", np.array([0, 1], dtype=np.float32)),
+            VectorRecord("a", np.array([2, 2], dtype=np.float32), None, {"v": 1}),
+            VectorRecord("c", np.array([3, 3], dtype=np.float32), None, {"v": 2}),
+        ],
+    )
+    assert len(space) == 3
+    got = {vector_id: space.get(vector_id) for vector_id in ("a", "b", "c")}
+    for vector_id, value, metadata in (("a", 2, {"v": 1}), ("c", 3, {"v": 2})):
+        record = got[vector_id]
+        assert record is not None
+        assert record.values.tolist() == [value, value]
+        assert record.metadata == metadata
+    hits = space.search(np.array([1, 1], dtype=np.float32), 3, Metric.DOTPRODUCT)
+    assert [space.ids[hit.row] for hit in hits] == ["c", "a", "b"]

@@ -1,0 +1,154 @@
+"""The writes a vector store journals, and their byte form.
+
+An upsert travels as a handful of blobs rather than one row per record: the dense rows back to back,
+the metadata and sparse parts concatenated, and a JSON layout of ``[id, metadata offset, metadata
+length, sparse offset, sparse length]`` per record that says where each record's slices are. The same
+blobs are the parameters of the one SQL statement that stores the batch.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
+
+_UPSERT, _DELETE, _DROP = b"U", b"D", b"N"
+_UPSERT_HEAD = struct.Struct("<I6I")  # bytes per dense row, then the length of each of six fields
+_NAMESPACE_HEAD = struct.Struct("<I")
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    namespace: str
+    layout: bytes
+    dense: bytes | memoryview
+    row_bytes: int
+    metadata: bytes
+    sparse_indices: bytes
+    sparse_values: bytes
+
+    def sql_params(self) -> dict[str, object]:
+        return {
+            "namespace": self.namespace,
+            "layout": self.layout,
+            "dense": self.dense,
+            "row_bytes": self.row_bytes,
+            "metadata": self.metadata,
+            "sparse_indices": self.sparse_indices,
+            "sparse_values": self.sparse_values,
+        }
+
+    def records(self) -> list[VectorRecord]:
+        out = []
+        for position, (vector_id, meta_at, meta_length, sparse_at, sparse_length) in enumerate(
+            orjson.loads(self.layout)
+        ):
+            values = np.frombuffer(self.dense, "<f4", self.row_bytes // 4, position * self.row_bytes)
+            sparse = None
+            if sparse_at is not None:
+                sparse = SparseValues(
+                    np.frombuffer(self.sparse_indices, "<u4", sparse_length, sparse_at * 4).astype(np.uint32),
+                    np.frombuffer(self.sparse_values, "<f4", sparse_length, sparse_at * 4).astype(np.float32),
+                )
+            metadata = None
+            if meta_at is not None:
+                metadata = orjson.loads(self.metadata[meta_at : meta_at + meta_length])
+            out.append(VectorRecord(vector_id, values.astype(np.float32), sparse, metadata))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    namespace: str
+    ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DropNamespace:
+    namespace: str
+
+
+Operation = Upsert | Delete | DropNamespace
+
+
+def upsert_of(namespace: str, batch: RecordBatch) -> Upsert:
+    layout: list[tuple[str, int | None, int | None, int | None, int | None]] = []
+    metadata_parts: list[bytes] = []
+    metadata_size = 0
+    sparse_indices: list[npt.NDArray[np.uint32]] = []
+    sparse_values: list[npt.NDArray[np.float32]] = []
+    sparse_size = 0
+    for vector_id, metadata, sparse in zip(batch.ids, batch.metadata, batch.sparse, strict=True):
+        meta_at = meta_length = sparse_at = sparse_length = None
+        if metadata:
+            encoded = orjson.dumps(metadata)
+            meta_at, meta_length = metadata_size, len(encoded)
+            metadata_parts.append(encoded)
+            metadata_size += len(encoded)
+        if sparse is not None:
+            sparse_at, sparse_length = sparse_size, len(sparse.indices)
+            sparse_indices.append(sparse.indices)
+            sparse_values.append(sparse.values)
+            sparse_size += sparse_length
+        layout.append((vector_id, meta_at, meta_length, sparse_at, sparse_length))
+    dense = np.ascontiguousarray(batch.values, dtype="<f4")
+    return Upsert(
+        namespace,
+        orjson.dumps(layout),
+        dense.data.cast("B"),  # the rows themselves, not a copy: the journal writes them as they are
+        dense.shape[1] * 4,
+        b"".join(metadata_parts),
+        _concatenated(sparse_indices, "<u4"),
+        _concatenated(sparse_values, "<f4"),
+    )
+
+
+def encode(operation: Operation) -> list[bytes | memoryview]:
+    """The entry as parts to be written back to back (so a large batch is not copied to join it)."""
+    if isinstance(operation, Upsert):
+        fields: list[bytes | memoryview] = [
+            operation.namespace.encode(),
+            operation.layout,
+            operation.dense,
+            operation.metadata,
+            operation.sparse_indices,
+            operation.sparse_values,
+        ]
+        head = _UPSERT_HEAD.pack(operation.row_bytes, *(len(field) for field in fields))
+        return [_UPSERT, head, *fields]
+    namespace = operation.namespace.encode()
+    head = _NAMESPACE_HEAD.pack(len(namespace))
+    if isinstance(operation, Delete):
+        return [_DELETE, head, namespace, orjson.dumps(operation.ids)]
+    return [_DROP, head, namespace]
+
+
+def decode(payload: bytes) -> Operation:
+    kind, body = payload[:1], memoryview(payload)[1:]
+    if kind == _UPSERT:
+        row_bytes, *lengths = _UPSERT_HEAD.unpack_from(body)
+        fields: list[bytes] = []
+        at = _UPSERT_HEAD.size
+        for length in lengths:
+            fields.append(bytes(body[at : at + length]))
+            at += length
+        name, layout, dense, metadata, sparse_indices, sparse_values = fields
+        return Upsert(name.decode(), layout, dense, row_bytes, metadata, sparse_indices, sparse_values)
+    (length,) = _NAMESPACE_HEAD.unpack_from(body)
+    start = _NAMESPACE_HEAD.size
+    namespace = bytes(body[start : start + length]).decode()
+    if kind == _DELETE:
+        return Delete(namespace, orjson.loads(body[start + length :]))
+    if kind == _DROP:
+        return DropNamespace(namespace)
+    raise ValueError(f"unknown journal entry kind {kind!r}")
+
+
+def _concatenated(parts: list[npt.NDArray[Any]], dtype: str) -> bytes:
+    return np.concatenate(parts).astype(dtype, copy=False).tobytes() if parts else b""
