@@ -9,6 +9,7 @@ the start-up scan) wait until it has caught up, so they always see every acknowl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -268,10 +269,8 @@ def remove_files(path: Path) -> None:
 def _lower_priority() -> None:
     """Folding into SQLite is background work: on Linux a thread can be niced on its own, so a bulk load
     keeps the cores for acknowledging writes and the applier catches up when they idle."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
 
 
 def _apply(conn: sqlite3.Connection, operation: Operation) -> None:
