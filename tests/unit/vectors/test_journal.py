@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.journal import Journal, Position
 from inferhouse.vectors.operations import Delete, DropNamespace, encode, upsert_of
 from inferhouse.vectors.records import RecordBatch, VectorRecord
+from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore, journal_directory
 
 
@@ -90,3 +93,28 @@ def test_listing_sees_writes_the_applier_has_not_reached(tmp_path: Path) -> None
     assert store.list_ids("", "id", None, 3) == ["id00001", "id00002", "id00003"]
     assert len(store.list_ids("", "", None, 10_000)) == 2999
     store.close()
+
+
+def test_a_write_the_journal_refuses_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows are staged while the journal writes; if that write fails, none of them become visible,
+    nothing reaches SQLite, and the next write goes through."""
+    path = tmp_path / "idx.sqlite3"
+    index = VectorIndex(IndexConfig("idx", 4, Metric.COSINE), VectorStore(path))
+    index.upsert("", [VectorRecord("kept", _vector(1.0))])
+
+    def full_disk(self: Journal, parts: object) -> Position:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "append", full_disk)
+        with pytest.raises(OSError, match="No space"):
+            index.upsert("", RecordBatch.dense(["lost1", "lost2"], np.ones((2, 4), np.float32)))
+    assert index.namespace_counts() == {"": 1}
+    assert index.fetch("", ["lost1", "lost2"]) == {}
+    index.upsert("", RecordBatch.dense(["after"], np.ones((1, 4), np.float32)))
+    assert sorted(index.fetch("", ["kept", "after", "lost1"])) == ["after", "kept"]
+    assert [m.record.id for m in index.query("", np.ones(4, np.float32), 10)] == ["after", "kept"]
+    index.close()
+    reopened = VectorStore(path)
+    assert sorted(record.id for _, record in reopened.scan()) == ["after", "kept"]
+    reopened.close()
