@@ -18,6 +18,7 @@ from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.records import Metadata, RecordBatch, SparseValues, VectorRecord
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
+from inferhouse.vectors.validation import check_matches_index
 
 
 @dataclass
@@ -68,11 +69,8 @@ class VectorIndex:
 
     def upsert(self, namespace: str, records: list[VectorRecord] | RecordBatch) -> int:
         batch = records if isinstance(records, RecordBatch) else RecordBatch.of(records)
-        if batch.values.shape[1:] != (self.config.dimension,) and len(batch):
-            raise BadRequest(
-                f"Vector dimension {batch.values.shape[-1]} does not match the dimension of "
-                f"the index {self.config.dimension}"
-            )
+        if len(batch):
+            check_matches_index(batch.values.shape[-1], self.config.dimension)
         with self._lock:
             space = self._namespace(namespace)
             durable = self.store.upsert_started(namespace, batch)

@@ -54,15 +54,17 @@ def check_id(value: object) -> str:
     return value
 
 
+def check_matches_index(length: int, dimension: int, what: str = "Vector") -> None:
+    if length != dimension:
+        raise BadRequest(f"{what} dimension {length} does not match the dimension of the index {dimension}")
+
+
 def dense_values(
     values: object, dimension: int, what: str = "Vector"
 ) -> np.ndarray[Any, np.dtype[np.float32]]:
     if not isinstance(values, list) or not all(_is_number(v) for v in values):
         raise BadRequest(f"{what} values must be a list of numbers")
-    if len(values) != dimension:
-        raise BadRequest(
-            f"{what} dimension {len(values)} does not match the dimension of the index {dimension}"
-        )
+    check_matches_index(len(values), dimension, what)
     wide = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(wide)) or np.any(np.abs(wide) > _FLOAT32_MAX):
         raise BadRequest(f"{what} values must be finite 32-bit floats (no NaN or infinity)")
