@@ -13,12 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferhouse import __version__
-from inferhouse.api import hf, openai, ops, pinecone_control, pinecone_data, tei
+from inferhouse.api import endpoints_admin, hf, openai, ops, pinecone_control, pinecone_data, tei
 from inferhouse.api.dialect import from_http_exception
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.services import Services
 from inferhouse.auth import TokenStore
-from inferhouse.endpoints import Endpoint, EndpointRegistry, Task
+from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
+from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
@@ -67,20 +68,25 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         db = Database.in_data_dir(settings.data_dir)
         tokens = TokenStore(db, settings.admin_token)
         pool = ModelPool(settings, metrics, loader)
-        endpoints = EndpointRegistry(pool)
+        endpoints = EndpointManager(settings, db, metrics)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
         indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes", ann)
         app.state.services = Services(settings, db, tokens, metrics, pool, endpoints, indexes)
         _announce_auth(settings, tokens)
-        if settings.default_endpoint:
-            await endpoints.add(Endpoint(DEFAULT_ENDPOINT_NAME, BUNDLED_MODEL_ID, Task.SENTENCE_EMBEDDINGS))
-        for spec in settings.endpoints:
-            await endpoints.add(Endpoint(spec.name, spec.model, Task(spec.task)))
-        for endpoint in endpoints:
-            log.info("endpoint %s serves %s (%s)", endpoint.name, endpoint.model_id, endpoint.task)
+        await endpoints.start(declared_endpoints(settings))
+        for record in endpoints:
+            config = record.config
+            log.info(
+                "endpoint %s: %s (%s), %s",
+                config.name,
+                config.model.repository,
+                config.model.task,
+                record.status.state.value,
+            )
         try:
             yield
         finally:
+            await endpoints.close()
             pool.close()
             indexes.close()
             db.close()
@@ -91,8 +97,8 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         summary="Hugging Face model serving and vector search, self-hosted.",
         lifespan=lifespan,
     )
-    for module in (ops, hf, tei, openai, pinecone_control, pinecone_data):
-        for name in ("public", "router"):
+    for module in (ops, endpoints_admin, hf, tei, openai, pinecone_control, pinecone_data):
+        for name in ("public", "endpoint_router", "router"):
             router = getattr(module, name, None)
             if router is not None:
                 app.include_router(router)
@@ -103,6 +109,23 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
 
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
+
+
+def declared_endpoints(settings: Settings) -> list[EndpointConfig]:
+    """Endpoints the settings ask for: the bundled model's unless turned off, and INFERHOUSE_ENDPOINTS."""
+    declared = []
+    if settings.default_endpoint:
+        model = ModelConfig(repository=BUNDLED_MODEL_ID, task="sentence-embeddings")
+        declared.append(EndpointConfig(name=DEFAULT_ENDPOINT_NAME, model=model))
+    for spec in settings.endpoints:
+        model = ModelConfig(repository=spec.model, revision=spec.revision, task=spec.task)
+        compute = ComputeConfig(
+            min_replica=spec.min_replica,
+            max_replica=spec.max_replica,
+            scale_to_zero_timeout=spec.scale_to_zero_timeout,
+        )
+        declared.append(EndpointConfig(name=spec.name, model=model, compute=compute, type=spec.type))
+    return declared
 
 
 def _announce_auth(settings: Settings, tokens: TokenStore) -> None:

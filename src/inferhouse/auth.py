@@ -1,4 +1,9 @@
-"""API tokens: generated, stored as SHA-256 hashes, checked on every request."""
+"""API tokens: generated, stored as SHA-256 hashes, checked on every request.
+
+A token is either general (it may call everything except private endpoints; the admin role may call
+those too) or scoped to named endpoints (``inferhouse token create --endpoint NAME``), in which case it
+may call those endpoints' inference routes and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from inferhouse.errors import Unauthorized
+from inferhouse.errors import Forbidden, Unauthorized
 from inferhouse.storage import Database
 
 TOKEN_PREFIX = "ih_"
@@ -33,6 +39,34 @@ class FirstStart:
     saved_to: Path
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Who a request's token belongs to and what it was granted."""
+
+    name: str
+    role: str
+    endpoints: frozenset[str] = frozenset()
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.endpoints)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def require_general(self) -> None:
+        """Refuse a token scoped to endpoints on every route that is not one of those endpoints."""
+        if self.scoped:
+            names = ", ".join(sorted(self.endpoints))
+            raise Forbidden(f"This token is scoped to the endpoint(s) {names} and may only call those")
+
+
+ANONYMOUS = Principal("anonymous", "none")
+# Who every request is when authentication is off: the loopback operator.
+OPERATOR = Principal("operator", "admin")
+
+
 class TokenStore:
     """Tokens live hashed in the database; an env-provided admin token is only ever held in memory."""
 
@@ -40,12 +74,18 @@ class TokenStore:
         self._db = db
         self._env_admin_hash = _hash(admin_token) if admin_token else None
 
-    def create(self, name: str, role: str = "user") -> str:
+    def create(self, name: str, role: str = "user", endpoints: Iterable[str] = ()) -> str:
+        """Make a token; with ``endpoints`` it is scoped to calling just those endpoints."""
         token = new_token()
+        digest = _hash(token)
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO tokens (token_hash, name, role, created_at) VALUES (?, ?, ?, ?)",
-                (_hash(token), name, role, time.time()),
+                (digest, name, role, time.time()),
+            )
+            conn.executemany(
+                "INSERT INTO token_grants (token_hash, endpoint) VALUES (?, ?)",
+                [(digest, endpoint) for endpoint in sorted(set(endpoints))],
             )
         return token
 
@@ -64,26 +104,48 @@ class TokenStore:
             handle.write(token + "\n")
         return FirstStart(token=token, saved_to=path)
 
-    def is_valid(self, token: str) -> bool:
+    def lookup(self, token: str) -> Principal | None:
         digest = _hash(token)
         if self._env_admin_hash is not None and hmac.compare_digest(digest, self._env_admin_hash):
-            return True
-        return bool(self._db.query("SELECT 1 FROM tokens WHERE token_hash = ?", (digest,)))
+            return Principal("admin", "admin")
+        rows = self._db.query("SELECT name, role FROM tokens WHERE token_hash = ?", (digest,))
+        if not rows:
+            return None
+        name, role = rows[0]
+        grants = self._db.query("SELECT endpoint FROM token_grants WHERE token_hash = ?", (digest,))
+        return Principal(str(name), str(role), frozenset(str(row[0]) for row in grants))
 
-    def check_request(self, authorization: str | None, api_key: str | None = None) -> None:
-        """Raise :class:`Unauthorized` unless the request carries a known token, as ``Authorization:
-        Bearer <token>`` or as ``Api-Key: <token>`` (what the Pinecone clients send)."""
+    def is_valid(self, token: str) -> bool:
+        return self.lookup(token) is not None
+
+    def identify(self, authorization: str | None, api_key: str | None = None) -> Principal | None:
+        """The principal behind a request's token, or None when it carries none.
+
+        The token comes as ``Authorization: Bearer <token>`` or as ``Api-Key: <token>`` (what the
+        Pinecone clients send). A token that is present but unknown or malformed raises
+        :class:`Unauthorized`.
+        """
         if api_key is not None and not authorization:
-            if not self.is_valid(api_key.strip()):
+            principal = self.lookup(api_key.strip())
+            if principal is None:
                 raise Unauthorized("Invalid API key")
-            return
+            return principal
         if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Malformed Authorization header: expected 'Bearer <token>'")
+        principal = self.lookup(token.strip())
+        if principal is None:
+            raise Unauthorized("Invalid token")
+        return principal
+
+    def check_request(self, authorization: str | None, api_key: str | None = None) -> Principal:
+        """The principal behind the request; :class:`Unauthorized` when it carries no known token."""
+        principal = self.identify(authorization, api_key)
+        if principal is None:
             raise Unauthorized(
                 "Missing token: send 'Authorization: Bearer <token>' or 'Api-Key: <token>' "
                 "(see the server log or `inferhouse token create`)"
             )
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Malformed Authorization header: expected 'Bearer <token>'")
-        if not self.is_valid(token.strip()):
-            raise Unauthorized("Invalid token")
+        return principal

@@ -52,6 +52,32 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 30, 60, 120),
         )
 
+        self.endpoint_requests = Counter(
+            "inferhouse_endpoint_requests",
+            "Requests to an endpoint, by outcome (ok or the error kind)",
+            ["endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.endpoint_latency = Histogram(
+            "inferhouse_endpoint_request_seconds",
+            "Latency of an endpoint's requests, waiting for a cold start included",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.endpoint_replicas = Gauge(
+            "inferhouse_endpoint_replicas",
+            "Replicas loaded and serving",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.endpoint_state = Gauge(
+            "inferhouse_endpoint_state",
+            "1 for the endpoint's current lifecycle state, 0 for the others",
+            ["endpoint", "state"],
+            registry=self.registry,
+        )
+
     def observe_batch(self, model: str, stats: BatchStats) -> None:
         self.batch_size.labels(model).observe(stats.size)
         self.batch_tokens.labels(model).inc(stats.computed_tokens)

@@ -27,15 +27,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-EndpointTask = Literal["sentence-embeddings", "feature-extraction", "sentence-similarity"]
+ENDPOINT_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
 
 
 class EndpointSpec(BaseModel):
-    """An endpoint to serve from start-up, as given in ``INFERHOUSE_ENDPOINTS``."""
+    """An endpoint created on the first start, as given in ``INFERHOUSE_ENDPOINTS``; afterwards it is
+    managed like any other (its stored state wins, except that a new model here replaces the old)."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    name: str = Field(pattern=ENDPOINT_NAME_PATTERN)
     model: str
-    task: EndpointTask = "sentence-embeddings"
+    task: str | None = "sentence-embeddings"
+    revision: str | None = None
+    type: Literal["public", "protected", "authenticated", "private"] = "protected"
+    min_replica: int = Field(1, ge=0)
+    max_replica: int = Field(1, ge=1)
+    scale_to_zero_timeout: int | None = Field(None, ge=1)
 
 
 class Settings(BaseSettings):
@@ -58,6 +64,16 @@ class Settings(BaseSettings):
         default_factory=dict, description="Extra model ids mapped to local directories (JSON object)."
     )
     max_loaded_models: int = Field(2, ge=1, description="Serverless models kept in memory at once.")
+    namespace: str = Field(
+        "local", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="The management API's one namespace."
+    )
+    max_replicas: int = Field(8, ge=1, description="Most replicas one endpoint may ask for.")
+    endpoint_memory_bytes: int | None = Field(
+        None, ge=0, description="Memory all endpoints' models may take; unset: what the machine has free."
+    )
+    idle_check_seconds: float = Field(
+        15.0, gt=0, description="How often endpoints idle past their scaleToZeroTimeout are unloaded."
+    )
 
     max_batch_tokens: int = Field(16384, ge=64)
     max_batch_size: int = Field(64, ge=1)

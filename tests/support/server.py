@@ -48,9 +48,17 @@ class RunningServer:
             self.process.wait()
 
 
+LOADING_STATES = {"pending", "initializing", "updating"}
+
+
 def start_server(
-    data_dir: Path, *, token: str | None = "test-admin-token", env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    token: str | None = "test-admin-token",
+    env: dict[str, str] | None = None,
+    wait_for_endpoints: bool = True,
 ) -> RunningServer:
+    """Start a server; by default return once every endpoint it restores or declares is done loading."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     child_env = {key: value for key, value in os.environ.items() if not key.startswith("INFERHOUSE_")}
@@ -74,7 +82,9 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            if requests.get(server.url + "/health", timeout=1).status_code == 200:
+            health = requests.get(server.url + "/health", timeout=1)
+            states = set(health.json()["endpoints"].values()) if health.status_code == 200 else {"down"}
+            if health.status_code == 200 and not (wait_for_endpoints and states & LOADING_STATES):
                 return server
         except requests.ConnectionError:
             pass

@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from inferhouse.api.services import services
+from inferhouse.api.services import Services, services
+from inferhouse.auth import OPERATOR, Principal
 from inferhouse.errors import (
     BadRequest,
     InferhouseError,
@@ -31,6 +32,12 @@ from inferhouse.errors import (
 log = logging.getLogger(__name__)
 
 ErrorRenderer = Callable[[InferhouseError], Response]
+# Who may call a router's routes:
+#   public:   anyone, no token read
+#   general:  any token that is not scoped to endpoints
+#   endpoint: decided by the endpoint named in the path (its access type and the token's grants)
+#   token:    any valid token; the route itself checks what the token may reach
+AuthPolicy = Literal["public", "general", "endpoint", "token"]
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 _MAX_REPORTED_PROBLEMS = 3
@@ -38,8 +45,8 @@ _MAX_REPORTED_PROBLEMS = 3
 _UNION_TAG = re.compile(r"^(str|int|float|bool)$|[\[\]]|^[A-Z]")
 
 
-def dialect_route(render: ErrorRenderer, *, authenticated: bool = True) -> type[APIRoute]:
-    """Build the ``route_class`` for a router whose errors ``render`` shapes."""
+def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> type[APIRoute]:
+    """Build the ``route_class`` for a router whose errors ``render`` shapes and ``policy`` guards."""
 
     class DialectRoute(APIRoute):
         def get_route_handler(self) -> Handler:
@@ -48,9 +55,7 @@ def dialect_route(render: ErrorRenderer, *, authenticated: bool = True) -> type[
             async def handler(request: Request) -> Response:
                 try:
                     found = services(request)
-                    if authenticated and found.settings.auth:
-                        headers = request.headers
-                        found.tokens.check_request(headers.get("authorization"), headers.get("api-key"))
+                    request.state.principal = authorize(found, request, policy)
                     await read_limited_body(request, found.settings.max_body_bytes)
                     return await inner(request)
                 except InferhouseError as error:
@@ -66,6 +71,28 @@ def dialect_route(render: ErrorRenderer, *, authenticated: bool = True) -> type[
             return handler
 
     return DialectRoute
+
+
+def authorize(found: Services, request: Request, policy: AuthPolicy) -> Principal | None:
+    """The caller, once it is allowed on this route; with authentication off, the loopback operator."""
+    if not found.settings.auth:
+        return OPERATOR
+    if policy == "public":
+        return None
+    headers = request.headers
+    if policy == "endpoint":
+        principal = found.tokens.identify(headers.get("authorization"), headers.get("api-key"))
+        found.endpoints.authorize(request.path_params["name"], principal)
+        return principal
+    principal = found.tokens.check_request(headers.get("authorization"), headers.get("api-key"))
+    if policy == "general":
+        principal.require_general()
+    return principal
+
+
+def principal_of(request: Request) -> Principal | None:
+    found: Principal | None = getattr(request.state, "principal", None)
+    return found
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

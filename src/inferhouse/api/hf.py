@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from inferhouse.api.bodies import json_object
 from inferhouse.api.dialect import dialect_route
-from inferhouse.api.headers import use_cache, wait_for_model
+from inferhouse.api.headers import header_flag, use_cache, wait_for_model
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
@@ -19,12 +21,22 @@ from inferhouse.api.schemas import (
     expect_texts,
 )
 from inferhouse.api.services import Services, services
-from inferhouse.endpoints import Task
+from inferhouse.api.validation import parse_as
+from inferhouse.endpoints.config import EMBEDDING_TASKS
+from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity
-from inferhouse.errors import BadRequest
+from inferhouse.errors import BadRequest, Unavailable
 
+endpoint_router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["Hugging Face"])
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Hugging Face"])
+
+
+class Task(StrEnum):
+    SENTENCE_EMBEDDINGS = "sentence-embeddings"
+    FEATURE_EXTRACTION = "feature-extraction"
+    SENTENCE_SIMILARITY = "sentence-similarity"
+
 
 _SERVERLESS_TASKS = {Task.FEATURE_EXTRACTION, Task.SENTENCE_SIMILARITY}
 
@@ -50,20 +62,42 @@ async def _run(
     return vectors
 
 
-@router.post("/endpoints/{name}", summary="Run a dedicated endpoint (Inference Endpoints container)")
-@router.post("/endpoints/{name}/predict", include_in_schema=False)
-async def endpoint_predict(name: str, body: InferenceRequest, request: Request) -> Response:
+async def predict(found: Services, deployment: Deployment, raw: dict[str, Any], request: Request) -> Any:
+    """Answer one toolkit-shaped body with the deployment's task (or its custom handler)."""
+    if deployment.embedder is not None and deployment.task in EMBEDDING_TASKS:
+        body = parse_as(InferenceRequest, raw)
+        cached = use_cache(request, body.options)
+        return await _run(found, deployment.embedder, Task(deployment.task), body, cached, bare=False)
+    if deployment.runner is None:
+        raise Unavailable(f"Endpoint {deployment.config.name} has no model loaded")
+    return await deployment.runner.call(lambda model: model(raw))
+
+
+def wants_to_wait(request: Request, raw: dict[str, Any]) -> bool:
+    header = header_flag(request, "x-wait-for-model")
+    if header is not None:
+        return header
+    options = raw.get("options")
+    return isinstance(options, dict) and options.get("wait_for_model") is True
+
+
+@endpoint_router.post("/endpoints/{name}", summary="Run a dedicated endpoint (Inference Endpoints container)")
+@endpoint_router.post("/endpoints/{name}/predict", include_in_schema=False)
+async def endpoint_predict(name: str, request: Request) -> Response:
     found = services(request)
-    endpoint, embedder = await found.endpoints.embedder(name)
-    reply = await _run(found, embedder, endpoint.task, body, use_cache(request, body.options), bare=False)
-    return json_response(reply)
+    raw = await json_object(request)
+    async with found.endpoints.serving(name, wait=wants_to_wait(request, raw)) as deployment:
+        return json_response(await predict(found, deployment, raw, request))
 
 
-@router.get("/endpoints/{name}", include_in_schema=False)
-@router.get("/endpoints/{name}/health", summary="200 Ok once the endpoint serves")
-@router.get("/endpoints/{name}/", include_in_schema=False)
+@endpoint_router.get("/endpoints/{name}", include_in_schema=False)
+@endpoint_router.get("/endpoints/{name}/health", summary="200 Ok while the endpoint can serve")
+@endpoint_router.get("/endpoints/{name}/", include_in_schema=False)
 async def endpoint_health(name: str, request: Request) -> Response:
-    await services(request).endpoints.embedder(name)
+    endpoints = services(request).endpoints
+    if not endpoints.healthy(name):
+        state = endpoints.get(name).status.state.value
+        raise Unavailable(f"Endpoint {name} is {state}, not serving")
     return PlainTextResponse("Ok")
 
 

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from inferhouse.api.dialect import dialect_route
+from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
-from inferhouse.api.headers import use_cache
+from inferhouse.api.headers import header_flag, use_cache
 from inferhouse.api.renderers import render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import EmbeddingParameters, checked_texts
-from inferhouse.api.services import Services, services
-from inferhouse.engine.embedder import Embedder
-from inferhouse.errors import EndpointNotFound, ValidationFailed
+from inferhouse.api.services import services
+from inferhouse.engine.embedder import Embedder, Embeddings
+from inferhouse.errors import ValidationFailed
 
-router = APIRouter(route_class=dialect_route(render_openai), tags=["OpenAI"])
-
-
-async def _embedder_for(found: Services, model: str) -> Embedder:
-    try:
-        _, embedder = await found.endpoints.embedder(model)
-    except EndpointNotFound:
-        return await found.pool.get(model, wait=True)
-    return embedder
+# A token scoped to endpoints may call them here by name; the route checks it (policy "token").
+router = APIRouter(route_class=dialect_route(render_openai, policy="token"), tags=["OpenAI"])
 
 
 @router.post("/v1/embeddings", summary="OpenAI embeddings; model is an endpoint name or a model id")
@@ -30,12 +23,26 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
     found = services(request)
     if not body.model:
         raise ValidationFailed("model is required: an endpoint name or a model id")
-    embedder = await _embedder_for(found, body.model)
     texts = checked_texts(body.texts(), found.settings.max_client_batch_size)
     params = EmbeddingParameters(dimensions=body.dimensions)
-    result = await embedder.embed(
-        texts, params.embed_options(default_normalize=True, use_cache=use_cache(request))
-    )
+    options = params.embed_options(default_normalize=True, use_cache=use_cache(request))
+
+    async def run(embedder: Embedder) -> Embeddings:
+        return await embedder.embed(texts, options)
+
+    principal = principal_of(request)
+    if body.model in found.endpoints.names():
+        if found.settings.auth:
+            found.endpoints.authorize(body.model, principal)
+        wait = header_flag(request, "x-wait-for-model")
+        async with found.endpoints.serving(body.model, wait=True if wait is None else wait) as deployment:
+            if deployment.embedder is None:
+                raise ValidationFailed(f"Endpoint {body.model} serves task {deployment.task}, not embeddings")
+            result = await run(deployment.embedder)
+    else:
+        if principal is not None:
+            principal.require_general()
+        result = await run(await found.pool.get(body.model, wait=True))
     return json_response(
         openai_embeddings_reply(result.vectors, body.model, result.prompt_tokens, body.encoding_format)
     )

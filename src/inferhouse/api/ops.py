@@ -10,14 +10,15 @@ from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 
-public = APIRouter(route_class=dialect_route(render_hf, authenticated=False), tags=["Operations"])
+public = APIRouter(route_class=dialect_route(render_hf, policy="public"), tags=["Operations"])
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Operations"])
 
 
 @public.get("/health", summary="Liveness: 200 while the server runs")
 async def health(request: Request) -> Response:
     found = services(request)
-    return json_response({"status": "ok", "endpoints": [endpoint.name for endpoint in found.endpoints]})
+    states = {name: found.endpoints.get(name).status.state.value for name in found.endpoints.names()}
+    return json_response({"status": "ok", "endpoints": states})
 
 
 @router.get("/metrics", summary="Prometheus metrics")

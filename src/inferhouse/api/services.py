@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from inferhouse.auth import TokenStore
-from inferhouse.endpoints import EndpointRegistry
+from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.engine.pool import ModelPool
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
@@ -22,7 +22,7 @@ class Services:
     tokens: TokenStore
     metrics: Metrics
     pool: ModelPool
-    endpoints: EndpointRegistry
+    endpoints: EndpointManager
     indexes: IndexRegistry
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
 from fastapi import APIRouter, Request, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from inferhouse import __version__
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
-from inferhouse.api.headers import use_cache
+from inferhouse.api.headers import header_flag, use_cache
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
@@ -18,10 +22,13 @@ from inferhouse.api.schemas import (
     checked_texts,
     expect_similarity,
 )
-from inferhouse.api.services import services
+from inferhouse.api.services import Services, services
+from inferhouse.endpoints.deployment import Deployment
+from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity
+from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
 
-router = APIRouter(route_class=dialect_route(render_hf), tags=["TEI"])
+router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["TEI"])
 
 
 class EmbedRequest(EmbeddingParameters):
@@ -29,67 +36,127 @@ class EmbedRequest(EmbeddingParameters):
     normalize: bool | None = Field(True)
 
 
+class RerankRequest(BaseModel):
+    query: str
+    texts: list[str]
+    raw_scores: bool = False
+    return_text: bool = False
+    truncate: bool = False
+    truncation_direction: Literal["right", "left", "Right", "Left"] = "right"
+
+
+@asynccontextmanager
+async def _deployment(found: Services, name: str, request: Request) -> AsyncIterator[Deployment]:
+    wait = header_flag(request, "x-wait-for-model") or False
+    async with found.endpoints.serving(name, wait=wait) as deployment:
+        yield deployment
+
+
+def _embedder(deployment: Deployment, route: str) -> Embedder:
+    if deployment.embedder is None:
+        raise ValidationFailed(
+            f"Endpoint {deployment.config.name} serves task {deployment.task}; "
+            f"{route} needs an embedding task"
+        )
+    return deployment.embedder
+
+
 @router.post("/endpoints/{name}/embed", summary="TEI /embed: always a list of vectors")
 async def embed(name: str, body: EmbedRequest, request: Request) -> Response:
     found = services(request)
-    _, embedder = await found.endpoints.embedder(name)
-    texts = checked_texts(body.inputs, found.settings.max_client_batch_size)
-    options = body.embed_options(default_normalize=True, use_cache=use_cache(request))
-    result = await embedder.embed(texts, options)
-    return json_response(result.vectors)
+    async with _deployment(found, name, request) as deployment:
+        embedder = _embedder(deployment, "/embed")
+        texts = checked_texts(body.inputs, found.settings.max_client_batch_size)
+        options = body.embed_options(default_normalize=True, use_cache=use_cache(request))
+        result = await embedder.embed(texts, options)
+        return json_response(result.vectors)
 
 
 @router.post("/endpoints/{name}/similarity", summary="TEI /similarity")
 async def similarity(name: str, body: InferenceRequest, request: Request) -> Response:
     found = services(request)
-    _, embedder = await found.endpoints.embedder(name)
-    inputs = expect_similarity(body.inputs, "similarity")
-    checked_similarity(inputs, found.settings.max_client_batch_size)
-    parameters = body.embedding_parameters()
-    options = parameters.embed_options(default_normalize=True, use_cache=use_cache(request, body.options))
-    return json_response(
-        await sentence_similarity(embedder, inputs.source_sentence, inputs.sentences, options)
-    )
+    async with _deployment(found, name, request) as deployment:
+        embedder = _embedder(deployment, "/similarity")
+        inputs = expect_similarity(body.inputs, "similarity")
+        checked_similarity(inputs, found.settings.max_client_batch_size)
+        parameters = body.embedding_parameters()
+        options = parameters.embed_options(default_normalize=True, use_cache=use_cache(request, body.options))
+        return json_response(
+            await sentence_similarity(embedder, inputs.source_sentence, inputs.sentences, options)
+        )
+
+
+@router.post("/endpoints/{name}/rerank", summary="TEI /rerank: texts sorted by relevance to the query")
+async def rerank(name: str, body: RerankRequest, request: Request) -> Response:
+    found = services(request)
+    if not body.texts:
+        raise EmptyInput("`texts` cannot be empty")
+    limit = found.settings.max_client_batch_size
+    if len(body.texts) > limit:
+        raise TooManyInputs(f"batch size {len(body.texts)} > maximum allowed batch size {limit}")
+    async with _deployment(found, name, request) as deployment:
+        runner = deployment.runner
+        if runner is None or not deployment.ranker:
+            raise ValidationFailed(
+                f"Endpoint {name} serves task {deployment.task}; /rerank needs a sentence-ranking endpoint"
+            )
+
+        def rank(model: Any) -> list[dict[str, Any]]:
+            ranked: list[dict[str, Any]] = model.rank(
+                body.query,
+                body.texts,
+                raw_scores=body.raw_scores,
+                return_text=body.return_text,
+                truncate=body.truncate,
+            )
+            return ranked
+
+        return json_response(await runner.call(rank))
 
 
 @router.get("/endpoints/{name}/info", summary="TEI /info")
 async def info(name: str, request: Request) -> Response:
     found = services(request)
-    endpoint, embedder = await found.endpoints.embedder(name)
-    settings = found.settings
-    backend = embedder.backend
-    return json_response(
-        {
-            "model_id": endpoint.model_id,
-            "model_sha": None,
-            "model_dtype": backend.dtype,
-            "model_type": {"embedding": {"pooling": "model"}},
-            "task": endpoint.task.value,
-            "dimension": backend.dimension,
+    async with _deployment(found, name, request) as deployment:
+        settings = found.settings
+        reply: dict[str, Any] = {
+            "model_id": deployment.config.model.repository,
+            "model_sha": deployment.config.model.revision,
+            "task": deployment.task,
             "max_concurrent_requests": settings.max_queued_inputs,
-            "max_input_length": backend.max_input_length,
-            "max_batch_tokens": settings.max_batch_tokens,
-            "max_batch_requests": None,
             "max_client_batch_size": settings.max_client_batch_size,
-            "auto_truncate": True,
-            "tokenization_workers": 1,
             "version": __version__,
             "sha": None,
             "docker_label": None,
         }
-    )
+        if deployment.embedder is not None:
+            backend = deployment.embedder.backend
+            reply |= {
+                "model_dtype": backend.dtype,
+                "model_type": {"embedding": {"pooling": "model"}},
+                "dimension": backend.dimension,
+                "max_input_length": backend.max_input_length,
+                "max_batch_tokens": settings.max_batch_tokens,
+                "max_batch_requests": None,
+                "auto_truncate": True,
+                "tokenization_workers": 1,
+            }
+        elif deployment.ranker:
+            reply["model_type"] = {"reranker": {}}
+        return json_response(reply)
 
 
 @router.post("/endpoints/{name}/v1/embeddings", summary="TEI's OpenAI-compatible embeddings")
 async def openai_embeddings(name: str, body: OpenAIEmbeddingRequest, request: Request) -> Response:
     found = services(request)
-    endpoint, embedder = await found.endpoints.embedder(name)
-    texts = checked_texts(body.texts(), found.settings.max_client_batch_size)
-    params = EmbeddingParameters(dimensions=body.dimensions)
-    result = await embedder.embed(
-        texts, params.embed_options(default_normalize=True, use_cache=use_cache(request))
-    )
-    reply = openai_embeddings_reply(
-        result.vectors, body.model or endpoint.name, result.prompt_tokens, body.encoding_format
-    )
-    return json_response(reply)
+    async with _deployment(found, name, request) as deployment:
+        embedder = _embedder(deployment, "/v1/embeddings")
+        texts = checked_texts(body.texts(), found.settings.max_client_batch_size)
+        params = EmbeddingParameters(dimensions=body.dimensions)
+        result = await embedder.embed(
+            texts, params.embed_options(default_normalize=True, use_cache=use_cache(request))
+        )
+        reply = openai_embeddings_reply(
+            result.vectors, body.model or name, result.prompt_tokens, body.encoding_format
+        )
+        return json_response(reply)

@@ -1,5 +1,1 @@
-"""Dedicated endpoints: a name, a model and a task, served under /endpoints/{name}."""
-
-from inferhouse.endpoints.registry import Endpoint, EndpointRegistry, Task
-
-__all__ = ["Endpoint", "EndpointRegistry", "Task"]
+"""Dedicated endpoints: a model and a task with a lifecycle, served under /endpoints/{name}."""

@@ -49,16 +49,17 @@ class _Job:
 
 
 class Batcher:
-    """Owns one worker thread per model; the only place where that model's forward pass runs.
+    """Owns one worker thread per replica of a model; the only place where its forward passes run.
 
-    Each round the worker drains the queue, tokenizes every new request in one call, sorts the inputs by
-    length and cuts them into batches (see :func:`plan_batches`). A request resolves as soon as its last
-    input is computed, not at the end of the round.
+    Every replica serves the same queue. Each round a worker drains the queue, tokenizes every new
+    request in one call, sorts the inputs by length and cuts them into batches (see
+    :func:`plan_batches`). A request resolves as soon as its last input is computed, not at the end
+    of the round.
     """
 
     def __init__(
         self,
-        backend: EmbeddingBackend,
+        backends: EmbeddingBackend | Sequence[EmbeddingBackend],
         *,
         max_batch_tokens: int,
         max_batch_size: int,
@@ -67,7 +68,9 @@ class Batcher:
         on_batch: Callable[[BatchStats], None] | None = None,
         name: str = "model",
     ) -> None:
-        self._backend = backend
+        replicas = list(backends) if isinstance(backends, Sequence) else [backends]
+        if not replicas:
+            raise ValueError("a batcher needs at least one backend")
         self._max_tokens = max_batch_tokens
         self._max_size = max_batch_size
         self._max_queued = max_queued_inputs
@@ -76,8 +79,16 @@ class Batcher:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._queued_inputs = 0
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"batcher-{name}", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, args=(replica,), name=f"batcher-{name}-{i}", daemon=True)
+            for i, replica in enumerate(replicas)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def replicas(self) -> int:
+        return len(self._threads)
 
     @property
     def queued_inputs(self) -> int:
@@ -95,10 +106,13 @@ class Batcher:
         return await asyncio.wrap_future(job.future)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        """Stop once every request queued so far is answered (the queue is first in, first out)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
-    def _run(self) -> None:
+    def _run(self, backend: EmbeddingBackend) -> None:
         # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
         # rounds full instead of alternating between one big batch and a nearly empty one.
         expected = 1
@@ -108,7 +122,7 @@ class Batcher:
                 return
             jobs = [first]
             stopping = self._collect(jobs, expected)
-            self._round(jobs)
+            self._round(jobs, backend)
             expected = len(jobs)
             if stopping:
                 return
@@ -134,15 +148,14 @@ class Batcher:
                 return True
             jobs.append(job)
 
-    def _round(self, jobs: list[_Job]) -> None:
+    def _round(self, jobs: list[_Job], backend: EmbeddingBackend) -> None:
         items: list[tuple[_Job, int]] = []
         for job in jobs:
-            if self._prepare(job):
+            if self._prepare(job, backend):
                 items.extend((job, index) for index in range(len(job.texts)))
         if not items:
             return
         lengths = [len(job.tokenized[index].ids) for job, index in items]
-        backend = self._backend
         plan = plan_batches(
             lengths,
             self._max_tokens,
@@ -153,14 +166,14 @@ class Batcher:
         for batch in plan:
             chosen = [items[i] for i in batch if not items[i][0].future.done()]
             if chosen:
-                self._forward(chosen)
+                self._forward(chosen, backend)
 
-    def _prepare(self, job: _Job) -> bool:
+    def _prepare(self, job: _Job, backend: EmbeddingBackend) -> bool:
         if not job.future.set_running_or_notify_cancel():
             self._release(job)  # the caller went away before its turn came
             return False
         try:
-            job.tokenized = self._backend.tokenize(job.texts, job.direction)
+            job.tokenized = backend.tokenize(job.texts, job.direction)
         except Exception as exc:  # a tokenizer bug must fail the request, not the worker thread
             log.exception("tokenization failed")
             self._fail(job, BackendFailure(f"Tokenization failed: {type(exc).__name__}"))
@@ -172,18 +185,18 @@ class Batcher:
                         job,
                         InputTooLong(
                             f"Input {index} is longer than the model's maximum of "
-                            f"{self._backend.max_input_length} tokens and truncate is false"
+                            f"{backend.max_input_length} tokens and truncate is false"
                         ),
                     )
                     return False
-        job.vectors = np.empty((len(job.texts), self._backend.dimension), dtype=np.float32)
+        job.vectors = np.empty((len(job.texts), backend.dimension), dtype=np.float32)
         job.remaining = len(job.texts)
         return True
 
-    def _forward(self, chosen: list[tuple[_Job, int]]) -> None:
+    def _forward(self, chosen: list[tuple[_Job, int]], backend: EmbeddingBackend) -> None:
         batch = [job.tokenized[index] for job, index in chosen]
         try:
-            vectors = self._backend.forward(batch)
+            vectors = backend.forward(batch)
         except Exception as exc:
             log.exception("forward pass failed")
             for job in {job for job, _ in chosen}:
@@ -198,7 +211,7 @@ class Batcher:
                 self._finish(job)
         if self._on_batch is not None:
             lengths = [len(item.ids) for item in batch]
-            packed = should_pack(lengths, self._backend.packed_token_cost)
+            packed = should_pack(lengths, backend.packed_token_cost)
             computed = sum(lengths) if packed else max(lengths) * len(batch)
             self._on_batch(BatchStats(len(batch), computed, self._queued_inputs))
 

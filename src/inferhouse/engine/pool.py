@@ -33,6 +33,23 @@ def load_torch_backend(path: Path) -> EmbeddingBackend:
     return SentenceTransformerBackend.load(path)
 
 
+def build_embedder(
+    label: str, replicas: list[EmbeddingBackend], settings: Settings, metrics: Metrics
+) -> Embedder:
+    """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics."""
+    batcher = Batcher(
+        replicas,
+        max_batch_tokens=settings.max_batch_tokens,
+        max_batch_size=settings.max_batch_size,
+        max_queued_inputs=settings.max_queued_inputs,
+        max_wait_s=settings.max_batch_wait_ms / 1000,
+        on_batch=partial(metrics.observe_batch, label),
+        name=label,
+    )
+    cache = EmbeddingCache(settings.cache_bytes)
+    return Embedder(label, replicas[0], batcher, cache, partial(metrics.observe_cache, label))
+
+
 class ModelPool:
     """Keys models by resolved directory: a Hub id and an endpoint on the same weights share one copy.
 
@@ -116,18 +133,7 @@ class ModelPool:
             elapsed,
             "on" if backend.packed_token_cost else "off",
         )
-        settings = self._settings
-        batcher = Batcher(
-            backend,
-            max_batch_tokens=settings.max_batch_tokens,
-            max_batch_size=settings.max_batch_size,
-            max_queued_inputs=settings.max_queued_inputs,
-            max_wait_s=settings.max_batch_wait_ms / 1000,
-            on_batch=partial(self._metrics.observe_batch, model_id),
-            name=model_id,
-        )
-        cache = EmbeddingCache(settings.cache_bytes)
-        embedder = Embedder(model_id, backend, batcher, cache, partial(self._metrics.observe_cache, model_id))
+        embedder = build_embedder(model_id, [backend], self._settings, self._metrics)
         self._loaded[path] = embedder
         self._evict()
         return embedder

@@ -18,6 +18,19 @@ _SCHEMA = [
     )
     """,
     """
+    CREATE TABLE IF NOT EXISTS token_grants (
+        token_hash TEXT NOT NULL REFERENCES tokens(token_hash) ON DELETE CASCADE,
+        endpoint TEXT NOT NULL,
+        PRIMARY KEY (token_hash, endpoint)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS endpoints (
+        name TEXT PRIMARY KEY,
+        config BLOB NOT NULL
+    )
+    """,
+    """
     CREATE TABLE IF NOT EXISTS indexes (
         name TEXT PRIMARY KEY,
         config BLOB NOT NULL

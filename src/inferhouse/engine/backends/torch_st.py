@@ -72,14 +72,18 @@ class SentenceTransformerBackend:
         return tokenizer
 
     @classmethod
-    def load(cls, path: Path, device: str | None = None) -> SentenceTransformerBackend:
+    def load(
+        cls, path: Path, device: str | None = None, *, trust_remote_code: bool = False
+    ) -> SentenceTransformerBackend:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         try:
-            model = SentenceTransformer(str(path), device=device, local_files_only=True)
+            model = SentenceTransformer(
+                str(path), device=device, local_files_only=True, trust_remote_code=trust_remote_code
+            )
         except (OSError, ValueError) as exc:
             raise BackendFailure(f"Could not load the model at {path.name}: {exc}") from exc
         model.eval()

@@ -1,0 +1,249 @@
+"""The Inference Endpoints management API (``/v2/endpoint/...``), in the shape huggingface_hub drives."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from inferhouse.api.bodies import json_object
+from inferhouse.api.dialect import dialect_route, principal_of
+from inferhouse.api.renderers import render_hf
+from inferhouse.api.responses import json_response
+from inferhouse.api.services import Services, services
+from inferhouse.api.validation import parse_as
+from inferhouse.endpoints.config import (
+    ComputeConfig,
+    EndpointConfig,
+    EndpointRecord,
+    ModelConfig,
+    config_to_json,
+)
+from inferhouse.errors import NotFound, ValidationFailed
+from inferhouse.settings import ENDPOINT_NAME_PATTERN
+
+router = APIRouter(route_class=dialect_route(render_hf), tags=["Endpoint management"])
+
+HEALTH_ROUTE = "/health"
+
+
+class _Body(BaseModel):
+    # Fields this server has no use for (privateService, route, tags, ...) are accepted and ignored.
+    model_config = ConfigDict(extra="ignore")
+
+
+class ScalingBody(_Body):
+    minReplica: int = Field(1, ge=0)
+    maxReplica: int = Field(1, ge=1)
+    scaleToZeroTimeout: int | None = Field(None, ge=1, description="Minutes idle before unloading")
+
+
+class ComputeBody(_Body):
+    accelerator: str = "cpu"
+    instanceType: str = "intel-icl"
+    instanceSize: str = "x1"
+    scaling: ScalingBody = Field(default_factory=lambda: ScalingBody.model_validate({}))
+
+
+class ModelBody(_Body):
+    repository: str = Field(min_length=1, description="Hub id, local directory or the bundled model")
+    revision: str | None = None
+    task: str | None = None
+    framework: str = "pytorch"
+    image: dict[str, Any] | None = None
+    env: dict[str, str] | None = None
+    secrets: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _no_secrets(self) -> ModelBody:
+        if self.secrets:
+            raise ValueError("secrets are not supported by this server; pass values in model.env")
+        return self
+
+
+class EndpointBody(_Body):
+    name: str = Field(pattern=ENDPOINT_NAME_PATTERN, description="Lowercase letters, digits and hyphens")
+    type: Literal["public", "protected", "authenticated", "private"] = "protected"
+    model: ModelBody
+    compute: ComputeBody = Field(default_factory=ComputeBody)
+    provider: dict[str, str] | None = None
+
+    def to_config(self, max_replicas: int) -> EndpointConfig:
+        scaling = self.compute.scaling
+        if scaling.minReplica > scaling.maxReplica:
+            raise ValidationFailed(
+                f"minReplica ({scaling.minReplica}) cannot be above maxReplica ({scaling.maxReplica})"
+            )
+        if scaling.maxReplica > max_replicas:
+            raise ValidationFailed(
+                f"maxReplica {scaling.maxReplica} is above this server's limit of {max_replicas} "
+                "(INFERHOUSE_MAX_REPLICAS)"
+            )
+        model = self.model
+        return EndpointConfig(
+            name=self.name,
+            type=self.type,
+            model=ModelConfig(
+                repository=model.repository,
+                revision=model.revision,
+                task=model.task,
+                framework=model.framework,
+                env=dict(model.env or {}),
+                image=dict(model.image or {"huggingface": {}}),
+            ),
+            compute=ComputeConfig(
+                accelerator=self.compute.accelerator,
+                instance_type=self.compute.instanceType,
+                instance_size=self.compute.instanceSize,
+                min_replica=scaling.minReplica,
+                max_replica=scaling.maxReplica,
+                scale_to_zero_timeout=scaling.scaleToZeroTimeout,
+            ),
+            provider=dict(self.provider or {"vendor": "local", "region": "local"}),
+        )
+
+
+def endpoint_json(found: Services, record: EndpointRecord, request: Request) -> dict[str, Any]:
+    name = record.config.name
+    status = record.status
+    base = str(request.base_url).rstrip("/")
+    reply = config_to_json(record.config)
+    reply["status"] = {
+        "state": status.state.value,
+        "message": status.message,
+        "errorMessage": status.message if status.state.value in ("failed", "updateFailed") else None,
+        "url": f"{base}/endpoints/{name}",
+        "private": None,
+        "createdAt": status.created_at,
+        "updatedAt": status.updated_at,
+        "createdBy": {"id": "local", "name": found.settings.namespace},
+        "updatedBy": {"id": "local", "name": found.settings.namespace},
+        "readyReplica": found.endpoints.ready_replicas(name),
+        "targetReplica": record.config.compute.replicas,
+    }
+    reply["healthRoute"] = HEALTH_ROUTE
+    return reply
+
+
+def _check_namespace(found: Services, namespace: str) -> None:
+    if namespace != found.settings.namespace:
+        raise NotFound(
+            f"Namespace {namespace} not found: this server's namespace is {found.settings.namespace}"
+        )
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@router.get("/api/whoami-v2", summary="Who the token belongs to; its name is the endpoints' namespace")
+async def whoami(request: Request) -> Response:
+    found = services(request)
+    principal = principal_of(request)
+    return json_response(
+        {
+            "type": "user",
+            "id": found.settings.namespace,
+            "name": found.settings.namespace,
+            "fullname": found.settings.namespace,
+            "orgs": [],
+            "auth": {
+                "type": "access_token",
+                "accessToken": {
+                    "displayName": principal.name if principal else "anonymous",
+                    "role": principal.role if principal else "none",
+                },
+            },
+        }
+    )
+
+
+@router.get("/v2/endpoint/{namespace}", summary="List endpoints")
+async def list_endpoints(namespace: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    items = [endpoint_json(found, record, request) for record in found.endpoints]
+    return json_response({"items": items})
+
+
+@router.post("/v2/endpoint/{namespace}", summary="Create an endpoint; its model loads in the background")
+async def create_endpoint(namespace: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    body = parse_as(EndpointBody, await json_object(request))
+    record = await found.endpoints.create(body.to_config(found.settings.max_replicas))
+    return json_response(endpoint_json(found, record, request))
+
+
+@router.get("/v2/endpoint/{namespace}/{name}", summary="Describe an endpoint")
+async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    return json_response(endpoint_json(found, found.endpoints.get(name), request))
+
+
+@router.put("/v2/endpoint/{namespace}/{name}", summary="Update an endpoint; in-flight requests finish first")
+async def update_endpoint(namespace: str, name: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    record = found.endpoints.get(name)
+    changes = await json_object(request)
+    merged = _deep_merge(config_to_json(record.config), changes) | {"name": name}
+    if "repository" in changes.get("model", {}) and "task" not in changes.get("model", {}):
+        merged["model"]["task"] = None  # a new model brings its own task unless one is named
+    config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
+    record = await found.endpoints.update(name, config)
+    return json_response(endpoint_json(found, record, request))
+
+
+@router.delete("/v2/endpoint/{namespace}/{name}", summary="Delete an endpoint")
+async def delete_endpoint(namespace: str, name: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    await found.endpoints.delete(name)
+    return json_response({})
+
+
+@router.post("/v2/endpoint/{namespace}/{name}/pause", summary="Pause: unload and refuse requests")
+async def pause_endpoint(namespace: str, name: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    return json_response(endpoint_json(found, await found.endpoints.pause(name), request))
+
+
+@router.post(
+    "/v2/endpoint/{namespace}/{name}/resume", summary="Resume a paused, scaled-to-zero or failed one"
+)
+async def resume_endpoint(namespace: str, name: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    return json_response(endpoint_json(found, await found.endpoints.resume(name), request))
+
+
+@router.post("/v2/endpoint/{namespace}/{name}/scale-to-zero", summary="Unload until the next request")
+async def scale_to_zero(namespace: str, name: str, request: Request) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    return json_response(endpoint_json(found, await found.endpoints.scale_to_zero(name), request))
+
+
+@router.get("/v2/endpoint/{namespace}/{name}/logs", summary="Recent log lines of an endpoint, as text")
+async def endpoint_logs(
+    namespace: str,
+    name: str,
+    request: Request,
+    tail: int = Query(200, ge=1, le=1000, description="How many of the latest lines"),
+) -> Response:
+    found = services(request)
+    _check_namespace(found, namespace)
+    found.endpoints.get(name)
+    lines = found.endpoints.logs.tail(name, tail)
+    return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))
