@@ -103,12 +103,17 @@ async def endpoint_health(name: str, request: Request) -> Response:
 
 async def _serverless(model_id: str, task: Task | None, body: InferenceRequest, request: Request) -> Response:
     found = services(request)
-    embedder = await found.pool.get(model_id, wait=wait_for_model(request, body.options))
     if task is None:  # like the serverless API: the inputs' shape picks the task of a sentence model
         is_pair = not isinstance(body.inputs, str | list)
         task = Task.SENTENCE_SIMILARITY if is_pair else Task.FEATURE_EXTRACTION
-    reply = await _run(found, embedder, task, body, use_cache(request, body.options), bare=True)
-    return json_response(reply)
+    cached = use_cache(request, body.options)
+    shared = found.endpoints.serving_model(model_id)
+    if shared is not None:
+        async with found.endpoints.serving(shared) as deployment:
+            if deployment.embedder is not None:
+                return json_response(await _run(found, deployment.embedder, task, body, cached, bare=True))
+    embedder = await found.pool.get(model_id, wait=wait_for_model(request, body.options))
+    return json_response(await _run(found, embedder, task, body, cached, bare=True))
 
 
 @router.post("/models/{model_id:path}/pipeline/{task}", summary="Serverless inference with a named task")

@@ -42,7 +42,13 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
     else:
         if principal is not None:
             principal.require_general()
-        result = await run(await found.pool.get(body.model, wait=True))
+        shared = found.endpoints.serving_model(body.model)
+        if shared is not None:
+            async with found.endpoints.serving(shared) as deployment:
+                assert deployment.embedder is not None  # serving_model names embedding endpoints only
+                result = await run(deployment.embedder)
+        else:
+            result = await run(await found.pool.get(body.model, wait=True))
     return json_response(
         openai_embeddings_reply(result.vectors, body.model, result.prompt_tokens, body.encoding_format)
     )

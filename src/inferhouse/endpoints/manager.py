@@ -128,6 +128,20 @@ class EndpointManager:
     def deployment(self, name: str) -> Deployment | None:
         return self._deployments.get(name)
 
+    def serving_model(self, model_id: str) -> str | None:
+        """A running embedding endpoint that serves ``model_id`` at its default revision: serverless
+        calls for that model share its replicas instead of loading a second copy."""
+        for name, deployment in self._deployments.items():
+            model = deployment.config.model
+            if (
+                deployment.embedder is not None
+                and model.repository.lower() == model_id.lower()
+                and model.revision in (None, "main")
+                and self._records[name].status.state in SERVING_STATES
+            ):
+                return name
+        return None
+
     def ready_replicas(self, name: str) -> int:
         deployment = self._deployments.get(name)
         return deployment.replicas if deployment is not None else 0
@@ -207,7 +221,7 @@ class EndpointManager:
         if access is Access.PUBLIC:
             return
         if principal is None:
-            raise Unauthorized(f"Endpoint {name} needs a token: send 'Authorization: Bearer <token>'")
+            raise Unauthorized(f"Missing token: endpoint {name} needs one; send 'Authorization: Bearer <token>'")
         if principal.scoped or access is Access.PRIVATE:
             if principal.is_admin or name in principal.endpoints:
                 return
