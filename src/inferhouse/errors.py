@@ -21,11 +21,15 @@ whose details stay in the server log.
     ├── PayloadTooLarge           413  payload_too_large
     ├── ValidationFailed          422  validation
     │   ├── TooManyInputs
-    │   └── InputTooLong
+    │   ├── InputTooLong
+    │   └── TaskMismatch          422  task_mismatch
     ├── Overloaded                429  overloaded
     ├── BackendFailure            424  backend
+    │   └── OutOfMemory           424  out_of_memory
     └── Unavailable               503  unhealthy
-        └── ModelLoading          503  loading  (carries estimated_time)
+        ├── ModelLoading          503  loading  (carries estimated_time)
+        ├── EndpointPaused        503  paused
+        └── EndpointFailed        503  failed
 """
 
 from __future__ import annotations
@@ -136,6 +140,12 @@ class InputTooLong(ValidationFailed):
     """An input is longer than the model takes and truncation is off."""
 
 
+class TaskMismatch(ValidationFailed):
+    """The model cannot do the requested task (it lacks the head, or the labels, the task needs)."""
+
+    kind = "task_mismatch"
+
+
 class Overloaded(InferhouseError):
     """The model's queue is full; the caller should retry later."""
 
@@ -148,6 +158,12 @@ class BackendFailure(InferhouseError):
 
     status_code = 424
     kind = "backend"
+
+
+class OutOfMemory(BackendFailure):
+    """A model does not fit in the memory left for it."""
+
+    kind = "out_of_memory"
 
 
 class Unavailable(InferhouseError):
@@ -166,3 +182,15 @@ class ModelLoading(Unavailable):
         super().__init__(f"Model {model_id} is currently loading")
         self.model_id = model_id
         self.estimated_time = estimated_time
+
+
+class EndpointPaused(Unavailable):
+    """The endpoint is paused; it serves again once resumed."""
+
+    kind = "paused"
+
+
+class EndpointFailed(Unavailable):
+    """The endpoint's model could not be loaded; the message says why."""
+
+    kind = "failed"
