@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from inferhouse.client import Client, IndexDescription, InferhouseAPIError, Match
+from inferhouse.client import (
+    Client,
+    EndpointDescription,
+    EndpointNotReady,
+    IndexDescription,
+    InferhouseAPIError,
+    Match,
+)
 from inferhouse.client._client import DEFAULT_BASE_URL
 from inferhouse.ingest import (
     IngestError,
@@ -34,6 +42,12 @@ token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 index_app = typer.Typer(help="Create, inspect, query and delete vector indexes.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+endpoints_app = typer.Typer(
+    help="Create, inspect, update, pause, resume and delete inference endpoints "
+    "(the Hugging Face Inference Endpoints API).",
+    no_args_is_help=True,
+)
+app.add_typer(endpoints_app, name="endpoints")
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Where state lives (env: INFERHOUSE_DATA_DIR)")
@@ -99,6 +113,16 @@ def serve(
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="A label to remember the token by")] = "user",
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint",
+            metavar="NAME",
+            help="Scope the token to calling this endpoint only (repeat for several); "
+            "such a token may not call anything else",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API token and print it (only its hash is stored)."""
@@ -108,7 +132,7 @@ def token_create(
     settings = _settings(data_dir=data_dir)
     db = Database.in_data_dir(settings.data_dir)
     try:
-        typer.echo(TokenStore(db).create(name))
+        typer.echo(TokenStore(db).create(name, endpoints=endpoint or ()))
     finally:
         db.close()
 
@@ -141,7 +165,7 @@ def _connect(url: str, token: str | None, data_dir: Path | None) -> Iterator[Cli
     client = Client(url, token=_token(token, data_dir))
     try:
         yield client
-    except InferhouseAPIError as error:
+    except (InferhouseAPIError, EndpointNotReady) as error:
         raise _fail(str(error)) from None
     except httpx.HTTPError as error:
         raise _fail(f"cannot talk to {url}: {error}") from None
@@ -163,11 +187,11 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def _describe(index: IndexDescription, as_json: bool) -> None:
-    data = dataclasses.asdict(index)
+def _describe(item: IndexDescription | EndpointDescription, as_json: bool) -> None:
+    data = dataclasses.asdict(item)
     table = _table("field", "value")
     for key, value in data.items():
-        table.add_row(key, str(value))
+        table.add_row(key, "" if value is None else str(value))
     _print(as_json, data, table)
 
 
@@ -283,6 +307,258 @@ def index_delete(
     with _connect(url, token, data_dir) as client:
         client.delete_index(name)
     typer.echo(f"deleted index {name}")
+
+
+# Inference endpoints
+
+
+class Access(StrEnum):
+    """Who may call an endpoint; ``authenticated`` is the newer name of ``protected``."""
+
+    PUBLIC = "public"
+    PROTECTED = "protected"
+    AUTHENTICATED = "authenticated"
+    PRIVATE = "private"
+
+
+class Accelerator(StrEnum):
+    CPU = "cpu"
+    GPU = "gpu"
+
+
+# One Option each, shared by create (defaults) and update (None: leave as is); typer copies them per use.
+_REPOSITORY = typer.Option(help="Model repository on the Hub, e.g. sentence-transformers/all-MiniLM-L6-v2")
+_TASK = typer.Option(help="Task to serve, e.g. sentence-embeddings (default: the model's own)")
+_REVISION = typer.Option(help="Branch, tag or commit of the repository")
+_FRAMEWORK = typer.Option(help="Framework of the model weights")
+_ACCELERATOR = typer.Option(help="Run the model on the CPU or a GPU")
+_INSTANCE_TYPE = typer.Option(help="Instance type, as Inference Endpoints names it")
+_INSTANCE_SIZE = typer.Option(help="Instance size, as Inference Endpoints names it")
+_MIN_REPLICA = typer.Option(min=0, help="Fewest replicas; 0 lets the endpoint scale to zero")
+_MAX_REPLICA = typer.Option(min=1, help="Most replicas")
+_SCALE_TO_ZERO = typer.Option(
+    "--scale-to-zero-timeout", min=1, metavar="MINUTES", help="Idle minutes before scaling to zero"
+)
+_ACCESS = typer.Option(
+    "--type",
+    help="Who may call it: anyone (public), any token (protected, or its new name authenticated), "
+    "or only the admin and tokens granted it (private)",
+)
+_ENV = typer.Option(
+    "--env", metavar="KEY=VALUE", help="Environment variable for the model (repeat for several)"
+)
+WaitOption = Annotated[bool, typer.Option(help="Wait until the endpoint is running and healthy")]
+TimeoutOption = Annotated[float, typer.Option(min=1, help="How many seconds --wait waits")]
+
+
+def _env_vars(pairs: list[str] | None) -> dict[str, str] | None:
+    if pairs is None:
+        return None
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"--env takes KEY=VALUE, not {pair!r}", 2)
+        env[key] = value
+    return env
+
+
+@endpoints_app.command("create")
+def endpoints_create(
+    name: Annotated[str, typer.Argument(help="Endpoint name, unique on the server")],
+    repository: Annotated[str, _REPOSITORY],
+    task: Annotated[str | None, _TASK] = None,
+    revision: Annotated[str | None, _REVISION] = None,
+    framework: Annotated[str, _FRAMEWORK] = "pytorch",
+    accelerator: Annotated[Accelerator, _ACCELERATOR] = Accelerator.CPU,
+    instance_type: Annotated[str, _INSTANCE_TYPE] = "intel-icl",
+    instance_size: Annotated[str, _INSTANCE_SIZE] = "x1",
+    min_replica: Annotated[int, _MIN_REPLICA] = 1,
+    max_replica: Annotated[int, _MAX_REPLICA] = 1,
+    scale_to_zero_timeout: Annotated[int | None, _SCALE_TO_ZERO] = None,
+    access: Annotated[Access, _ACCESS] = Access.PROTECTED,
+    env: Annotated[list[str] | None, _ENV] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 300,
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an endpoint that serves a model."""
+    variables = _env_vars(env)
+    with _connect(url, token, data_dir) as client:
+        endpoint = client.create_endpoint(
+            name,
+            repository,
+            task=task,
+            revision=revision,
+            framework=framework,
+            accelerator=accelerator.value,
+            instance_type=instance_type,
+            instance_size=instance_size,
+            min_replica=min_replica,
+            max_replica=max_replica,
+            scale_to_zero_timeout=scale_to_zero_timeout,
+            type=access.value,
+            env=variables,
+        )
+        if wait:
+            endpoint = client.wait_endpoint(name, timeout)
+    _describe(endpoint, as_json)
+
+
+@endpoints_app.command("list")
+def endpoints_list(
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the endpoints."""
+    with _connect(url, token, data_dir) as client:
+        endpoints = client.list_endpoints()
+    table = _table("name", "state", "repository", "task", "replicas", "url")
+    for endpoint in endpoints:
+        replicas = f"{endpoint.ready_replicas}/{endpoint.target_replicas}"
+        table.add_row(
+            endpoint.name, endpoint.state, endpoint.repository, endpoint.task, replicas, endpoint.url
+        )
+    _print(as_json, [dataclasses.asdict(endpoint) for endpoint in endpoints], table)
+
+
+@endpoints_app.command("describe")
+def endpoints_describe(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Describe an endpoint: its model, compute, state and URL."""
+    with _connect(url, token, data_dir) as client:
+        _describe(client.describe_endpoint(name), as_json)
+
+
+@endpoints_app.command("update")
+def endpoints_update(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    repository: Annotated[str | None, _REPOSITORY] = None,
+    task: Annotated[str | None, _TASK] = None,
+    revision: Annotated[str | None, _REVISION] = None,
+    framework: Annotated[str | None, _FRAMEWORK] = None,
+    accelerator: Annotated[Accelerator | None, _ACCELERATOR] = None,
+    instance_type: Annotated[str | None, _INSTANCE_TYPE] = None,
+    instance_size: Annotated[str | None, _INSTANCE_SIZE] = None,
+    min_replica: Annotated[int | None, _MIN_REPLICA] = None,
+    max_replica: Annotated[int | None, _MAX_REPLICA] = None,
+    scale_to_zero_timeout: Annotated[int | None, _SCALE_TO_ZERO] = None,
+    access: Annotated[Access | None, _ACCESS] = None,
+    env: Annotated[list[str] | None, _ENV] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 300,
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an endpoint; only the options given change."""
+    variables = _env_vars(env)
+    with _connect(url, token, data_dir) as client:
+        endpoint = client.update_endpoint(
+            name,
+            repository=repository,
+            task=task,
+            revision=revision,
+            framework=framework,
+            accelerator=None if accelerator is None else accelerator.value,
+            instance_type=instance_type,
+            instance_size=instance_size,
+            min_replica=min_replica,
+            max_replica=max_replica,
+            scale_to_zero_timeout=scale_to_zero_timeout,
+            type=None if access is None else access.value,
+            env=variables,
+        )
+        if wait:
+            endpoint = client.wait_endpoint(name, timeout)
+    _describe(endpoint, as_json)
+
+
+@endpoints_app.command("pause")
+def endpoints_pause(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pause an endpoint: it stops serving and frees its model until resumed."""
+    with _connect(url, token, data_dir) as client:
+        _describe(client.pause_endpoint(name), as_json)
+
+
+@endpoints_app.command("resume")
+def endpoints_resume(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 300,
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Resume a paused or scaled-to-zero endpoint; one already running is left as it is."""
+    with _connect(url, token, data_dir) as client:
+        endpoint = client.resume_endpoint(name)
+        if wait:
+            endpoint = client.wait_endpoint(name, timeout)
+    _describe(endpoint, as_json)
+
+
+@endpoints_app.command("scale-to-zero")
+def endpoints_scale_to_zero(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Scale an endpoint to zero replicas now; the next request loads it again (503 until loaded)."""
+    with _connect(url, token, data_dir) as client:
+        _describe(client.scale_endpoint_to_zero(name), as_json)
+
+
+@endpoints_app.command("delete")
+def endpoints_delete(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking")] = False,
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete an endpoint; it stops serving at once."""
+    if not yes:
+        typer.confirm(f"Delete endpoint {name}?", abort=True)
+    with _connect(url, token, data_dir) as client:
+        client.delete_endpoint(name)
+    typer.echo(json.dumps({"deleted": name}) if as_json else f"deleted endpoint {name}")
+
+
+@endpoints_app.command("logs")
+def endpoints_logs(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    tail: Annotated[int, typer.Option(min=1, help="How many of the last lines")] = 100,
+    url: UrlOption = DEFAULT_BASE_URL,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print an endpoint's last log lines, oldest first."""
+    with _connect(url, token, data_dir) as client:
+        lines = client.endpoint_logs(name, tail)
+    typer.echo(json.dumps(lines, indent=2) if as_json else "\n".join(lines))
 
 
 @app.command()

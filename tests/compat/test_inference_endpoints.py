@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 
@@ -57,10 +58,8 @@ def endpoint(server: RunningServer, request: pytest.FixtureRequest) -> Iterator[
     name = "hf-" + request.node.name.removeprefix("test_").replace("_", "-")[:24].strip("-")
     created = _create(server, name)
     yield created
-    try:
+    with contextlib.suppress(HfHubHTTPError):  # unless the test deleted it
         created.delete()
-    except HfHubHTTPError:
-        pass  # the test deleted it
 
 
 def test_create_wait_call_and_list(endpoint: InferenceEndpoint, server: RunningServer) -> None:
@@ -130,7 +129,8 @@ def test_update_swaps_the_model_without_dropping_requests(
     def keep_calling() -> None:
         nonlocal answered
         while not stop.is_set():
-            res = requests.post(endpoint.url or "", json={"inputs": "steady"}, headers=server.headers, timeout=60)
+            url = endpoint.url or ""
+            res = requests.post(url, json={"inputs": "steady"}, headers=server.headers, timeout=60)
             if res.status_code != 200:
                 failures.append(res.status_code)
             answered += 1

@@ -234,7 +234,7 @@ def test_task_is_read_from_the_model_when_not_named(endpoints: Endpoints, models
     assert endpoints.describe("task-inferred")["model"]["task"] == "question-answering"
 
 
-# -- failures land in `failed` with an actionable message; the server keeps serving ---------------------------
+# -- failures land in `failed` with an actionable message; the server keeps serving ------------------
 
 
 def test_gpu_on_a_machine_without_one_fails(endpoints: Endpoints, models: dict[str, Path]) -> None:

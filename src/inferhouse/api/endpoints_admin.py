@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from inferhouse.api.bodies import json_object
 from inferhouse.api.dialect import dialect_route, principal_of
@@ -64,11 +65,21 @@ class ModelBody(_Body):
 
 
 class EndpointBody(_Body):
-    name: str = Field(pattern=ENDPOINT_NAME_PATTERN, description="Lowercase letters, digits and hyphens")
+    name: str = Field(description="1-32 lowercase letters, digits and hyphens; no hyphen at either end")
     type: Literal["public", "protected", "authenticated", "private"] = "protected"
     model: ModelBody
     compute: ComputeBody = Field(default_factory=ComputeBody)
     provider: dict[str, str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_dns_label(cls, name: str) -> str:
+        if not re.fullmatch(ENDPOINT_NAME_PATTERN, name):
+            raise ValueError(
+                f"{name!r} is not a valid endpoint name: use 1-32 lowercase letters, digits and hyphens, "
+                "starting and ending with a letter or digit"
+            )
+        return name
 
     def to_config(self, max_replicas: int) -> EndpointConfig:
         scaling = self.compute.scaling
@@ -197,6 +208,8 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
     record = found.endpoints.get(name)
     changes = await json_object(request)
     merged = _deep_merge(config_to_json(record.config), changes) | {"name": name}
+    if isinstance(changes.get("model"), dict) and "env" in changes["model"]:
+        merged["model"]["env"] = changes["model"]["env"]  # env is replaced as a whole, so keys can go
     if "repository" in changes.get("model", {}) and "task" not in changes.get("model", {}):
         merged["model"]["task"] = None  # a new model brings its own task unless one is named
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)

@@ -8,5 +8,15 @@ from inferhouse.client._client import (
     Match,
     Vector,
 )
+from inferhouse.client._endpoints import EndpointDescription, EndpointNotReady
 
-__all__ = ["Client", "IndexDescription", "IndexStats", "InferhouseAPIError", "Match", "Vector"]
+__all__ = [
+    "Client",
+    "EndpointDescription",
+    "EndpointNotReady",
+    "IndexDescription",
+    "IndexStats",
+    "InferhouseAPIError",
+    "Match",
+    "Vector",
+]

@@ -221,7 +221,9 @@ class EndpointManager:
         if access is Access.PUBLIC:
             return
         if principal is None:
-            raise Unauthorized(f"Missing token: endpoint {name} needs one; send 'Authorization: Bearer <token>'")
+            raise Unauthorized(
+                f"Missing token: endpoint {name} needs one; send 'Authorization: Bearer <token>'"
+            )
         if principal.scoped or access is Access.PRIVATE:
             if principal.is_admin or name in principal.endpoints:
                 return
