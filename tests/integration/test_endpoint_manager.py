@@ -354,3 +354,20 @@ def test_management_errors(endpoints: Endpoints) -> None:
     assert "name" in res.json()["error"]
     no_token = requests.get(server.url + API, timeout=10)
     assert no_token.status_code == 401
+
+
+def test_sentence_tasks_with_the_bundled_model(endpoints: Endpoints, reference_model: Any) -> None:
+    server = endpoints.server
+    url = endpoints.running("bundled-similarity", BUNDLED_ID, "sentence-similarity")
+    source, others = "a happy dog", ["a joyful puppy", "tax law"]
+    reply = _post(url, {"inputs": {"source_sentence": source, "sentences": others}}, server.headers)
+    assert reply.status_code == 200, reply.text
+    vectors = reference_model.encode([source, *others], normalize_embeddings=True)
+    expected = [float(vectors[0] @ vector) for vector in vectors[1:]]
+    assert reply.json()["similarities"] == pytest.approx(expected, abs=1e-4)
+
+    url = endpoints.running(
+        "bundled-embeddings", BUNDLED_ID, "sentence-embeddings", model={"revision": "main"}
+    )
+    embedded = _post(url, {"inputs": source}, server.headers).json()["embeddings"]
+    assert float(vectors[0] @ embedded) >= 0.9999

@@ -51,10 +51,8 @@ def build_embedder(
 
 
 class ModelPool:
-    """Keys models by resolved directory: a Hub id and an endpoint on the same weights share one copy.
-
-    Pinned models (those behind an endpoint) never count against ``max_loaded_models`` nor get unloaded.
-    """
+    """The serverless models, keyed by resolved directory so two ids of the same weights share one copy;
+    at most ``max_loaded_models`` stay loaded. Endpoints load their own (see ``inferhouse.endpoints``)."""
 
     def __init__(
         self, settings: Settings, metrics: Metrics, loader: BackendLoader = load_torch_backend
@@ -64,7 +62,6 @@ class ModelPool:
         self._loader = loader
         self._loaded: OrderedDict[Path, Embedder] = OrderedDict()
         self._loading: dict[Path, asyncio.Task[Embedder]] = {}
-        self._pinned: set[Path] = set()
         self._load_seconds: list[float] = []
         self._failed: dict[Path, InferhouseError] = {}
         self._resolved: dict[str, Path] = {}
@@ -84,11 +81,9 @@ class ModelPool:
             return _DEFAULT_ESTIMATED_LOAD_SECONDS
         return round(sum(self._load_seconds) / len(self._load_seconds), 1)
 
-    async def get(self, model_id: str, *, wait: bool = True, pin: bool = False) -> Embedder:
+    async def get(self, model_id: str, *, wait: bool = True) -> Embedder:
         """Return the loaded model, or start loading it and either wait or raise :class:`ModelLoading`."""
         path = self.resolve(model_id)
-        if pin:
-            self._pinned.add(path)
         embedder = self._loaded.get(path)
         if embedder is not None:
             self._loaded.move_to_end(path)
@@ -139,9 +134,8 @@ class ModelPool:
         return embedder
 
     def _evict(self) -> None:
-        unpinned = [path for path in self._loaded if path not in self._pinned]
-        while len(unpinned) > self._settings.max_loaded_models:
-            path = unpinned.pop(0)
+        while len(self._loaded) > self._settings.max_loaded_models:
+            path = next(iter(self._loaded))
             embedder = self._loaded.pop(path)
             log.info("unloading %s (least recently used)", embedder.model_id)
             embedder.close()

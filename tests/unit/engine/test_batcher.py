@@ -148,3 +148,23 @@ async def test_a_round_waits_briefly_for_the_callers_of_the_last_round(gated: Ga
     finally:
         batcher.close()
     assert [s.size for s in stats] == [1, 3, 3]
+
+
+async def test_replicas_serve_one_queue(backend: SentenceTransformerBackend) -> None:
+    replicas = [GatedBackend(backend), GatedBackend(backend)]
+    batcher = Batcher(replicas, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=100)
+    try:
+        first = asyncio.ensure_future(batcher.embed(["first"]))
+        await asyncio.to_thread(lambda: any(r.entered.wait(0.01) for _ in range(3000) for r in replicas))
+        second = asyncio.ensure_future(batcher.embed(["second"]))
+        # Both replicas are inside a forward pass at once: the second call did not wait for the first.
+        assert await asyncio.to_thread(lambda: all(r.entered.wait(30) for r in replicas))
+        for replica in replicas:
+            replica.gate.set()
+        results = await asyncio.gather(first, second)
+        assert [r.vectors.shape for r in results] == [(1, backend.dimension)] * 2
+        assert batcher.replicas == 2
+    finally:
+        for replica in replicas:
+            replica.gate.set()
+        batcher.close()

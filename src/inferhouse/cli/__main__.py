@@ -1,0 +1,3 @@
+from inferhouse.cli import main
+
+main()

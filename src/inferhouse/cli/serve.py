@@ -1,0 +1,44 @@
+"""``inferhouse serve``: run the server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import typer
+
+from inferhouse.cli._common import DataDirOption, load_settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (env: INFERHOUSE_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (env: INFERHOUSE_PORT)")] = None,
+    data_dir: DataDirOption = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
+) -> None:
+    """Start the server: the default embedding endpoint, then every API on one port."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    import uvicorn
+
+    from inferhouse.app import create_app
+
+    logging.getLogger("inferhouse").info(
+        "inferhouse listens on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,38 @@
+"""``inferhouse token``: manage API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from inferhouse.cli._common import DataDirOption, load_settings
+
+app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+
+
+@app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A label to remember the token by")] = "user",
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint",
+            metavar="NAME",
+            help="Scope the token to calling this endpoint only (repeat for several); "
+            "such a token may not call anything else",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an API token and print it (only its hash is stored)."""
+    from inferhouse.auth import TokenStore
+    from inferhouse.storage import Database
+
+    settings = load_settings(data_dir=data_dir)
+    db = Database.in_data_dir(settings.data_dir)
+    try:
+        typer.echo(TokenStore(db).create(name, endpoints=endpoint or ()))
+    finally:
+        db.close()
