@@ -371,3 +371,18 @@ def test_sentence_tasks_with_the_bundled_model(endpoints: Endpoints, reference_m
     )
     embedded = _post(url, {"inputs": source}, server.headers).json()["embeddings"]
     assert float(vectors[0] @ embedded) >= 0.9999
+
+
+def test_the_sdk_waits_for_a_scaled_to_zero_endpoint(endpoints: Endpoints) -> None:
+    from inferhouse.client import Client, InferhouseAPIError
+
+    server = endpoints.server
+    endpoints.running("sdk-cold", BUNDLED_ID, "sentence-embeddings")
+    with Client(server.url, token=server.token) as client:
+        client.scale_endpoint_to_zero("sdk-cold")
+        with pytest.raises(InferhouseAPIError) as loading:
+            client.embed(["cold"], endpoint="sdk-cold", wait_for_model=False)
+        assert loading.value.status_code == 503
+        assert loading.value.kind == "loading"
+        assert len(client.embed(["cold"], endpoint="sdk-cold")[0]) == 384
+        assert client.describe_endpoint("sdk-cold").state == "running"

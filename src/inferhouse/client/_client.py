@@ -137,12 +137,19 @@ class Client:
         normalize: bool = True,
         truncate: bool = True,
         dimensions: int | None = None,
+        wait_for_model: bool = True,
     ) -> list[list[float]]:
-        """Embed ``texts`` with the endpoint's model; always returns one vector per text."""
+        """Embed ``texts`` with the endpoint's model; always returns one vector per text.
+
+        An endpoint that is loading (or scaled to zero) is waited for unless ``wait_for_model`` is off,
+        in which case the server's 503 ``loading`` error is raised.
+        """
         body: dict[str, Any] = {"inputs": texts, "normalize": normalize, "truncate": truncate}
         if dimensions is not None:
             body["dimensions"] = dimensions
-        reply: list[list[float]] = self._post(f"/endpoints/{_segment(endpoint)}/embed", body)
+        headers = {"x-wait-for-model": "true" if wait_for_model else "false"}
+        path = f"/endpoints/{_segment(endpoint)}/embed"
+        reply: list[list[float]] = self._request("POST", path, json=body, headers=headers)
         return reply
 
     # Control plane
