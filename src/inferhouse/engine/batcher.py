@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
 from inferhouse.engine.planning import plan_batches, should_pack
-from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong, Overloaded
+from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong, Overloaded, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class Batcher:
         self._on_batch = on_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._queued_inputs = 0
+        self._closed = False
         self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._run, args=(replica,), name=f"batcher-{name}-{i}", daemon=True)
@@ -98,17 +99,24 @@ class Batcher:
         self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
     ) -> BatchOutput:
         job = _Job(list(texts), direction, allow_truncation)
+        # Checked and queued under the lock that close() takes, so no job lands behind the stop marks.
         with self._lock:
+            if self._closed:
+                raise Unavailable("The model was unloaded while this request waited; send it again")
             if self._queued_inputs + len(job.texts) > self._max_queued:
                 raise Overloaded("Model is overloaded")
             self._queued_inputs += len(job.texts)
-        self._queue.put(job)
+            self._queue.put(job)
         return await asyncio.wrap_future(job.future)
 
     def close(self) -> None:
         """Stop once every request queued so far is answered (the queue is first in, first out)."""
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for _ in self._threads:
+                self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -138,7 +139,8 @@ class ModelPool:
             path = next(iter(self._loaded))
             embedder = self._loaded.pop(path)
             log.info("unloading %s (least recently used)", embedder.model_id)
-            embedder.close()
+            # Closing waits for its queued requests: never on the event loop.
+            threading.Thread(target=embedder.close, name=f"unload-{embedder.model_id}", daemon=True).start()
 
     def close(self) -> None:
         for embedder in self._loaded.values():

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from inferhouse.errors import BackendFailure, InferhouseError, Overloaded
+from inferhouse.errors import BackendFailure, InferhouseError, Overloaded, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class ReplicaRunner(Generic[M]):
         self._max_queued = max_queued
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._queued = 0
+        self._closed = False
         self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._serve, args=(model,), name=f"replica-{name}-{i}", daemon=True)
@@ -48,17 +49,24 @@ class ReplicaRunner(Generic[M]):
 
     async def call(self, work: Callable[[M], T]) -> T:
         future: Future[T] = Future()
+        # Checked and queued under the lock that close() takes, so no call lands behind the stop marks.
         with self._lock:
+            if self._closed:
+                raise Unavailable("The model was unloaded while this request waited; send it again")
             if self._queued >= self._max_queued:
                 raise Overloaded("Model is overloaded")
             self._queued += 1
-        self._queue.put((work, future))
+            self._queue.put((work, future))
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         """Stop once every call queued so far is answered (the queue is first in, first out)."""
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for _ in self._threads:
+                self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
 

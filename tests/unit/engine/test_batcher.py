@@ -13,7 +13,7 @@ import pytest
 from inferhouse.engine.backends.base import TokenizedText
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 from inferhouse.engine.batcher import Batcher, BatchStats
-from inferhouse.errors import InputTooLong, Overloaded
+from inferhouse.errors import InputTooLong, Overloaded, Unavailable
 
 
 class GatedBackend:
@@ -168,3 +168,12 @@ async def test_replicas_serve_one_queue(backend: SentenceTransformerBackend) -> 
         for replica in replicas:
             replica.gate.set()
         batcher.close()
+
+
+async def test_a_closed_batcher_refuses_new_requests(backend: SentenceTransformerBackend) -> None:
+    batcher = Batcher(backend, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=100)
+    assert (await batcher.embed(["before"])).vectors.shape == (1, backend.dimension)
+    batcher.close()
+    with pytest.raises(Unavailable, match="send it again"):
+        await batcher.embed(["after"])
+    assert batcher.queued_inputs == 0

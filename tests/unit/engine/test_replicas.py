@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from inferhouse.engine.replicas import ReplicaRunner
-from inferhouse.errors import BackendFailure, Overloaded, ValidationFailed
+from inferhouse.errors import BackendFailure, Overloaded, Unavailable, ValidationFailed
 
 
 class Replica:
@@ -57,3 +57,17 @@ async def test_a_full_queue_is_overloaded_and_errors_keep_their_kind() -> None:
         await runner.call(broken)
     assert await runner.call(lambda replica: replica.work()) == "only"  # the replica survived
     runner.close()
+
+
+async def test_calls_queued_before_close_are_answered_and_later_ones_refused() -> None:
+    gate = threading.Event()
+    runner = ReplicaRunner([Replica("only", gate)], max_queued=8)
+    queued = [asyncio.ensure_future(runner.call(lambda replica: replica.work())) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    closing = asyncio.ensure_future(asyncio.to_thread(runner.close))
+    await asyncio.sleep(0.05)
+    with pytest.raises(Unavailable, match="unloaded"):
+        await runner.call(lambda replica: replica.work())
+    gate.set()
+    assert await asyncio.gather(*queued) == ["only"] * 3
+    await closing
