@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -16,7 +15,8 @@ import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
 from inferhouse.engine.planning import plan_batches, should_pack
-from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong, Overloaded, Unavailable
+from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
+from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +73,10 @@ class Batcher:
             raise ValueError("a batcher needs at least one backend")
         self._max_tokens = max_batch_tokens
         self._max_size = max_batch_size
-        self._max_queued = max_queued_inputs
         self._max_wait = max_wait_s
         self._on_batch = on_batch
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._queued_inputs = 0
-        self._closed = False
-        self._lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._run, args=(replica,), name=f"batcher-{name}-{i}", daemon=True)
-            for i, replica in enumerate(replicas)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._queue: WorkQueue[_Job] = WorkQueue(max_queued_inputs)
+        self._threads = start_workers(self._run, replicas, f"batcher-{name}")
 
     @property
     def replicas(self) -> int:
@@ -93,32 +84,19 @@ class Batcher:
 
     @property
     def queued_inputs(self) -> int:
-        return self._queued_inputs
+        return self._queue.queued
 
     async def embed(
         self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
     ) -> BatchOutput:
         job = _Job(list(texts), direction, allow_truncation)
-        # Checked and queued under the lock that close() takes, so no job lands behind the stop marks.
-        with self._lock:
-            if self._closed:
-                raise Unavailable("The model was unloaded while this request waited; send it again")
-            if self._queued_inputs + len(job.texts) > self._max_queued:
-                raise Overloaded("Model is overloaded")
-            self._queued_inputs += len(job.texts)
-            self._queue.put(job)
+        self._queue.put(job, len(job.texts))
         return await asyncio.wrap_future(job.future)
 
     def close(self) -> None:
         """Stop once every request queued so far is answered (the queue is first in, first out)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            for _ in self._threads:
-                self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=30)
+        if self._queue.close(len(self._threads)):
+            join_workers(self._threads)
 
     def _run(self, backend: EmbeddingBackend) -> None:
         # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
@@ -221,7 +199,7 @@ class Batcher:
             lengths = [len(item.ids) for item in batch]
             packed = should_pack(lengths, backend.packed_token_cost)
             computed = sum(lengths) if packed else max(lengths) * len(batch)
-            self._on_batch(BatchStats(len(batch), computed, self._queued_inputs))
+            self._on_batch(BatchStats(len(batch), computed, self._queue.queued))
 
     def _finish(self, job: _Job) -> None:
         assert job.vectors is not None
@@ -239,5 +217,4 @@ class Batcher:
         job.future.set_exception(error)
 
     def _release(self, job: _Job) -> None:
-        with self._lock:
-            self._queued_inputs -= len(job.texts)
+        self._queue.release(len(job.texts))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from inferhouse.errors import BackendFailure, InferhouseError, Overloaded, Unavailable
+from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
+from inferhouse.errors import BackendFailure, InferhouseError
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +26,8 @@ class ReplicaRunner(Generic[M]):
         if not models:
             raise ValueError("a runner needs at least one model")
         self.models = list(models)
-        self._max_queued = max_queued
-        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
-        self._queued = 0
-        self._closed = False
-        self._lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._serve, args=(model,), name=f"replica-{name}-{i}", daemon=True)
-            for i, model in enumerate(self.models)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._queue: WorkQueue[_Work] = WorkQueue(max_queued)
+        self._threads = start_workers(self._serve, self.models, f"replica-{name}")
 
     @property
     def replicas(self) -> int:
@@ -45,30 +35,17 @@ class ReplicaRunner(Generic[M]):
 
     @property
     def queued(self) -> int:
-        return self._queued
+        return self._queue.queued
 
     async def call(self, work: Callable[[M], T]) -> T:
         future: Future[T] = Future()
-        # Checked and queued under the lock that close() takes, so no call lands behind the stop marks.
-        with self._lock:
-            if self._closed:
-                raise Unavailable("The model was unloaded while this request waited; send it again")
-            if self._queued >= self._max_queued:
-                raise Overloaded("Model is overloaded")
-            self._queued += 1
-            self._queue.put((work, future))
+        self._queue.put((work, future))
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         """Stop once every call queued so far is answered (the queue is first in, first out)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            for _ in self._threads:
-                self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=30)
+        if self._queue.close(len(self._threads)):
+            join_workers(self._threads)
 
     def _serve(self, model: M) -> None:
         while True:
@@ -76,8 +53,7 @@ class ReplicaRunner(Generic[M]):
             if item is None:
                 return
             work, future = item
-            with self._lock:
-                self._queued -= 1
+            self._queue.release()
             if not future.set_running_or_notify_cancel():
                 continue  # the caller went away before its turn
             try:

@@ -1,0 +1,80 @@
+"""The queue in front of a model's worker threads: bounded (429 past it), closable (503 after), FIFO."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from inferhouse.errors import Overloaded, Unavailable
+
+W = TypeVar("W")
+R = TypeVar("R")
+
+
+class WorkQueue(Generic[W]):
+    """Work items weighted by ``size`` (inputs), at most ``capacity`` of them waiting or running.
+
+    ``None`` from :meth:`get` is a stop mark: one per worker is queued by :meth:`close`, behind all the
+    work accepted before it, so closing answers everything already queued.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: queue.SimpleQueue[W | None] = queue.SimpleQueue()
+        self._queued = 0
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    def put(self, item: W, size: int = 1) -> None:
+        # Checked and queued under the lock close() takes, so no item lands behind the stop marks.
+        with self._lock:
+            if self._closed:
+                raise Unavailable("The model was unloaded while this request waited; send it again")
+            if self._queued + size > self._capacity:
+                raise Overloaded("Model is overloaded")
+            self._queued += size
+            self._items.put(item)
+
+    def release(self, size: int = 1) -> None:
+        """Give back the room an item took, once it is answered (or abandoned)."""
+        with self._lock:
+            self._queued -= size
+
+    def get(self, timeout: float | None = None) -> W | None:
+        """The next item, blocking; raises :class:`queue.Empty` when ``timeout`` passes first."""
+        return self._items.get(timeout=timeout)
+
+    def get_nowait(self) -> W | None:
+        return self._items.get_nowait()
+
+    def close(self, workers: int) -> bool:
+        """Refuse new work and queue one stop mark per worker; False if it was closed already."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._closed = True
+            for _ in range(workers):
+                self._items.put(None)
+            return True
+
+
+def start_workers(target: Callable[[R], None], replicas: Sequence[R], prefix: str) -> list[threading.Thread]:
+    """One daemon thread per replica, running ``target(replica)``."""
+    threads = [
+        threading.Thread(target=target, args=(replica,), name=f"{prefix}-{i}", daemon=True)
+        for i, replica in enumerate(replicas)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def join_workers(threads: Sequence[threading.Thread], timeout: float = 30) -> None:
+    for thread in threads:
+        thread.join(timeout=timeout)
