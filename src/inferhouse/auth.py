@@ -108,12 +108,17 @@ class TokenStore:
         digest = _hash(token)
         if self._env_admin_hash is not None and hmac.compare_digest(digest, self._env_admin_hash):
             return Principal("admin", "admin")
-        rows = self._db.query("SELECT name, role FROM tokens WHERE token_hash = ?", (digest,))
+        # One query per request: the token and its grants (none for a general token) together.
+        rows = self._db.query(
+            "SELECT t.name, t.role, g.endpoint FROM tokens t "
+            "LEFT JOIN token_grants g ON g.token_hash = t.token_hash WHERE t.token_hash = ?",
+            (digest,),
+        )
         if not rows:
             return None
-        name, role = rows[0]
-        grants = self._db.query("SELECT endpoint FROM token_grants WHERE token_hash = ?", (digest,))
-        return Principal(str(name), str(role), frozenset(str(row[0]) for row in grants))
+        name, role, _ = rows[0]
+        grants = frozenset(str(row[2]) for row in rows if row[2] is not None)
+        return Principal(str(name), str(role), grants)
 
     def is_valid(self, token: str) -> bool:
         return self.lookup(token) is not None
