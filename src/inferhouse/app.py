@@ -13,7 +13,17 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferhouse import __version__
-from inferhouse.api import endpoints_admin, hf, openai, ops, pinecone_control, pinecone_data, tei
+from inferhouse.api import (
+    endpoints_admin,
+    es_inference,
+    hf,
+    openai,
+    ops,
+    pinecone_control,
+    pinecone_data,
+    pinecone_records,
+    tei,
+)
 from inferhouse.api.dialect import from_http_exception
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.services import Services
@@ -21,7 +31,13 @@ from inferhouse.auth import TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
+from inferhouse.inference.registry import InferenceRegistry
+from inferhouse.inference.secrets import SecretBox
+from inferhouse.inference.services.hugging_face import HuggingFaceService
+from inferhouse.inference.services.local import LocalService
+from inferhouse.inference.store import InferenceStore
 from inferhouse.metrics import Metrics
+from inferhouse.records.binding import Models
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage import Database
 from inferhouse.vectors.ann import AnnSettings
@@ -71,7 +87,16 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         endpoints = EndpointManager(settings, db, metrics)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
         indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes", ann)
-        app.state.services = Services(settings, db, tokens, metrics, pool, endpoints, indexes)
+        remote = HuggingFaceService()
+        inference = InferenceRegistry(
+            InferenceStore(db),
+            SecretBox.from_settings(settings.secret_key, settings.data_dir),
+            [remote, LocalService(endpoints)],
+        )
+        models = Models(inference, endpoints)
+        app.state.services = Services(
+            settings, db, tokens, metrics, pool, endpoints, indexes, inference, models
+        )
         _announce_auth(settings, tokens)
         await endpoints.start(declared_endpoints(settings))
         for record in endpoints:
@@ -86,6 +111,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         try:
             yield
         finally:
+            await remote.aclose()
             await endpoints.close()
             pool.close()
             indexes.close()
@@ -97,8 +123,19 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         summary="Hugging Face model serving and vector search, self-hosted.",
         lifespan=lifespan,
     )
-    for module in (ops, endpoints_admin, hf, tei, openai, pinecone_control, pinecone_data):
-        for name in ("public", "endpoint_router", "router"):
+    dialects = (
+        ops,
+        endpoints_admin,
+        hf,
+        tei,
+        openai,
+        es_inference,
+        pinecone_records,
+        pinecone_control,
+        pinecone_data,
+    )
+    for module in dialects:
+        for name in ("public", "endpoint_router", "control", "default_namespace", "router"):
             router = getattr(module, name, None)
             if router is not None:
                 app.include_router(router)

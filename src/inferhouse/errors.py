@@ -9,12 +9,14 @@ whose details stay in the server log.
     ├── BadRequest                400  bad_request
     │   ├── EmptyInput            400  empty
     │   ├── InvalidJson           400  invalid_json
-    │   └── InvalidFilter         400  invalid_filter
+    │   ├── InvalidFilter         400  invalid_filter
+    │   └── ProbeFailed           400  probe_failed  (carries the error the probe call met)
     ├── Unauthorized              401  unauthorized
     ├── Forbidden                 403  forbidden
     ├── NotFound                  404  not_found
     │   ├── EndpointNotFound
     │   ├── IndexNotFound
+    │   ├── InferenceNotFound
     │   └── ModelNotFound
     ├── MethodNotAllowed          405  method_not_allowed
     ├── AlreadyExists             409  already_exists
@@ -22,14 +24,20 @@ whose details stay in the server log.
     ├── ValidationFailed          422  validation
     │   ├── TooManyInputs
     │   ├── InputTooLong
-    │   └── TaskMismatch          422  task_mismatch
+    │   ├── TaskMismatch          422  task_mismatch
+    │   └── SettingsInvalid       400  settings  (carries every problem found, as Elasticsearch lists them)
     ├── Overloaded                429  overloaded
     ├── BackendFailure            424  backend
     │   └── OutOfMemory           424  out_of_memory
+    ├── UpstreamError             502  upstream  (a remote inference service failed; its message is kept)
+    │   ├── UpstreamRejected      the upstream's own 4xx status (401, 400, ...)  upstream_rejected
+    │   ├── UpstreamRateLimited   429  upstream_rate_limited
+    │   └── UpstreamMalformed     502  upstream_malformed
     └── Unavailable               503  unhealthy
         ├── ModelLoading          503  loading  (carries estimated_time)
         ├── EndpointPaused        503  paused
-        └── EndpointFailed        503  failed
+        ├── EndpointFailed        503  failed
+        └── SecretUnreadable      503  secret  (a stored API key was sealed with another secret key)
 """
 
 from __future__ import annotations
@@ -71,6 +79,16 @@ class InvalidFilter(BadRequest):
     kind = "invalid_filter"
 
 
+class ProbeFailed(BadRequest):
+    """Creating an inference configuration failed because its first call to the service failed."""
+
+    kind = "probe_failed"
+
+    def __init__(self, message: str, cause: InferhouseError) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
 class Unauthorized(InferhouseError):
     """No token, or a token this server does not know."""
 
@@ -98,6 +116,10 @@ class EndpointNotFound(NotFound):
 
 class IndexNotFound(NotFound):
     """No vector index has this name."""
+
+
+class InferenceNotFound(NotFound):
+    """No inference configuration has this id."""
 
 
 class ModelNotFound(NotFound):
@@ -144,6 +166,22 @@ class TaskMismatch(ValidationFailed):
     """The model cannot do the requested task (it lacks the head, or the labels, the task needs)."""
 
     kind = "task_mismatch"
+
+
+class SettingsInvalid(ValidationFailed):
+    """Configuration settings (an inference config, chunking settings) break one or more rules.
+
+    Elasticsearch reports every broken rule at once as ``Validation Failed: 1: ...;2: ...;``; the
+    ``problems`` keep each rule's own sentence so tests and replies can show them verbatim.
+    """
+
+    status_code = 400
+    kind = "settings"
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        listed = "".join(f"{number}: {problem};" for number, problem in enumerate(self.problems, 1))
+        super().__init__(f"Validation Failed: {listed}")
 
 
 class Overloaded(InferhouseError):
@@ -194,3 +232,39 @@ class EndpointFailed(Unavailable):
     """The endpoint's model could not be loaded; the message says why."""
 
     kind = "failed"
+
+
+class SecretUnreadable(Unavailable):
+    """A stored secret cannot be decrypted: the secret key changed since it was stored."""
+
+    kind = "secret"
+
+
+class UpstreamError(InferhouseError):
+    """A remote inference service (a configured URL) failed or gave an answer we cannot use."""
+
+    status_code = 502
+    kind = "upstream"
+
+
+class UpstreamRejected(UpstreamError):
+    """The remote service refused the request with a 4xx; the reply carries the same status."""
+
+    kind = "upstream_rejected"
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class UpstreamRateLimited(UpstreamError):
+    """The remote service kept answering 429 until the retries ran out."""
+
+    status_code = 429
+    kind = "upstream_rate_limited"
+
+
+class UpstreamMalformed(UpstreamError):
+    """The remote service answered 2xx with a body that is not what the task needs."""
+
+    kind = "upstream_malformed"

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."
     )
 
+    secret_key: str | None = Field(
+        None,
+        description="Encrypts stored API keys of remote services; unset: a key file in the data dir.",
+    )
+
     log_level: str = "info"
 
     @model_validator(mode="after")

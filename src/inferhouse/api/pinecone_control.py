@@ -29,7 +29,7 @@ def describe(index: VectorIndex, request: Request) -> dict[str, Any]:
     host = f"{str(request.base_url).rstrip('/')}/indexes/{config.name}"
     spec = config.spec or _DEFAULT_SPEC
     serverless = spec.get("serverless") or {}
-    return {
+    reply: dict[str, Any] = {
         "name": config.name,
         "dimension": config.dimension,
         "metric": config.metric.value,
@@ -54,9 +54,26 @@ def describe(index: VectorIndex, request: Request) -> dict[str, Any]:
             "region": serverless.get("region", "us-east-1"),
         },
     }
+    if config.embed is not None:
+        _describe_embed(reply, config.embed)
+    return reply
 
 
-def _config_from_body(body: dict[str, Any]) -> IndexConfig:
+def _describe_embed(reply: dict[str, Any], embed: dict[str, Any]) -> None:
+    """7.x reads the integrated model from ``embed``; 10.x from a ``semantic_text`` schema field named
+    after the text field (and keeps reading dimension and metric from ``_values``)."""
+    reply["embed"] = {key: value for key, value in embed.items() if key != "chunking_settings"}
+    reply["chunking_settings"] = embed.get("chunking_settings")
+    reply["schema"]["fields"][embed["field_map"]["text"]] = {
+        "type": "semantic_text",
+        "model": embed["model"],
+        "metric": embed["metric"],
+        "read_parameters": embed.get("read_parameters") or {},
+        "write_parameters": embed.get("write_parameters") or {},
+    }
+
+
+def config_from_body(body: dict[str, Any]) -> IndexConfig:
     """Read either era's create body: 7.x puts dimension and metric at the top, 10.x in ``schema``."""
     name = body.get("name")
     dimension, metric = body.get("dimension"), body.get("metric")
@@ -97,7 +114,7 @@ def _config_from_body(body: dict[str, Any]) -> IndexConfig:
 @router.post("/indexes", status_code=201, summary="Create an index (either client era's body)")
 async def create_index(request: Request) -> Response:
     body = await json_object(request)
-    index = services(request).indexes.create(_config_from_body(body))
+    index = services(request).indexes.create(config_from_body(body))
     return json_response(describe(index, request), status_code=201)
 
 

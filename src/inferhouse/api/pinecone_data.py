@@ -13,6 +13,7 @@ from inferhouse.api.renderers import render_pinecone_data
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.errors import BadRequest
+from inferhouse.records.upsert import delete_records
 from inferhouse.vectors.filters import Predicate, compile_filter
 from inferhouse.vectors.index import Match, VectorIndex
 from inferhouse.vectors.records import VectorRecord
@@ -140,6 +141,10 @@ async def delete(index_name: str, request: Request) -> Response:
         await run_in_threadpool(index.delete_all, namespace)
     elif filter_spec is not None:
         await run_in_threadpool(index.delete_matching, namespace, compile_filter(filter_spec))
+    elif index.config.embed is not None:  # a record id stands for all of the record's chunks
+        wanted = id_list(ids)
+        await run_in_threadpool(index.delete, namespace, wanted)
+        await delete_records(index, namespace, wanted)
     else:
         await run_in_threadpool(index.delete, namespace, id_list(ids))
     return json_response({})

@@ -7,7 +7,18 @@ from typing import Any
 from fastapi import Response
 
 from inferhouse.api.responses import json_response
-from inferhouse.errors import InferhouseError, ModelLoading, Overloaded, Unauthorized
+from inferhouse.errors import (
+    AlreadyExists,
+    Forbidden,
+    InferhouseError,
+    InvalidJson,
+    ModelLoading,
+    NotFound,
+    Overloaded,
+    ProbeFailed,
+    SettingsInvalid,
+    Unauthorized,
+)
 
 
 def _headers(error: InferhouseError) -> dict[str, str] | None:
@@ -68,3 +79,36 @@ def render_pinecone_data(error: InferhouseError) -> Response:
     status = _pinecone_status(error)
     code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[1]
     return json_response({"code": code, "message": error.message, "details": []}, status)
+
+
+def _elasticsearch_type(error: InferhouseError) -> str:
+    if isinstance(error, SettingsInvalid):
+        return "validation_exception"
+    if isinstance(error, NotFound):
+        return "resource_not_found_exception"
+    if isinstance(error, AlreadyExists):
+        return "resource_already_exists_exception"
+    if isinstance(error, InvalidJson):
+        return "x_content_parse_exception"
+    if isinstance(error, Unauthorized | Forbidden):
+        return "security_exception"
+    return "status_exception"
+
+
+def _elasticsearch_status(error: InferhouseError) -> int:
+    # Elasticsearch answers an id that exists already, and every rejected setting, with a 400.
+    if isinstance(error, AlreadyExists) or error.status_code == 422:
+        return 400
+    return error.status_code
+
+
+def render_elasticsearch(error: InferhouseError) -> Response:
+    """Elasticsearch: ``{"error": {"root_cause": [...], "type", "reason", "caused_by"?}, "status"}``."""
+    status = _elasticsearch_status(error)
+    cause = error.cause if isinstance(error, ProbeFailed) else None
+    outer = {"type": _elasticsearch_type(error), "reason": error.message}
+    root = {"type": _elasticsearch_type(cause), "reason": cause.message} if cause is not None else outer
+    body: dict[str, Any] = {"root_cause": [root], **outer}
+    if cause is not None:
+        body["caused_by"] = root
+    return json_response({"error": body, "status": status}, status, _headers(error))

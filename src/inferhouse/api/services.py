@@ -9,7 +9,9 @@ from fastapi import Request
 from inferhouse.auth import TokenStore
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.engine.pool import ModelPool
+from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.metrics import Metrics
+from inferhouse.records.binding import Models
 from inferhouse.settings import Settings
 from inferhouse.storage import Database
 from inferhouse.vectors.registry import IndexRegistry
@@ -24,6 +26,8 @@ class Services:
     pool: ModelPool
     endpoints: EndpointManager
     indexes: IndexRegistry
+    inference: InferenceRegistry
+    models: Models
 
 
 def services(request: Request) -> Services:

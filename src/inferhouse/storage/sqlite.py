@@ -36,6 +36,13 @@ _SCHEMA = [
         config BLOB NOT NULL
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS inference_configs (
+        inference_id TEXT PRIMARY KEY,
+        config BLOB NOT NULL,
+        secret BLOB
+    )
+    """,
 ]
 
 

@@ -30,6 +30,8 @@ class IndexConfig:
     tags: dict[str, str] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+    # Integrated inference: the model (an inference id or an endpoint name), field_map and chunking.
+    embed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,27 @@ class VectorIndex:
             finally:
                 durable.result()  # raises if the write failed, and then nothing became visible
             space.commit(staged, batch)  # durable before it is visible or acknowledged
+        return len(batch)
+
+    def replace(self, namespace: str, owners: Predicate, batch: RecordBatch) -> int:
+        """Upsert ``batch`` and delete every other row that ``owners`` matches, in one durable write.
+
+        This is how a record's chunks are rewritten: the new chunks land and the old ones the new set no
+        longer has go, together, so readers and crashes never see a record with a mix of both."""
+        if len(batch):
+            check_matches_index(batch.values.shape[-1], self.config.dimension)
+        with self._lock:
+            space = self._namespace(namespace)
+            keep = set(batch.ids)
+            stale = [space.ids[row] for row in np.flatnonzero(space.matching_rows(owners))]
+            stale = [vector_id for vector_id in stale if vector_id not in keep]
+            durable = self.store.replace_started(namespace, stale, batch)
+            try:
+                staged = space.stage(batch)
+            finally:
+                durable.result()
+            space.commit(staged, batch)
+            space.remove(stale)
         return len(batch)
 
     def query(

@@ -18,7 +18,7 @@ import orjson
 
 from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
 
-_UPSERT, _DELETE, _DROP = b"U", b"D", b"N"
+_UPSERT, _DELETE, _DROP, _REPLACE = b"U", b"D", b"N", b"R"
 _UPSERT_HEAD = struct.Struct("<I6I")  # bytes per dense row, then the length of each of six fields
 _NAMESPACE_HEAD = struct.Struct("<I")
 
@@ -74,7 +74,16 @@ class DropNamespace:
     namespace: str
 
 
-Operation = Upsert | Delete | DropNamespace
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """Delete some ids and upsert a batch as one journal entry: a crash keeps both or neither, so a
+    record whose chunks are rewritten never ends up with some old chunks beside the new ones."""
+
+    delete: Delete
+    upsert: Upsert
+
+
+Operation = Upsert | Delete | DropNamespace | Replace
 
 
 def upsert_of(namespace: str, batch: RecordBatch) -> Upsert:
@@ -101,7 +110,8 @@ def upsert_of(namespace: str, batch: RecordBatch) -> Upsert:
     return Upsert(
         namespace,
         orjson.dumps(layout),
-        dense.data.cast("B"),  # the rows themselves, not a copy: the journal writes them as they are
+        # The rows themselves, not a copy: the journal writes them as they are (a view of no rows cannot be cast).
+        dense.data.cast("B") if dense.size else b"",
         dense.shape[1] * 4,
         b"".join(metadata_parts),
         _concatenated(sparse_indices, "<u4"),
@@ -111,6 +121,9 @@ def upsert_of(namespace: str, batch: RecordBatch) -> Upsert:
 
 def encode(operation: Operation) -> list[bytes | memoryview]:
     """The entry as parts to be written back to back (so a large batch is not copied to join it)."""
+    if isinstance(operation, Replace):
+        deleted = b"".join(bytes(part) for part in encode(operation.delete))
+        return [_REPLACE, _NAMESPACE_HEAD.pack(len(deleted)), deleted, *encode(operation.upsert)]
     if isinstance(operation, Upsert):
         fields: list[bytes | memoryview] = [
             operation.namespace.encode(),
@@ -131,6 +144,14 @@ def encode(operation: Operation) -> list[bytes | memoryview]:
 
 def decode(payload: bytes) -> Operation:
     kind, body = payload[:1], memoryview(payload)[1:]
+    if kind == _REPLACE:
+        (length,) = _NAMESPACE_HEAD.unpack_from(body)
+        start = _NAMESPACE_HEAD.size
+        deleted = decode(bytes(body[start : start + length]))
+        upserted = decode(bytes(body[start + length :]))
+        if not isinstance(deleted, Delete) or not isinstance(upserted, Upsert):
+            raise ValueError("a replace entry must hold a delete and an upsert")
+        return Replace(deleted, upserted)
     if kind == _UPSERT:
         row_bytes, *lengths = _UPSERT_HEAD.unpack_from(body)
         fields: list[bytes] = []

@@ -90,6 +90,14 @@ class IndexRegistry:
             raise IndexNotFound(f"Resource {name} not found")
         return index
 
+    def using_model(self, model: str) -> list[str]:
+        """Indexes whose integrated inference embeds with ``model``."""
+        return [
+            name
+            for name, index in sorted(self._indexes.items())
+            if (index.config.embed or {}).get("model") == model
+        ]
+
     def list(self) -> list[VectorIndex]:
         return [self._indexes[name] for name in sorted(self._indexes)]
 

@@ -24,7 +24,16 @@ import orjson
 
 from inferhouse.storage.sqlite import connect_durable
 from inferhouse.vectors.journal import Journal, Position
-from inferhouse.vectors.operations import Delete, DropNamespace, Operation, Upsert, decode, encode, upsert_of
+from inferhouse.vectors.operations import (
+    Delete,
+    DropNamespace,
+    Operation,
+    Replace,
+    Upsert,
+    decode,
+    encode,
+    upsert_of,
+)
 from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
 
 log = logging.getLogger(__name__)
@@ -138,6 +147,12 @@ class VectorStore:
     def _submit_upsert(self, namespace: str, batch: RecordBatch) -> None:
         if len(batch):
             self._submit(upsert_of(namespace, batch))
+
+    def replace_started(self, namespace: str, stale_ids: list[str], batch: RecordBatch) -> Future[None]:
+        """Like :meth:`upsert_started`, deleting ``stale_ids`` in the same journal entry (atomically)."""
+        return self._writer.submit(
+            lambda: self._submit(Replace(Delete(namespace, stale_ids), upsert_of(namespace, batch)))
+        )
 
     def delete(self, namespace: str, ids: Iterable[str]) -> None:
         self._writer.submit(self._submit, Delete(namespace, list(ids))).result()
@@ -274,7 +289,10 @@ def _lower_priority() -> None:
 
 
 def _apply(conn: sqlite3.Connection, operation: Operation) -> None:
-    if isinstance(operation, Upsert):
+    if isinstance(operation, Replace):
+        _apply(conn, operation.delete)
+        _apply(conn, operation.upsert)
+    elif isinstance(operation, Upsert):
         if b"\\u0000" in operation.layout:
             # SQLite's JSON functions cut a text value at an escaped NUL; such batches go row by row.
             rows = [_to_row(operation.namespace, record) for record in operation.records()]

@@ -1,0 +1,136 @@
+"""Elasticsearch's inference API: ``/_inference/{task_type}/{inference_id}`` and friends."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from inferhouse.api.bodies import json_object
+from inferhouse.api.dialect import dialect_route
+from inferhouse.api.renderers import render_elasticsearch
+from inferhouse.api.responses import json_response
+from inferhouse.api.services import services
+from inferhouse.errors import BadRequest
+from inferhouse.inference.calls import infer
+from inferhouse.inference.config import TaskType, parse_task_type
+
+router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])
+
+_ALL = "_all"
+
+
+def _listing(request: Request, task_type: TaskType | None) -> Response:
+    configs = services(request).inference.list(task_type)
+    return json_response({"endpoints": [config.reply() for config in configs]})
+
+
+@router.get("/_inference", summary="List inference endpoints")
+async def list_all(request: Request) -> Response:
+    return _listing(request, None)
+
+
+@router.get("/_inference/{inference_id}", summary="Get an inference endpoint (or _all)")
+async def get_one(inference_id: str, request: Request) -> Response:
+    if inference_id == _ALL:
+        return _listing(request, None)
+    config = services(request).inference.get(inference_id)
+    return json_response({"endpoints": [config.reply()]})
+
+
+@router.get("/_inference/{task_type}/{inference_id}", summary="Get an inference endpoint of a task type")
+async def get_typed(task_type: str, inference_id: str, request: Request) -> Response:
+    kind = parse_task_type(task_type)
+    if inference_id == _ALL:
+        return _listing(request, kind)
+    config = services(request).inference.get(inference_id, kind)
+    return json_response({"endpoints": [config.reply()]})
+
+
+@router.put("/_inference/{task_type}/{inference_id}", summary="Create an inference endpoint")
+async def create(task_type: str, inference_id: str, request: Request) -> Response:
+    body = await json_object(request)
+    config = await services(request).inference.create(task_type, inference_id, body)
+    return json_response(config.reply())
+
+
+async def _delete(request: Request, inference_id: str, task_type: TaskType | None) -> Response:
+    found = services(request)
+    found.inference.get(inference_id, task_type)
+    force = request.query_params.get("force", "false").lower() == "true"
+    users = found.indexes.using_model(inference_id)
+    await found.inference.delete(inference_id, users, force=force)
+    return json_response({"acknowledged": True, "pipelines": [], "semantic_text_indices": []})
+
+
+@router.delete("/_inference/{inference_id}", summary="Delete an inference endpoint")
+async def delete_one(inference_id: str, request: Request) -> Response:
+    return await _delete(request, inference_id, None)
+
+
+@router.delete("/_inference/{task_type}/{inference_id}", summary="Delete an inference endpoint")
+async def delete_typed(task_type: str, inference_id: str, request: Request) -> Response:
+    return await _delete(request, inference_id, parse_task_type(task_type))
+
+
+@router.post("/_inference/{inference_id}", summary="Run inference with the endpoint's own task type")
+async def infer_one(inference_id: str, request: Request) -> Response:
+    body = await json_object(request)
+    return json_response(await infer(services(request).inference, None, inference_id, body))
+
+
+@router.post("/_inference/{task_type}/{inference_id}", summary="Run inference")
+async def infer_typed(task_type: str, inference_id: str, request: Request) -> Response:
+    body = await json_object(request)
+    kind = parse_task_type(task_type)
+    return json_response(await infer(services(request).inference, kind, inference_id, body))
+
+
+@router.post(
+    "/_inference/{task_type}/{inference_id}/_stream",
+    summary="Chat completion as server-sent events (OpenAI chunk format)",
+)
+async def stream(task_type: str, inference_id: str, request: Request) -> Response:
+    kind = parse_task_type(task_type)
+    body = await json_object(request)
+    registry = services(request).inference
+    config = registry.get(inference_id, kind)
+    if config.task_type not in (TaskType.CHAT_COMPLETION, TaskType.COMPLETION):
+        raise BadRequest(f"Streaming is not allowed for task [{config.task_type.value}].")
+    runner = registry.runner(inference_id)
+    if config.task_type is TaskType.CHAT_COMPLETION:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise BadRequest("Field [messages] must be a non-empty array")
+        parameters = {key: value for key, value in body.items() if key not in ("messages", "model")}
+        text = await runner.complete(messages, **parameters)
+        events = [_chat_chunk(text, config.service_settings.get("model_id") or inference_id)]
+    else:
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(texts, list) or not texts:
+            raise BadRequest("Field [input] cannot be an empty array")
+        results = [await runner.complete([{"role": "user", "content": str(text)}]) for text in texts]
+        events = [{"completion": [{"delta": result} for result in results]}]
+    return StreamingResponse(_sse(events), media_type="text/event-stream")
+
+
+def _chat_chunk(text: str, model: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }
+
+
+async def _sse(events: list[dict[str, Any]]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield b"event: message\ndata: " + orjson.dumps(event) + b"\n\n"
+    yield b"event: message\ndata: [DONE]\n\n"

@@ -1,0 +1,83 @@
+"""What an integrated index embeds with: an inference configuration or one of our endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inferhouse.chunking import DEFAULT_CHUNKING, ChunkingSettings, parse_chunking_settings
+from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.errors import BadRequest, EndpointNotFound
+from inferhouse.inference.config import TaskType
+from inferhouse.inference.registry import InferenceRegistry
+from inferhouse.inference.services import InferenceRunner
+from inferhouse.inference.services.local import EndpointRunner
+
+# Metadata keys a chunk carries beside the record's own fields; records may not use them.
+RECORD_ID = "_record_id"
+CHUNK = "_chunk"
+START = "_start_offset"
+END = "_end_offset"
+RESERVED_FIELDS = frozenset({RECORD_ID, CHUNK, START, END})
+
+
+@dataclass(frozen=True)
+class Binding:
+    model: str
+    text_field: str
+    runner: InferenceRunner
+    chunking: ChunkingSettings
+
+
+class Models:
+    """Resolves a model name: an inference id first, then an endpoint name."""
+
+    def __init__(self, inference: InferenceRegistry, endpoints: EndpointManager) -> None:
+        self.inference = inference
+        self.endpoints = endpoints
+
+    def embedder(self, model: str) -> tuple[InferenceRunner, ChunkingSettings | None, int | None]:
+        """The runner, the model's own chunking (if it has one) and its known dimension (if known)."""
+        if model in self.inference:
+            config = self.inference.get(model)
+            if config.task_type is not TaskType.TEXT_EMBEDDING:
+                raise BadRequest(
+                    f"Model '{model}' is a {config.task_type.value} inference endpoint; "
+                    "an index embeds with a text_embedding one"
+                )
+            dimension = config.service_settings.get("dimensions")
+            return self.inference.runner(model), config.chunking, dimension
+        return EndpointRunner(self.endpoints, self._endpoint(model)), None, None
+
+    def ranker(self, model: str) -> InferenceRunner:
+        if model in self.inference:
+            config = self.inference.get(model)
+            if config.task_type is not TaskType.RERANK:
+                raise BadRequest(
+                    f"Model '{model}' is a {config.task_type.value} inference endpoint, not rerank"
+                )
+            return self.inference.runner(model)
+        return EndpointRunner(self.endpoints, self._endpoint(model))
+
+    def _endpoint(self, model: str) -> str:
+        try:
+            self.endpoints.get(model)
+        except EndpointNotFound:
+            known = sorted(
+                {config.inference_id for config in self.inference.list()} | set(self.endpoints.names())
+            )
+            raise BadRequest(
+                f"Model '{model}' not found: name an inference endpoint or an endpoint of this server "
+                f"(known: {', '.join(known) or 'none'})"
+            ) from None
+        return model
+
+    def binding(self, embed: dict[str, Any]) -> Binding:
+        """The binding an index stored at creation (its ``embed`` block)."""
+        runner, _, _ = self.embedder(str(embed["model"]))
+        return Binding(
+            model=str(embed["model"]),
+            text_field=str(embed["field_map"]["text"]),
+            runner=runner,
+            chunking=parse_chunking_settings(embed.get("chunking_settings")) or DEFAULT_CHUNKING,
+        )
