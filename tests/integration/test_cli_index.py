@@ -292,3 +292,61 @@ def test_ingest_resumes_after_being_killed(env: dict[str, str], index: str, json
     assert (resumed["resumed_at"], resumed["rows_done"]) == (done, ROWS)
     assert resumed["upserted"] + resumed["bad_rows"] == ROWS - done
     assert _json(env, "index", "stats", index)["total_vector_count"] == ROWS - 2
+
+
+def _story(i: int) -> str:
+    """A document of several sentences whose one distinctive sentence sits in the middle."""
+    filler = " ".join(f"Paragraph {i}.{n} repeats ordinary words about weather and roads." for n in range(6))
+    return f"{filler} The {ANIMALS[i % 10]} crossed the {PLACES[i % 10]} at dawn. {filler}"
+
+
+def test_ingest_into_an_integrated_index_with_chunking(
+    env: dict[str, str], server: RunningServer, index: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "stories.jsonl"
+    rows = [{"id": f"story-{i}", "text": _story(i), "shelf": i % 3} for i in range(12)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    summary = _json(
+        env,
+        "ingest",
+        str(path),
+        "--index",
+        index,
+        "--inference-id",
+        ENDPOINT,
+        "--chunking-strategy",
+        "word",
+        "--max-chunk-size",
+        "12",
+        "--overlap",
+        "2",
+    )
+    assert (summary["created_index"], summary["upserted"], summary["bad_rows"]) == (True, 12, 0)
+    with Client(server.url, token=server.token) as client:
+        stats = client.index_stats(index)
+        assert stats.total_vector_count > 12 * 5  # every long story became many chunks
+        hits = client.search_records(index, f"the {ANIMALS[4]} crossed the {PLACES[4]}", top_k=3)
+    assert hits[0].id == "story-4"
+    best = hits[0]
+    assert best.fields["text"] == _story(4)[best.start_offset : best.end_offset]
+    assert ANIMALS[4] in best.fields["text"]
+    assert best.fields["shelf"] == 1
+
+    bad = _run(
+        env,
+        "ingest",
+        str(path),
+        "--index",
+        index,
+        "--inference-id",
+        ENDPOINT,
+        "--max-chunk-size",
+        "5",
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "[max_chunk_size] must be a greater than or equal to [20.0]" in bad.stderr
+    both = _run(
+        env, "ingest", str(path), "--index", index, "--endpoint", ENDPOINT, "--inference-id", "x", check=False
+    )
+    assert both.returncode == 2

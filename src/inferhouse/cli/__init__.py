@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from inferhouse.cli import endpoints, indexes, ingest, serve, tokens
+from inferhouse.cli import chunk, endpoints, indexes, ingest, serve, tokens
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(help="Self-hosted Hugging Face model serving and vector search.", no_args_is_help=True)
 app.command()(serve.serve)
 app.command()(ingest.ingest)
+app.command()(chunk.chunk)
 app.add_typer(tokens.app, name="token")
 app.add_typer(indexes.app, name="index")
 app.add_typer(endpoints.app, name="endpoints")

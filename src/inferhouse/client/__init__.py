@@ -9,6 +9,7 @@ from inferhouse.client._client import (
     Vector,
 )
 from inferhouse.client._endpoints import EndpointDescription, EndpointNotReady
+from inferhouse.client._records import RecordHit
 
 __all__ = [
     "Client",
@@ -18,5 +19,6 @@ __all__ = [
     "IndexStats",
     "InferhouseAPIError",
     "Match",
+    "RecordHit",
     "Vector",
 ]

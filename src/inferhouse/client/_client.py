@@ -17,6 +17,7 @@ from inferhouse.client._endpoints import (
     EndpointNotReady,
     endpoint_body,
 )
+from inferhouse.client._records import RecordHit, ndjson_batches
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_ENDPOINT = "all-minilm-l6-v2"
@@ -181,6 +182,102 @@ class Client:
 
     def delete_index(self, name: str) -> None:
         self._request("DELETE", f"/indexes/{_segment(name)}")
+
+    def create_index_for_model(
+        self,
+        name: str,
+        model: str,
+        *,
+        text_field: str = "text",
+        chunking_settings: Mapping[str, Any] | None = None,
+        metric: str | None = None,
+        deletion_protection: str = "disabled",
+        tags: Mapping[str, str] | None = None,
+    ) -> IndexDescription:
+        """An index that embeds the ``text_field`` of each record with ``model`` (an inference id or an
+        endpoint name), chunked by ``chunking_settings`` (default: the model's own, else sentences)."""
+        embed: dict[str, Any] = {"model": model, "field_map": {"text": text_field}}
+        if metric is not None:
+            embed["metric"] = metric
+        body: dict[str, Any] = {"name": name, "embed": embed, "deletion_protection": deletion_protection}
+        if tags:
+            body["tags"] = dict(tags)
+        if chunking_settings is not None:
+            body["chunking_settings"] = dict(chunking_settings)
+        return IndexDescription.from_json(self._post("/indexes/create-for-model", body))
+
+    def upsert_records(self, index: str, records: Iterable[Mapping[str, Any]], namespace: str = "") -> int:
+        """Upsert text records (``{"_id", <text field>, ...}``) into an integrated index; the server
+        chunks and embeds them. Sent in as many requests as the limits need; returns the record count."""
+        path = f"{_data(index)}/records/namespaces/{_segment(namespace) or '__default__'}/upsert"
+        sent = 0
+        for body in ndjson_batches(records):
+            self._send("POST", path, content=body, headers={"content-type": "application/x-ndjson"})
+            sent += body.count(b"\n") + 1
+        return sent
+
+    def search_records(
+        self,
+        index: str,
+        text: str,
+        *,
+        top_k: int = 10,
+        namespace: str = "",
+        filter: Mapping[str, Any] | None = None,
+        fields: Sequence[str] | None = None,
+        rerank: Mapping[str, Any] | None = None,
+    ) -> list[RecordHit]:
+        """The records of an integrated index that best match ``text``, one hit per record."""
+        query: dict[str, Any] = {"inputs": {"text": text}, "top_k": top_k}
+        if filter is not None:
+            query["filter"] = dict(filter)
+        body: dict[str, Any] = {"query": query}
+        if fields is not None:
+            body["fields"] = list(fields)
+        if rerank is not None:
+            body["rerank"] = dict(rerank)
+        path = f"{_data(index)}/records/namespaces/{_segment(namespace) or '__default__'}/search"
+        reply = self._post(path, body)
+        return [RecordHit.from_json(hit) for hit in reply["result"]["hits"]]
+
+    # Inference registry (Elasticsearch's _inference API)
+
+    def create_inference(
+        self,
+        task_type: str,
+        inference_id: str,
+        *,
+        service: str,
+        service_settings: Mapping[str, Any],
+        chunking_settings: Mapping[str, Any] | None = None,
+        task_settings: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"service": service, "service_settings": dict(service_settings)}
+        if chunking_settings is not None:
+            body["chunking_settings"] = dict(chunking_settings)
+        if task_settings is not None:
+            body["task_settings"] = dict(task_settings)
+        path = f"/_inference/{_segment(task_type)}/{_segment(inference_id)}"
+        reply: dict[str, Any] = self._request("PUT", path, json=body)
+        return reply
+
+    def list_inference(self) -> list[dict[str, Any]]:
+        endpoints: list[dict[str, Any]] = self._request("GET", "/_inference")["endpoints"]
+        return endpoints
+
+    def delete_inference(self, inference_id: str, *, force: bool = False) -> None:
+        params = {"force": "true"} if force else None
+        self._request("DELETE", f"/_inference/{_segment(inference_id)}", params=params)
+
+    def infer(
+        self, inference_id: str, inputs: str | list[str], *, query: str | None = None
+    ) -> dict[str, Any]:
+        """Run an inference configuration; the reply is Elasticsearch's (``text_embedding``, ``rerank``)."""
+        body: dict[str, Any] = {"input": inputs}
+        if query is not None:
+            body["query"] = query
+        reply: dict[str, Any] = self._post(f"/_inference/{_segment(inference_id)}", body)
+        return reply
 
     # Data plane
 
@@ -524,6 +621,8 @@ def _error_fields(payload: object) -> tuple[str | None, str | None]:
     if not isinstance(payload, dict):
         return None, None
     error = payload.get("error")
+    if isinstance(error, dict) and "reason" in error:  # Elasticsearch {"error": {"type", "reason"}}
+        return _text(error["reason"]), _text(error.get("type"))
     if isinstance(error, dict):  # Pinecone control plane {"error": {"code", "message"}}, or OpenAI
         return _text(error.get("message")), _text(error.get("code"))
     if isinstance(error, str):  # Hugging Face and TEI {"error", "error_type"}

@@ -25,6 +25,19 @@ class IngestClient(Protocol):
 
     def upsert(self, index: str, vectors: Iterable[Mapping[str, Any]], namespace: str = "") -> int: ...
 
+    def create_index_for_model(
+        self,
+        name: str,
+        model: str,
+        *,
+        text_field: str = ...,
+        chunking_settings: Mapping[str, Any] | None = ...,
+    ) -> object: ...
+
+    def upsert_records(
+        self, index: str, records: Iterable[Mapping[str, Any]], namespace: str = ""
+    ) -> int: ...
+
 
 class IngestError(Exception):
     """The ingest cannot go on; the checkpoint keeps what was done."""
@@ -32,14 +45,29 @@ class IngestError(Exception):
 
 @dataclass(frozen=True)
 class IngestPlan:
+    """Where rows go. With ``endpoint`` the client embeds each row's text and upserts vectors; with
+    ``inference_id`` the index embeds: rows go as text records into an integrated index, which chunks
+    them (by ``chunking`` when the ingest creates it) and embeds the chunks server-side."""
+
     index: str
-    endpoint: str
+    endpoint: str | None
     namespace: str = ""
     text_field: str = "text"
     id_field: str = "id"
     batch_size: int = 64
     create: bool = True
     limit: int | None = None  # rows to do in this run; a later run resumes
+    inference_id: str | None = None
+    chunking: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.endpoint is None) == (self.inference_id is None):
+            raise ValueError("give exactly one of an endpoint or an inference id")
+
+    @property
+    def model(self) -> str:
+        """What embeds, as the checkpoint records it (so a resume never mixes two models)."""
+        return self.endpoint if self.endpoint is not None else f"inference:{self.inference_id}"
 
 
 @dataclass
@@ -63,8 +91,11 @@ class Ingestion:
         if plan.batch_size < 1:
             raise ValueError("batch size must be at least 1")
         self.source, self.plan, self.checkpoint_file = source, plan, checkpoint_file
-        self.fields = Fields(plan.text_field, plan.id_field, id_prefix=source.stem)
-        wanted = Checkpoint(plan.index, plan.namespace, plan.endpoint, plan.text_field, plan.id_field)
+        integrated = plan.inference_id is not None
+        self.fields = Fields(
+            plan.text_field, plan.id_field, id_prefix=source.stem, text_is_metadata=not integrated
+        )
+        wanted = Checkpoint(plan.index, plan.namespace, plan.model, plan.text_field, plan.id_field)
         self.checkpoint, self.restart_reason = _starting_point(source, wanted, checkpoint_file)
         self.resumed_at = self.checkpoint.rows_done
         self._index_ready = False
@@ -96,7 +127,15 @@ class Ingestion:
 
     def _write(self, client: IngestClient, records: list[Record], report: IngestReport) -> int:
         """Embed and upsert ``records``; the first vectors tell a missing index its dimension."""
-        vectors = client.embed([record.text for record in records], endpoint=self.plan.endpoint)
+        plan = self.plan
+        if plan.inference_id is not None:
+            if not self._index_ready:
+                report.created_index = _create_integrated_index(client, plan)
+                self._index_ready = True
+            texts = [record.text_record(plan.text_field) for record in records]
+            return client.upsert_records(plan.index, texts, plan.namespace)
+        assert plan.endpoint is not None  # one of the two, checked by the plan
+        vectors = client.embed([record.text for record in records], endpoint=plan.endpoint)
         if not self._index_ready:
             report.created_index = _create_index(client, self.plan.index, len(vectors[0]))
             self._index_ready = True
@@ -123,6 +162,20 @@ def _index_exists(client: IngestClient, name: str) -> bool:
         if error.status_code == 404:
             return False
         raise
+    return True
+
+
+def _create_integrated_index(client: IngestClient, plan: IngestPlan) -> bool:
+    """Create an index that embeds with the plan's inference id; False if another writer made it."""
+    assert plan.inference_id is not None
+    try:
+        client.create_index_for_model(
+            plan.index, plan.inference_id, text_field=plan.text_field, chunking_settings=plan.chunking
+        )
+    except InferhouseAPIError as error:
+        if error.status_code != 409:
+            raise
+        return False
     return True
 
 

@@ -24,6 +24,9 @@ class Fields:
     text: str = "text"
     id: str = "id"
     id_prefix: str = "row"
+    # An integrated index stores chunks of the text, not the text: then it is not metadata and a long
+    # document is no reason to skip a row.
+    text_is_metadata: bool = True
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Record:
 
     def vector(self, values: Sequence[float]) -> dict[str, Any]:
         return {"id": self.id, "values": values, "metadata": self.metadata}
+
+    def text_record(self, text_field: str) -> dict[str, Any]:
+        """The record as an integrated index takes it: id, text and the other fields side by side."""
+        return {**self.metadata, text_field: self.text, "_id": self.id}
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,9 @@ def to_record(row: Row, fields: Fields) -> Record | BadRow:
     vector_id = _row_id(row, fields)
     if isinstance(vector_id, BadRow):
         return vector_id
-    metadata = {fields.text: text} | _other_metadata(row.fields, fields)
+    metadata = _other_metadata(row.fields, fields)
+    if fields.text_is_metadata:
+        metadata = {fields.text: text} | metadata
     size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_METADATA_BYTES:
         return BadRow(row.line, f"metadata is {size} bytes, over the index's limit of {MAX_METADATA_BYTES}")

@@ -110,7 +110,7 @@ def upsert_of(namespace: str, batch: RecordBatch) -> Upsert:
     return Upsert(
         namespace,
         orjson.dumps(layout),
-        # The rows themselves, not a copy: the journal writes them as they are (a view of no rows cannot be cast).
+        # The rows themselves, not a copy: the journal writes them as they are (no rows: no view to cast).
         dense.data.cast("B") if dense.size else b"",
         dense.shape[1] * 4,
         b"".join(metadata_parts),
