@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +15,8 @@ import pytest
 import requests
 
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
-from tests.support.server import RunningServer
+from tests.support.models import build_tiny_cross_encoder
+from tests.support.server import RunningServer, start_server
 
 BUNDLED_ENDPOINT = "all-minilm-l6-v2"
 
@@ -323,3 +327,137 @@ def test_api_key_is_encrypted_at_rest_and_never_logged(
             assert secret.encode() not in file.read_bytes()
     assert secret not in server.log()
     es.delete(f"/_inference/{inference_id}")
+
+
+RANKER = "es-ranker"
+
+
+@pytest.fixture(scope="module")
+def ranker(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A sentence-ranking endpoint on a tiny random cross-encoder, made through the management API."""
+    model = build_tiny_cross_encoder(tmp_path_factory.mktemp("es-ranker") / "model")
+    api = f"{server.url}/v2/endpoint/local"
+    body = {
+        "name": RANKER,
+        "model": {"repository": str(model), "task": "sentence-ranking", "framework": "pytorch"},
+        "compute": {"accelerator": "cpu", "scaling": {"minReplica": 1, "maxReplica": 1}},
+    }
+    assert requests.post(api, json=body, headers=server.headers, timeout=30).status_code == 200
+    deadline = time.monotonic() + 120
+    while True:
+        state = requests.get(f"{api}/{RANKER}", headers=server.headers, timeout=30).json()["status"]["state"]
+        if state not in ("pending", "initializing", "updating"):
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert state == "running"
+    yield RANKER
+    requests.delete(f"{api}/{RANKER}", headers=server.headers, timeout=30)
+
+
+def test_rerank_locally_and_through_our_tei_url(es: Es, server: RunningServer, ranker: str) -> None:
+    texts = ["whales eat krill", "lava flows downhill", "bread needs yeast", "krill swarm in cold water"]
+    local_id, remote_id = f"rr-local-{uuid.uuid4().hex[:6]}", f"rr-remote-{uuid.uuid4().hex[:6]}"
+    local = {"service": "inferhouse", "service_settings": {"endpoint": ranker}}
+    remote = hugging_face(f"{server.url}/endpoints/{ranker}/rerank", server.token or "")
+    remote["task_settings"] = {"return_documents": True}
+    assert es.put("rerank", local_id, local).status_code == 200
+    created = es.put("rerank", remote_id, remote)
+    assert created.status_code == 200, created.text
+    assert created.json()["task_settings"] == {"return_documents": True}
+
+    body = {"query": "what do whales eat", "input": texts}
+    by_local = es.post(f"/_inference/rerank/{local_id}", body).json()["rerank"]
+    by_remote = es.post(f"/_inference/rerank/{remote_id}", body).json()["rerank"]
+    scores = [item["relevance_score"] for item in by_local]
+    assert scores == sorted(scores, reverse=True)
+    assert sorted(item["index"] for item in by_local) == [0, 1, 2, 3]
+    assert [item["index"] for item in by_remote] == [item["index"] for item in by_local]
+    np.testing.assert_allclose([item["relevance_score"] for item in by_remote], scores, atol=1e-5)
+    assert all(item["text"] == texts[item["index"]] for item in by_remote)  # return_documents
+    assert all("text" not in item for item in by_local)
+
+    top = es.post(f"/_inference/rerank/{local_id}", {**body, "task_settings": {"top_n": 2}}).json()["rerank"]
+    assert [item["index"] for item in top] == [item["index"] for item in by_local[:2]]
+    no_query = es.post(f"/_inference/rerank/{local_id}", {"input": texts})
+    assert no_query.status_code == 400
+    for inference_id in (local_id, remote_id):
+        es.delete(f"/_inference/{inference_id}")
+
+
+def test_completion_through_a_chat_completions_url(es: Es, upstream: FakeUpstream, inference_id: str) -> None:
+    answer = {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Blue whales."}, "finish_reason": "stop"}
+        ],
+    }
+    always(upstream, 200, answer)
+    created = es.put("completion", inference_id, hugging_face(upstream.url, "k", model_id="tgi"))
+    assert created.status_code == 200, created.text
+    reply = es.post(f"/_inference/completion/{inference_id}", {"input": "Which whale is biggest?"})
+    assert reply.json() == {"completion": [{"result": "Blue whales."}]}
+    sent = upstream.received[-1].json()
+    assert sent["messages"] == [{"role": "user", "content": "Which whale is biggest?"}]
+    assert sent["stream"] is False
+    es.delete(f"/_inference/{inference_id}")
+
+    chat_id = inference_id + "-chat"
+    assert es.put("chat_completion", chat_id, hugging_face(upstream.url, "k")).status_code == 200
+    refused = es.post(f"/_inference/chat_completion/{chat_id}", {"input": "hi"})
+    assert "only supports streaming" in error_of(refused)["reason"]
+    streamed = es.post(
+        f"/_inference/chat_completion/{chat_id}/_stream", {"messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    events = [line[len("data: ") :] for line in streamed.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert json.loads(events[0])["choices"][0]["delta"]["content"] == "Blue whales."
+    es.delete(f"/_inference/{chat_id}")
+
+
+def test_local_service_refuses_what_no_endpoint_serves(es: Es, inference_id: str) -> None:
+    body = {"service": "inferhouse", "service_settings": {"endpoint": BUNDLED_ENDPOINT}}
+    refused = es.put("completion", inference_id, body)
+    assert error_of(refused)["reason"] == "The [inferhouse] service does not support task type [completion]"
+    missing = es.put(
+        "text_embedding", inference_id, {"service": "inferhouse", "service_settings": {"endpoint": "nope"}}
+    )
+    assert missing.status_code == 400
+    assert "nope" in error_of(missing)["caused_by"]["reason"]
+    wrong_task = es.put(
+        "rerank", inference_id, {"service": "inferhouse", "service_settings": {"endpoint": BUNDLED_ENDPOINT}}
+    )
+    assert wrong_task.status_code == 400
+    assert "sentence-ranking" in error_of(wrong_task)["caused_by"]["reason"]
+
+
+def test_configurations_and_secrets_survive_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    quiet = {"INFERHOUSE_DEFAULT_ENDPOINT": "false"}
+    with running_upstream() as upstream:
+        always(upstream, 200, {"embeddings": [[0.6, 0.8]]})
+        first = start_server(data, env=quiet)
+        try:
+            made = Es(first).put("text_embedding", "kept", hugging_face(upstream.url, "sealed-key-1"))
+            assert made.status_code == 200, made.text
+        finally:
+            first.kill()  # no shutdown: the acknowledged configuration must already be on disk
+        second = start_server(data, env=quiet)
+        try:
+            es = Es(second)
+            assert es.get("/_inference/kept").json()["endpoints"][0]["service_settings"]["dimensions"] == 2
+            reply = es.post("/_inference/kept", {"input": ["x"]})
+            assert reply.json() == {"text_embedding": [{"embedding": [0.6, 0.8]}]}
+            assert upstream.received[-1].headers["authorization"] == "Bearer sealed-key-1"
+        finally:
+            second.stop()
+        (data / "secret.key").rename(data / "secret.key.old")
+        third = start_server(data, env=quiet)
+        try:
+            unreadable = Es(third).post("/_inference/kept", {"input": ["x"]})
+            assert unreadable.status_code == 503
+            assert "cannot be decrypted" in error_of(unreadable)["reason"]
+        finally:
+            third.stop()

@@ -16,8 +16,7 @@ from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
 from inferhouse.errors import BadRequest, InvalidJson
-from inferhouse.inference.services.local import EndpointRunner
-from inferhouse.records.binding import Binding
+from inferhouse.records.binding import Binding, embed_counted
 from inferhouse.records.search import RecordHit, Rerank, search_records
 from inferhouse.records.upsert import parse_records, upsert_records
 from inferhouse.vectors.filters import compile_filter
@@ -176,11 +175,15 @@ async def search(index_name: str, namespace: str, request: Request) -> Response:
     if wanted is not None and "*" in wanted:
         wanted = None  # 7.x sends ["*"] by default; 10.x leaves fields out: both mean every field
     rerank = _rerank(request, body.get("rerank"), text, top_k)
-    hits = await search_records(index, namespace_name(namespace), binding, text, top_k, predicate, rerank)
+    searched = await search_records(index, namespace_name(namespace), binding, text, top_k, predicate, rerank)
+    # As Pinecone: embed_total_tokens only when the query was embedded (and counted), rerank_units only
+    # when it was reranked; 10.x reads their absence as "that stage did not run".
     usage: dict[str, Any] = {"read_units": 1}
+    if searched.embed_tokens is not None:
+        usage["embed_total_tokens"] = searched.embed_tokens
     if rerank is not None:
         usage["rerank_units"] = 1
-    return json_response({"result": {"hits": [_hit(hit, wanted) for hit in hits]}, "usage": usage})
+    return json_response({"result": {"hits": [_hit(hit, wanted) for hit in searched.hits]}, "usage": usage})
 
 
 @control.post(
@@ -205,17 +208,14 @@ async def embed(request: Request) -> Response:
     if len(texts) > limit:
         raise BadRequest(f"inputs takes at most {limit} texts, got {len(texts)}")
     runner, _, _ = found.models.embedder(model)
-    tokens = 0  # a remote service does not report what it read; our own endpoints do
-    if isinstance(runner, EndpointRunner):
-        vectors, tokens = await runner.embed_counted(texts)
-    else:
-        vectors = await runner.embed(texts)
+    vectors, tokens = await embed_counted(runner, texts)
     return json_response(
         {
             "model": model,
             "vector_type": "dense",
             "data": [{"values": vector, "vector_type": "dense"} for vector in vectors],
-            "usage": {"total_tokens": tokens},
+            # 10.x requires total_tokens; a remote service does not report what it read
+            "usage": {"total_tokens": tokens or 0},
         }
     )
 

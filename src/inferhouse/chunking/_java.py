@@ -9,6 +9,7 @@ differences are spelled out here, along with the line handling of Java's regular
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -99,11 +100,13 @@ _JAVA_DOLLAR = r"(?:\Z|(?=[\r\x85\u2028\u2029])|(?<!\r)(?=\n))"
 def java_regex(pattern: str) -> str:
     """A Java MULTILINE pattern rewritten so Python's ``re`` finds the same line boundaries.
 
-    Only ``.``, ``^`` and ``$`` outside character classes change; everything else is left for
-    ``re`` to accept (most Java syntax is the same) or reject.
+    ``.``, ``^`` and ``$`` outside character classes get Java's meaning. Java's class unions and
+    intersections (``[a[b]]``, ``[a&&b]``) have no ``re`` equivalent and raise ``re.error``; doubled
+    ``-``, ``~`` and ``|`` in a class, literal in both, are escaped so ``re`` does not warn about them.
+    Everything else is left for ``re`` to accept (most Java syntax is the same) or reject.
     """
     out: list[str] = []
-    depth = 0  # Java character classes nest
+    in_class = False
     index = 0
     while index < len(pattern):
         char = pattern[index]
@@ -111,16 +114,17 @@ def java_regex(pattern: str) -> str:
             out.append(pattern[index : index + 2])
             index += 2
             continue
-        if depth:
-            if char == "[":
-                depth += 1
-            elif char == "]" and pattern[index - 1] not in "[^":
-                depth -= 1
-            out.append(char)
-        elif char == "[":
-            depth = 1
-            out.append(char)
-        else:
+        if not in_class:
+            in_class = char == "["
             out.append({".": _JAVA_DOT, "^": _JAVA_CARET, "$": _JAVA_DOLLAR}.get(char, char))
+        elif char == "]" and out[-1] not in ("[", "[^"):
+            in_class = False
+            out.append(char)
+        elif char == "[" or (char == "&" and out[-1] == "&"):
+            raise re.error("Java character class unions and intersections are not supported", pattern, index)
+        elif char in "-~|" and out[-1] == char:
+            out.append("\\" + char)
+        else:
+            out.append(char)
         index += 1
     return "".join(out)

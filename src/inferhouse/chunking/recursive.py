@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from inferhouse.chunking.boundaries import TextBoundaries
 from inferhouse.chunking.sentences import sentence_chunks
-from inferhouse.chunking.settings import compile_separator
+from inferhouse.chunking.separators import compile_separator
 
 __all__ = ["recursive_chunks"]
 

@@ -12,14 +12,12 @@ The limits are those of Elasticsearch 8.16 to 9.1: ``max_chunk_size`` up to 300 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from inferhouse.chunking._java import INT_MAX, INT_MIN, hashmap_order, java_double, java_regex, java_str
-from inferhouse.chunking.separators import SEPARATOR_GROUPS
+from inferhouse.chunking._java import INT_MAX, INT_MIN, hashmap_order, java_double, java_str
+from inferhouse.chunking.separators import SEPARATOR_GROUPS, compile_separator
 from inferhouse.errors import SettingsInvalid
 
 __all__ = [
@@ -30,7 +28,6 @@ __all__ = [
     "RecursiveChunking",
     "SentenceChunking",
     "WordChunking",
-    "compile_separator",
     "parse_chunking_settings",
 ]
 
@@ -132,19 +129,6 @@ class RecursiveChunking:
 ChunkingSettings: TypeAlias = WordChunking | SentenceChunking | NoneChunking | RecursiveChunking
 
 DEFAULT_CHUNKING: ChunkingSettings = SentenceChunking(max_chunk_size=250, sentence_overlap=1)
-
-
-@lru_cache(maxsize=256)
-def compile_separator(separator: str) -> re.Pattern[str]:
-    """A separator (a Java regular expression, as Elasticsearch takes it) compiled for Python.
-
-    Elasticsearch matches in MULTILINE mode with Java's line ends and its ASCII-only ``\\s``, ``\\w``
-    and ``\\d``; :func:`~inferhouse.chunking._java.java_regex` and ``re.ASCII`` give the same.
-    """
-    with warnings.catch_warnings():
-        # Java-style class syntax such as [a&&b] makes re warn about future set operations.
-        warnings.simplefilter("ignore", FutureWarning)
-        return re.compile(java_regex(separator), re.ASCII)
 
 
 def parse_chunking_settings(raw: Mapping[str, Any] | None) -> ChunkingSettings:

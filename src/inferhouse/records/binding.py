@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,15 @@ class Binding:
     text_field: str
     runner: InferenceRunner
     chunking: ChunkingSettings
+
+
+async def embed_counted(
+    runner: InferenceRunner, texts: Sequence[str]
+) -> tuple[list[list[float]], int | None]:
+    """The vectors and the tokens the model read, where it says (our endpoints do; remote services don't)."""
+    if isinstance(runner, EndpointRunner):
+        return await runner.embed_counted(texts)
+    return await runner.embed(texts), None
 
 
 class Models:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from inferhouse.inference.services import InferenceRunner
-from inferhouse.records.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding
+from inferhouse.records.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding, embed_counted
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.index import Match, VectorIndex
 
@@ -32,6 +32,12 @@ class Rerank:
     rank_field: str
     top_n: int
     query: str
+
+
+@dataclass(frozen=True)
+class RecordSearch:
+    hits: list[RecordHit]
+    embed_tokens: int | None  # what embedding the query read, where the model reports it
 
 
 def best_per_record(matches: Sequence[Match]) -> list[RecordHit]:
@@ -76,12 +82,12 @@ async def search_records(
     top_k: int,
     predicate: Predicate | None,
     rerank: Rerank | None = None,
-) -> list[RecordHit]:
-    vectors = await binding.runner.embed([text])
+) -> RecordSearch:
+    vectors, tokens = await embed_counted(binding.runner, [text])
     vector = np.asarray(vectors[0], dtype=np.float32)
     hits = await asyncio.to_thread(search_chunks, index, namespace, vector, top_k, predicate)
     if rerank is None or not hits:
-        return hits
+        return RecordSearch(hits, tokens)
     documents = [str(hit.fields.get(rerank.rank_field, "")) for hit in hits]
     ranked = await rerank.runner.rerank(rerank.query, documents, top_n=rerank.top_n)
     reordered = []
@@ -89,4 +95,4 @@ async def search_records(
         hit = hits[item.index]
         hit.rerank_score = item.score
         reordered.append(hit)
-    return reordered
+    return RecordSearch(reordered, tokens)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,8 @@ from inferhouse.chunking import Chunk, ChunkingSettings, chunk_text
 from inferhouse.errors import BadRequest, UpstreamMalformed
 from inferhouse.inference.services import InferenceRunner
 from inferhouse.records.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding
-from inferhouse.vectors.filters import compile_filter
-from inferhouse.vectors.index import VectorIndex
-from inferhouse.vectors.records import RecordBatch
+from inferhouse.vectors.index import StaleFinder, VectorIndex
+from inferhouse.vectors.records import RecordBatch, VectorRecord
 from inferhouse.vectors.validation import check_id, metadata
 
 MAX_RECORDS = 1000
@@ -91,7 +90,7 @@ def chunk_batch(
     metas: list[dict[str, Any] | None] = []
     for record, chunks in zip(records, chunked, strict=True):
         for number, chunk in enumerate(chunks):
-            ids.append(f"{record.id}#{number}")
+            ids.append(chunk_id(record.id, number))
             metas.append(
                 {
                     **record.fields,
@@ -113,13 +112,33 @@ async def upsert_records(
     texts = [chunk.text for chunks in chunked for chunk in chunks]
     vectors = await embed_texts(binding.runner, texts)
     batch = chunk_batch(records, chunked, binding.text_field, vectors)
-    owners = compile_filter({RECORD_ID: {"$in": [record.id for record in records]}})
-    await asyncio.to_thread(index.replace, namespace, owners, batch)
+    await asyncio.to_thread(index.replace, namespace, batch, chunks_of([record.id for record in records]))
     return len(records)
 
 
 async def delete_records(index: VectorIndex, namespace: str, record_ids: Sequence[str]) -> None:
     """Delete records with all their chunks."""
-    owners = compile_filter({RECORD_ID: {"$in": list(record_ids)}})
     empty = RecordBatch([], np.empty((0, index.config.dimension), dtype=np.float32), [], [])
-    await asyncio.to_thread(index.replace, namespace, owners, empty)
+    await asyncio.to_thread(index.replace, namespace, empty, chunks_of(record_ids))
+
+
+def chunk_id(record_id: str, number: int) -> str:
+    return f"{record_id}#{number}"
+
+
+def chunks_of(record_ids: Sequence[str]) -> StaleFinder:
+    """The stored chunks of these records. Chunk numbers run from 0 without gaps, so probing ids in order
+    finds them all without scanning the namespace (a record's own metadata confirms each one)."""
+
+    def find(get: Callable[[str], VectorRecord | None]) -> Iterator[str]:
+        for record_id in record_ids:
+            number = 0
+            while (stored := get(chunk_id(record_id, number))) is not None and _owned_by(stored, record_id):
+                yield stored.id
+                number += 1
+
+    return find
+
+
+def _owned_by(stored: VectorRecord, record_id: str) -> bool:
+    return (stored.metadata or {}).get(RECORD_ID) == record_id

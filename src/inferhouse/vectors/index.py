@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,10 @@ class IndexConfig:
     created_at: float = 0.0
     # Integrated inference: the model (an inference id or an endpoint name), field_map and chunking.
     embed: dict[str, Any] | None = None
+
+
+# Given a lookup of stored records by id, the ids a replace should delete.
+StaleFinder = Callable[[Callable[[str], VectorRecord | None]], Iterable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +87,18 @@ class VectorIndex:
             space.commit(staged, batch)  # durable before it is visible or acknowledged
         return len(batch)
 
-    def replace(self, namespace: str, owners: Predicate, batch: RecordBatch) -> int:
-        """Upsert ``batch`` and delete every other row that ``owners`` matches, in one durable write.
+    def replace(self, namespace: str, batch: RecordBatch, stale_of: StaleFinder) -> int:
+        """Upsert ``batch`` and delete the rows ``stale_of`` names, in one durable write.
 
         This is how a record's chunks are rewritten: the new chunks land and the old ones the new set no
-        longer has go, together, so readers and crashes never see a record with a mix of both."""
+        longer has go, together, so readers and crashes never see a record with a mix of both.
+        ``stale_of`` runs under the index lock with the namespace's id lookup."""
         if len(batch):
             check_matches_index(batch.values.shape[-1], self.config.dimension)
         with self._lock:
             space = self._namespace(namespace)
             keep = set(batch.ids)
-            stale = [space.ids[row] for row in np.flatnonzero(space.matching_rows(owners))]
-            stale = [vector_id for vector_id in stale if vector_id not in keep]
+            stale = [vector_id for vector_id in stale_of(space.get) if vector_id not in keep]
             durable = self.store.replace_started(namespace, stale, batch)
             try:
                 staged = space.stage(batch)

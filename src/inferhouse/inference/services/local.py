@@ -78,7 +78,9 @@ class EndpointRunner:
                 )
 
             def rank(model: Any) -> list[dict[str, Any]]:
-                ranked: list[dict[str, Any]] = model.rank(query, list(texts), return_text=return_documents)
+                ranked: list[dict[str, Any]] = model.rank(
+                    query, list(texts), raw_scores=False, return_text=return_documents, truncate=True
+                )
                 return ranked
 
             ranked = await runner.call(rank)
