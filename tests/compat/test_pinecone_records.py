@@ -41,7 +41,7 @@ DOCS = [
     {"_id": "volcanoes", "chunk_text": VOLCANOES, "category": "geology"},
     {"_id": "bread", "chunk_text": BREAD, "category": "food"},
 ]
-# About 390 words: more than one chunk under the default chunking (sentences, at most 250 words).
+# About 450 words: more than one chunk under the default chunking (sentences, at most 250 words).
 LOG = " ".join(
     f"Entry {n} of the ship's log records calm seas, a steady westerly wind and clear skies."
     for n in range(30)

@@ -114,10 +114,17 @@ def java_regex(pattern: str) -> str:
             out.append(pattern[index : index + 2])
             index += 2
             continue
+        if not in_class and char == "[":
+            # A "]" straight after "[" or "[^" is a member in both dialects, not the end.
+            opening = re.match(r"\[\^?\]?", pattern[index:])
+            assert opening is not None
+            out.append(opening.group())
+            index += len(opening.group())
+            in_class = True
+            continue
         if not in_class:
-            in_class = char == "["
             out.append({".": _JAVA_DOT, "^": _JAVA_CARET, "$": _JAVA_DOLLAR}.get(char, char))
-        elif char == "]" and out[-1] not in ("[", "[^"):
+        elif char == "]":
             in_class = False
             out.append(char)
         elif char == "[" or (char == "&" and out[-1] == "&"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from inferhouse.chunking import (
     WordChunking,
     parse_chunking_settings,
 )
-from inferhouse.chunking._java import hashmap_order, java_double, java_str
+from inferhouse.chunking._java import hashmap_order, java_double, java_regex, java_str
 from inferhouse.chunking.separators import SEPARATOR_GROUPS
 from inferhouse.errors import SettingsInvalid
 
@@ -382,3 +383,17 @@ def test_java_only_regex_syntax_is_refused() -> None:
     [problem] = problems({"strategy": "recursive", "max_chunk_size": 10, "separators": ["[a-z&&[^q]]"]})
     assert problem.startswith("[chunking_settings] Invalid value [[a-z&&[^q]]]. [separators] must be regular")
     assert "unions and intersections are not supported" in problem
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("a.", "a\rb a\u2028c ad", ["ad"]),  # Java's "." stops at every line end
+        ("[^].]+", "x.y]z", ["x", "y", "z"]),  # "]" first in a class is a member; "." in a class is a dot
+        ("^x", "x\rx\r\nx", ["x", "x", "x"]),  # "^" after \r, and after \r\n but not inside it
+        ("x$", "x\rx\r\nx", ["x", "x", "x"]),
+        ("[~~||]+", "~|", ["~|"]),
+    ],
+)
+def test_java_regex(pattern: str, text: str, found: list[str]) -> None:
+    assert re.findall(java_regex(pattern), text) == found
