@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -461,3 +463,30 @@ def test_configurations_and_secrets_survive_a_restart(tmp_path: Path) -> None:
             assert "cannot be decrypted" in error_of(unreadable)["reason"]
         finally:
             third.stop()
+
+
+def test_configurations_sharing_a_url_and_key_share_one_rate_limit(es: Es, upstream: FakeUpstream) -> None:
+    always(upstream, 200, {"embeddings": [[1.0, 0.0]]})
+    names = [f"paced-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for name in names:
+        body = hugging_face(upstream.url, "shared-key", rate_limit={"requests_per_minute": 120})
+        assert es.put("text_embedding", name, body).status_code == 200
+    other = f"paced-{uuid.uuid4().hex[:6]}"  # another key: a bucket of its own, not slowed by the others
+    assert es.put("text_embedding", other, hugging_face(upstream.url, "other-key")).status_code == 200
+    before = len(upstream.received)
+
+    def call(name: str) -> int:
+        return es.post(f"/_inference/{name}", {"input": ["x"]}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(call, [*names, *names, *names, other, other]))
+    assert statuses == [200] * 8
+    arrivals = upstream.received[before:]
+    shared = sorted(r.at for r in arrivals if r.headers["authorization"] == "Bearer shared-key")
+    assert len(shared) == 6
+    gaps = [later - earlier for earlier, later in itertools.pairwise(shared)]
+    assert min(gaps) >= 0.45, gaps  # 120 a minute: one start every 0.5 s, across both configurations
+    unshared = sorted(r.at for r in arrivals if r.headers["authorization"] == "Bearer other-key")
+    assert unshared[-1] - unshared[0] < 0.45  # 3000 a minute: the second call did not wait behind them
+    for name in [*names, other]:
+        es.delete(f"/_inference/{name}")

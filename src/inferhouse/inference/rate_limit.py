@@ -88,12 +88,11 @@ class RateLimiter:
 class RateLimiters:
     """The shared registry: one :class:`RateLimiter` per (url, api_key) pair.
 
-    The key holds a SHA-256 digest of the API key, never the key itself. When two configurations share
-    a pair but ask for different rates, the bucket takes the rate of the most recent :meth:`for_key`
-    call: creating or updating a configuration is the operator's latest word on that upstream.
-    (Elasticsearch keeps the rate of whichever configuration created the group first.) Call
-    :meth:`for_key` when a configuration is created or updated and keep the limiter it returns; calling
-    it per request would let configurations with different rates flip the shared rate back and forth.
+    The key holds a SHA-256 digest of the API key, never the key itself. When configurations sharing a
+    pair ask for different rates, the bucket runs at the lowest: no configuration's limit is ever
+    exceeded, and the rate does not depend on the order in which runners happen to be built (after a
+    restart they are built on first use). Elasticsearch keeps the rate of whichever configuration
+    created the group first, which a restart would make arbitrary here.
     """
 
     def __init__(self, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
@@ -109,7 +108,8 @@ class RateLimiters:
     def for_key(
         self, url: str, api_key: str, requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     ) -> RateLimiter:
-        """The bucket shared by every configuration that calls ``url`` with ``api_key``, set to this rate."""
+        """The bucket shared by every configuration that calls ``url`` with ``api_key``, at the lowest rate
+        any of them asked for."""
         rate = _checked_rate(requests_per_minute)
         key = self._key(url, api_key)
         with self._lock:
@@ -117,7 +117,7 @@ class RateLimiters:
             if limiter is None:
                 limiter = RateLimiter(rate, clock=self._clock, sleep=self._sleep)
                 self._limiters[key] = limiter
-            else:
+            elif rate < limiter.requests_per_minute:
                 limiter.requests_per_minute = rate
             return limiter
 

@@ -118,12 +118,13 @@ def test_one_bucket_per_url_and_key() -> None:
     assert len(limiters) == 3
 
 
-def test_the_most_recent_rate_wins_for_a_shared_bucket() -> None:
+def test_the_lowest_rate_wins_for_a_shared_bucket() -> None:
     limiters = RateLimiters()
-    first = limiters.for_key("http://a/embed", "key", 100)
-    second = limiters.for_key("http://a/embed", "key", 250)
-    assert second is first
-    assert first.requests_per_minute == 250
+    first = limiters.for_key("http://a/embed", "key", 250)
+    second = limiters.for_key("http://a/embed", "key", 100)
+    third = limiters.for_key("http://a/embed", "key", 600)
+    assert second is first and third is first
+    assert first.requests_per_minute == 100
 
 
 def test_the_registry_does_not_keep_the_raw_key() -> None:
