@@ -21,12 +21,6 @@ PINECONE7_FLOW = Path(__file__).parent / "pinecone7" / "flow.py"
 
 
 @pytest.fixture
-def pc(server: RunningServer) -> Iterator[Pinecone]:
-    with Pinecone(api_key=server.token, host=server.url) as client:
-        yield client
-
-
-@pytest.fixture
 def index_name(pc: Pinecone, request: pytest.FixtureRequest) -> Iterator[str]:
     name = index_name_for(request.node.name, "t")
     yield name

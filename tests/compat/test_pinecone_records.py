@@ -10,12 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from pinecone import DenseEmbedding, Index, Pinecone
 
 from tests.compat import test_pinecone
 from tests.support.models import build_tiny_cross_encoder
-from tests.support.server import RunningServer, index_name_for
+from tests.support.server import RunningServer, delete_endpoint, deploy_endpoint, index_name_for
 
 PINECONE7_RECORDS_FLOW = Path(__file__).parent / "pinecone7" / "records_flow.py"
 MODEL = "all-minilm-l6-v2"
@@ -52,35 +51,9 @@ LOG = " ".join(
 def ranker(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A sentence-ranking endpoint serving a tiny random cross-encoder, made through the management API."""
     model = build_tiny_cross_encoder(tmp_path_factory.mktemp("ranker") / "model")
-    api = f"{server.url}/v2/endpoint/local"
-    body = {
-        "name": RANKER,
-        "type": "protected",
-        "model": {"repository": str(model), "task": "sentence-ranking", "framework": "pytorch"},
-        "compute": {"accelerator": "cpu", "scaling": {"minReplica": 1, "maxReplica": 1}},
-        "provider": {"vendor": "local", "region": "local"},
-    }
-    created = requests.post(api, json=body, headers=server.headers, timeout=30)
-    assert created.status_code == 200, created.text
-    deadline = time.monotonic() + 120
-    while (state := _endpoint_state(server, api)) in ("pending", "initializing", "updating"):
-        assert time.monotonic() < deadline, f"{RANKER} still {state}"
-        time.sleep(0.2)
-    assert state == "running", state
+    deploy_endpoint(server, RANKER, model, "sentence-ranking")
     yield RANKER
-    requests.delete(f"{api}/{RANKER}", headers=server.headers, timeout=30)
-
-
-def _endpoint_state(server: RunningServer, api: str) -> str:
-    described = requests.get(f"{api}/{RANKER}", headers=server.headers, timeout=30)
-    assert described.status_code == 200, described.text
-    return str(described.json()["status"]["state"])
-
-
-@pytest.fixture
-def pc(server: RunningServer) -> Iterator[Pinecone]:
-    with Pinecone(api_key=server.token, host=server.url) as client:
-        yield client
+    delete_endpoint(server, RANKER)
 
 
 @pytest.fixture

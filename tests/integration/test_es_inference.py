@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ import requests
 
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
 from tests.support.models import build_tiny_cross_encoder
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, delete_endpoint, deploy_endpoint, start_server
 
 BUNDLED_ENDPOINT = "all-minilm-l6-v2"
 
@@ -336,25 +335,11 @@ RANKER = "es-ranker"
 
 @pytest.fixture(scope="module")
 def ranker(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A sentence-ranking endpoint on a tiny random cross-encoder, made through the management API."""
+    """A sentence-ranking endpoint on a tiny random cross-encoder."""
     model = build_tiny_cross_encoder(tmp_path_factory.mktemp("es-ranker") / "model")
-    api = f"{server.url}/v2/endpoint/local"
-    body = {
-        "name": RANKER,
-        "model": {"repository": str(model), "task": "sentence-ranking", "framework": "pytorch"},
-        "compute": {"accelerator": "cpu", "scaling": {"minReplica": 1, "maxReplica": 1}},
-    }
-    assert requests.post(api, json=body, headers=server.headers, timeout=30).status_code == 200
-    deadline = time.monotonic() + 120
-    while True:
-        state = requests.get(f"{api}/{RANKER}", headers=server.headers, timeout=30).json()["status"]["state"]
-        if state not in ("pending", "initializing", "updating"):
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert state == "running"
+    deploy_endpoint(server, RANKER, model, "sentence-ranking")
     yield RANKER
-    requests.delete(f"{api}/{RANKER}", headers=server.headers, timeout=30)
+    delete_endpoint(server, RANKER)
 
 
 def test_rerank_locally_and_through_our_tei_url(es: Es, server: RunningServer, ranker: str) -> None:

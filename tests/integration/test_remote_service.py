@@ -14,27 +14,13 @@ import pytest
 from inferhouse.errors import UpstreamError, UpstreamMalformed, UpstreamRateLimited, UpstreamRejected
 from inferhouse.inference.rate_limit import RateLimiter, RateLimiters
 from inferhouse.inference.remote import HuggingFaceRemote, RankedText, RetryPolicy, new_http_client
+from tests.support.fake_time import FakeTime
 from tests.support.fake_upstream import FakeUpstream, Received, Reply, closed_port_url, running_upstream
 
 API_KEY = "hf_test_secret_key_0123456789"
 INFERENCE_ID = "my-hf"
 FAST = RetryPolicy(max_tries=3, initial_delay=0.01, max_delay=0.02, budget=5.0)
 QUICK_RATE = 60_000  # one request per millisecond: out of the way unless a test is about the limit
-
-
-class FakeTime:
-    """A retry clock that moves only when the client sleeps; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def vector_for(text: str) -> list[float]:

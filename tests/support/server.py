@@ -100,3 +100,30 @@ def index_name_for(node_name: str, prefix: str) -> str:
 
     slug = re.sub(r"[^a-z0-9]+", "-", node_name.lower()).strip("-")[:30].strip("-")
     return f"{prefix}-{slug}-{hashlib.sha1(node_name.encode()).hexdigest()[:6]}"
+
+
+def deploy_endpoint(server: RunningServer, name: str, model: Path, task: str, timeout: float = 120) -> None:
+    """Create an endpoint for a local model through the management API and wait until it runs."""
+    api = f"{server.url}/v2/endpoint/local"
+    body = {
+        "name": name,
+        "type": "protected",
+        "model": {"repository": str(model), "task": task, "framework": "pytorch"},
+        "compute": {"accelerator": "cpu", "scaling": {"minReplica": 1, "maxReplica": 1}},
+    }
+    created = requests.post(api, json=body, headers=server.headers, timeout=30)
+    assert created.status_code == 200, created.text
+    deadline = time.monotonic() + timeout
+    while True:
+        described = requests.get(f"{api}/{name}", headers=server.headers, timeout=30)
+        assert described.status_code == 200, described.text
+        state = described.json()["status"]["state"]
+        if state not in LOADING_STATES:
+            break
+        assert time.monotonic() < deadline, f"endpoint {name} still {state}"
+        time.sleep(0.2)
+    assert state == "running", f"endpoint {name} is {state}: {described.json()['status'].get('message')}"
+
+
+def delete_endpoint(server: RunningServer, name: str) -> None:
+    requests.delete(f"{server.url}/v2/endpoint/local/{name}", headers=server.headers, timeout=30)

@@ -8,28 +8,7 @@ import math
 import pytest
 
 from inferhouse.inference.rate_limit import DEFAULT_REQUESTS_PER_MINUTE, RateLimiter, RateLimiters
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps (or a test advances it)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class FrozenTime(FakeTime):
-    """A clock that records sleeps but never moves, as when many callers arrive at one instant."""
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
+from tests.support.fake_time import FakeTime, FrozenTime
 
 
 def limiter(per_minute: float, fake: FakeTime) -> RateLimiter:
@@ -123,7 +102,8 @@ def test_the_lowest_rate_wins_for_a_shared_bucket() -> None:
     first = limiters.for_key("http://a/embed", "key", 250)
     second = limiters.for_key("http://a/embed", "key", 100)
     third = limiters.for_key("http://a/embed", "key", 600)
-    assert second is first and third is first
+    assert second is first
+    assert third is first
     assert first.requests_per_minute == 100
 
 
