@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import requests
 
+from inferhouse.auth import TokenStore
+from inferhouse.storage import Database
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
 from tests.support.models import build_tiny_cross_encoder
 from tests.support.server import RunningServer, delete_endpoint, deploy_endpoint, start_server
@@ -475,3 +477,34 @@ def test_configurations_sharing_a_url_and_key_share_one_rate_limit(es: Es, upstr
     assert unshared[-1] - unshared[0] < 0.45  # 3000 a minute: the second call did not wait behind them
     for name in [*names, other]:
         es.delete(f"/_inference/{name}")
+
+
+def test_a_private_endpoint_is_not_reachable_through_a_model_name(es: Es, server: RunningServer) -> None:
+    name = f"es-private-{uuid.uuid4().hex[:6]}"
+    deploy_endpoint(
+        server, name, "sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", access="private"
+    )
+    user = {"Authorization": f"Bearer {TokenStore(Database.in_data_dir(server.data_dir)).create('es-user')}"}
+    local = {"service": "inferhouse", "service_settings": {"endpoint": name}}
+    try:
+        assert es.put("text_embedding", f"{name}-admin", local).status_code == 200  # the admin may
+        as_user = requests.post(
+            f"{server.url}/_inference/{name}-admin", json={"input": "x"}, headers=user, timeout=30
+        )
+        assert as_user.status_code == 403, as_user.text
+        assert error_of(as_user)["type"] == "security_exception"
+        created = requests.put(
+            f"{server.url}/_inference/text_embedding/{name}-user", json=local, headers=user, timeout=30
+        )
+        assert created.status_code == 403
+        embed = requests.post(
+            f"{server.url}/embed", json={"model": name, "inputs": [{"text": "x"}]}, headers=user, timeout=30
+        )
+        assert embed.status_code == 403
+        index = {"name": f"{name}-idx", "embed": {"model": f"{name}-admin", "field_map": {"text": "t"}}}
+        bound = requests.post(f"{server.url}/indexes/create-for-model", json=index, headers=user, timeout=30)
+        assert bound.status_code == 403
+        assert es.post(f"/_inference/{name}-admin", {"input": "x"}).status_code == 200
+    finally:
+        es.delete(f"/_inference/{name}-admin")
+        delete_endpoint(server, name)

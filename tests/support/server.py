@@ -102,12 +102,20 @@ def index_name_for(node_name: str, prefix: str) -> str:
     return f"{prefix}-{slug}-{hashlib.sha1(node_name.encode()).hexdigest()[:6]}"
 
 
-def deploy_endpoint(server: RunningServer, name: str, model: Path, task: str, timeout: float = 120) -> None:
-    """Create an endpoint for a local model through the management API and wait until it runs."""
+def deploy_endpoint(
+    server: RunningServer,
+    name: str,
+    model: Path | str,
+    task: str,
+    *,
+    access: str = "protected",
+    timeout: float = 120,
+) -> None:
+    """Create an endpoint for a model through the management API and wait until it runs."""
     api = f"{server.url}/v2/endpoint/local"
     body = {
         "name": name,
-        "type": "protected",
+        "type": access,
         "model": {"repository": str(model), "task": task, "framework": "pytorch"},
         "compute": {"accelerator": "cpu", "scaling": {"minReplica": 1, "maxReplica": 1}},
     }

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from inferhouse.api.bodies import json_object
-from inferhouse.api.dialect import dialect_route
+from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.renderers import render_elasticsearch
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.errors import BadRequest
 from inferhouse.inference.calls import infer
 from inferhouse.inference.config import TaskType, parse_task_type
+from inferhouse.inference.services.local import SERVICE_NAME
 
 router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])
 
@@ -55,7 +56,13 @@ async def get_typed(task_type: str, inference_id: str, request: Request) -> Resp
 @router.put("/_inference/{task_type}/{inference_id}", summary="Create an inference endpoint")
 async def create(task_type: str, inference_id: str, request: Request) -> Response:
     body = await json_object(request)
-    config = await services(request).inference.create(task_type, inference_id, body)
+    found = services(request)
+    settings = body.get("service_settings")
+    if body.get("service") == SERVICE_NAME and isinstance(settings, dict):
+        endpoint = settings.get("endpoint")
+        if isinstance(endpoint, str) and endpoint in found.endpoints.names():
+            found.endpoints.authorize(endpoint, principal_of(request))
+    config = await found.inference.create(task_type, inference_id, body)
     return json_response(config.reply())
 
 
@@ -78,9 +85,16 @@ async def delete_typed(task_type: str, inference_id: str, request: Request) -> R
     return await _delete(request, inference_id, parse_task_type(task_type))
 
 
+def _allowed(request: Request, inference_id: str) -> None:
+    found = services(request)
+    if inference_id in found.inference:
+        found.models.authorize(inference_id, principal_of(request))
+
+
 @router.post("/_inference/{inference_id}", summary="Run inference with the endpoint's own task type")
 async def infer_one(inference_id: str, request: Request) -> Response:
     body = await json_object(request)
+    _allowed(request, inference_id)
     return json_response(await infer(services(request).inference, None, inference_id, body))
 
 
@@ -88,6 +102,7 @@ async def infer_one(inference_id: str, request: Request) -> Response:
 async def infer_typed(task_type: str, inference_id: str, request: Request) -> Response:
     body = await json_object(request)
     kind = parse_task_type(task_type)
+    _allowed(request, inference_id)
     return json_response(await infer(services(request).inference, kind, inference_id, body))
 
 
@@ -100,6 +115,7 @@ async def stream(task_type: str, inference_id: str, request: Request) -> Respons
     body = await json_object(request)
     registry = services(request).inference
     config = registry.get(inference_id, kind)
+    _allowed(request, inference_id)
     if config.task_type not in (TaskType.CHAT_COMPLETION, TaskType.COMPLETION):
         raise BadRequest(f"Streaming is not allowed for task [{config.task_type.value}].")
     runner = registry.runner(inference_id)

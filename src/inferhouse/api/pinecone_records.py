@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from inferhouse.api.bodies import field, json_object
-from inferhouse.api.dialect import dialect_route
+from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.pinecone_control import config_from_body, describe
 from inferhouse.api.renderers import render_pinecone_control, render_pinecone_data
 from inferhouse.api.responses import json_response
@@ -52,6 +52,7 @@ async def create_for_model(request: Request) -> Response:
     if not isinstance(field_map, dict) or not isinstance(field_map.get("text"), str) or not field_map["text"]:
         raise BadRequest("embed.field_map must map 'text' to the record field that holds the text to embed")
     model = embed["model"]
+    _allowed(request, model)
     runner, own_chunking, dimension = found.models.embedder(model)
     raw_chunking = field(body, "chunking_settings") or embed.get("chunking_settings")
     chunking = parse_chunking_settings(raw_chunking) if raw_chunking else own_chunking or DEFAULT_CHUNKING
@@ -86,12 +87,17 @@ async def create_for_model(request: Request) -> Response:
     return json_response(describe(index, request), status_code=201)
 
 
+def _allowed(request: Request, model: str) -> None:
+    services(request).models.authorize(model, principal_of(request))
+
+
 def _binding(request: Request, index: VectorIndex) -> Binding:
     if index.config.embed is None:
         raise BadRequest(
             f"Index {index.config.name} has no integrated embedding model: create it with "
             "/indexes/create-for-model to upsert and search text records"
         )
+    _allowed(request, str(index.config.embed["model"]))
     return services(request).models.binding(index.config.embed)
 
 
@@ -143,6 +149,7 @@ def _rerank(request: Request, raw: object, text: str, top_k: int) -> Rerank | No
     if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
         raise BadRequest(f"rerank.top_n must be a positive integer, got {top_n!r}")
     query = raw.get("query") or text
+    _allowed(request, raw["model"])
     return Rerank(services(request).models.ranker(raw["model"]), rank_fields[0], top_n, str(query))
 
 
@@ -207,6 +214,7 @@ async def embed(request: Request) -> Response:
     limit = found.settings.max_client_batch_size
     if len(texts) > limit:
         raise BadRequest(f"inputs takes at most {limit} texts, got {len(texts)}")
+    _allowed(request, model)
     runner, _, _ = found.models.embedder(model)
     vectors, tokens = await embed_counted(runner, texts)
     return json_response(
@@ -242,6 +250,7 @@ async def rerank(request: Request) -> Response:
     if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
         raise BadRequest(f"top_n must be a positive integer, got {top_n!r}")
     return_documents = field(body, "return_documents", "returnDocuments")
+    _allowed(request, model)
     ranked = await found.models.ranker(model).rerank(query, texts, top_n=top_n)
     data = []
     for item in ranked[:top_n]:

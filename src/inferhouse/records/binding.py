@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from inferhouse.auth import Principal
 from inferhouse.chunking import DEFAULT_CHUNKING, ChunkingSettings, parse_chunking_settings
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.errors import BadRequest, EndpointNotFound
 from inferhouse.inference.config import TaskType
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.services import InferenceRunner
-from inferhouse.inference.services.local import EndpointRunner
+from inferhouse.inference.services.local import SERVICE_NAME, EndpointRunner
 
 # Metadata keys a chunk carries beside the record's own fields; records may not use them.
 RECORD_ID = "_record_id"
@@ -58,6 +59,20 @@ class Models:
             dimension = config.service_settings.get("dimensions")
             return self.inference.runner(model), config.chunking, dimension
         return EndpointRunner(self.endpoints, self._endpoint(model)), None, None
+
+    def endpoint_behind(self, model: str) -> str | None:
+        """The endpoint of this server that ``model`` runs on, if it runs on one in process."""
+        if model in self.inference:
+            config = self.inference.get(model)
+            return str(config.service_settings["endpoint"]) if config.service == SERVICE_NAME else None
+        return model if model in self.endpoints.names() else None
+
+    def authorize(self, model: str, principal: Principal | None) -> None:
+        """Calling an endpoint through a model name needs the same right as calling it directly, so a
+        private endpoint cannot be reached through an inference configuration or an index."""
+        endpoint = self.endpoint_behind(model)
+        if endpoint is not None:
+            self.endpoints.authorize(endpoint, principal)
 
     def ranker(self, model: str) -> InferenceRunner:
         if model in self.inference:
