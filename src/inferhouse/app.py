@@ -155,7 +155,8 @@ def declared_endpoints(settings: Settings) -> list[EndpointConfig]:
         model = ModelConfig(repository=BUNDLED_MODEL_ID, task="sentence-embeddings")
         declared.append(EndpointConfig(name=DEFAULT_ENDPOINT_NAME, model=model))
     for spec in settings.endpoints:
-        model = ModelConfig(repository=spec.model, revision=spec.revision, task=spec.task)
+        env: dict[str, str] = {"INFERHOUSE_BACKEND": spec.backend} if spec.backend else {}
+        model = ModelConfig(repository=spec.model, revision=spec.revision, task=spec.task, env=env)
         compute = ComputeConfig(
             min_replica=spec.min_replica,
             max_replica=spec.max_replica,

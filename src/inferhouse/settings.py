@@ -42,6 +42,7 @@ class EndpointSpec(BaseModel):
     min_replica: int = Field(1, ge=0)
     max_replica: int = Field(1, ge=1)
     scale_to_zero_timeout: int | None = Field(None, ge=1)
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] | None = None
 
 
 class Settings(BaseSettings):
@@ -87,6 +88,10 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, ge=0, description="Memory for cached embeddings; 0 turns it off."
     )
     torch_threads: int | None = Field(None, ge=1, description="Threads for torch; its default when unset.")
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto",
+        description="How CPU endpoints run encoders: auto picks ONNX Runtime where it is faster and exact.",
+    )
 
     ann_min_vectors: int = Field(
         20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."

@@ -62,7 +62,10 @@ def start_server(
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     child_env = {key: value for key, value in os.environ.items() if not key.startswith("INFERHOUSE_")}
-    child_env.update({"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    # torch unless a test asks otherwise: ONNX export and its speed probe are tested on their own.
+    child_env.update(
+        {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "INFERHOUSE_BACKEND": "torch"}
+    )
     if token is not None:
         child_env["INFERHOUSE_ADMIN_TOKEN"] = token
     child_env.update(env or {})
@@ -109,6 +112,7 @@ def deploy_endpoint(
     task: str,
     *,
     access: str = "protected",
+    env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> None:
     """Create an endpoint for a model through the management API and wait until it runs."""
@@ -116,7 +120,7 @@ def deploy_endpoint(
     body = {
         "name": name,
         "type": access,
-        "model": {"repository": str(model), "task": task, "framework": "pytorch"},
+        "model": {"repository": str(model), "task": task, "framework": "pytorch", "env": env or {}},
         "compute": {"accelerator": "cpu", "scaling": {"minReplica": 1, "maxReplica": 1}},
     }
     created = requests.post(api, json=body, headers=server.headers, timeout=30)

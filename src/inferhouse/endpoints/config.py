@@ -55,6 +55,15 @@ class ModelConfig:
     image: dict[str, Any] = field(default_factory=lambda: {"huggingface": {}})
 
     @property
+    def backend(self) -> str | None:
+        """``torch``, ``onnx`` or ``onnx-int8`` when the endpoint asks for one (``INFERHOUSE_BACKEND`` in its
+        env, or framework ``onnx``); None leaves the choice to the server's setting."""
+        asked = self.env.get("INFERHOUSE_BACKEND", "").strip().lower()
+        if asked:
+            return asked
+        return "onnx" if self.framework.lower() == "onnx" else None
+
+    @property
     def trust_remote_code(self) -> bool:
         """Remote code runs only when the endpoint asks, as the toolkit's ``HF_TRUST_REMOTE_CODE``."""
         return self.env.get("HF_TRUST_REMOTE_CODE", "").strip().lower() in {"1", "true", "yes"}

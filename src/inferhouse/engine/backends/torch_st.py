@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,58 @@ class SentenceTransformerBackend:
             raise BackendFailure(f"Could not load the model at {path.name}: {exc}") from exc
         model.eval()
         return cls(model)
+
+    @property
+    def pipeline(self) -> list[Any]:
+        """The model's modules before any final Normalize (which ``normalizes`` reports)."""
+        return list(self._modules)
+
+    @property
+    def pad_id(self) -> int:
+        return self._pad_id
+
+    def export_onnx(self, target: Path) -> None:
+        """Write the transformer module as an ONNX graph from token ids, attention mask and token type
+        ids to token vectors, with batch and sequence dimensions free."""
+        torch = self._torch
+        encoder = self._transformer.auto_model
+
+        class TokenVectors(torch.nn.Module):  # type: ignore[misc,name-defined]
+            # Keyword arguments: the positional order of a model's forward differs between versions.
+            def __init__(self) -> None:
+                super().__init__()
+                self.encoder = encoder
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+                if "token_type_ids" in names:
+                    kwargs["token_type_ids"] = token_type_ids
+                return self.encoder(**kwargs).last_hidden_state
+
+        names = self._input_names
+        sample = self.tokenize(["an export sample", "a second, longer export sample sentence"], "right")
+        width = max(len(item.ids) for item in sample)
+        ids = torch.full((2, width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((2, width), dtype=torch.long)
+        for row, item in enumerate(sample):
+            ids[row, : len(item.ids)] = torch.tensor(item.ids)
+            mask[row, : len(item.ids)] = 1
+        inputs = ["input_ids", "attention_mask", "token_type_ids"]
+        free = {name: {0: "batch", 1: "sequence"} for name in [*inputs, "token_vectors"]}
+        # The TorchScript exporter: it needs no onnxscript and handles these encoders; its deprecation
+        # notice and tracer warnings say nothing the user can act on.
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                TokenVectors().eval(),
+                (ids, mask, torch.zeros_like(ids)),
+                str(target),
+                input_names=inputs,
+                output_names=["token_vectors"],
+                dynamic_axes=free,
+                opset_version=17,
+                dynamo=False,
+            )
 
     def tokenize(self, texts: Sequence[str], direction: TruncationDirection) -> list[TokenizedText]:
         encodings = self._tokenizers[direction].encode_batch(list(texts))

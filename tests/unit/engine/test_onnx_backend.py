@@ -1,0 +1,105 @@
+"""The ONNX Runtime backend: export once, cache, check parity, fall back to torch with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferhouse.engine.backends.onnx_st import OnnxBackend, pool, use_onnx
+from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
+from tests.support.models import build_tiny_sentence_model
+
+TEXTS = ["a short one", "padding and truncation " * 40, "x", "a medium sentence about whales and krill"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_sentence_model(tmp_path_factory.mktemp("onnx") / "tiny", seed=5)
+
+
+@pytest.fixture(scope="module")
+def reference(model_dir: Path) -> SentenceTransformerBackend:
+    return SentenceTransformerBackend.load(model_dir, "cpu")
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_onnx_gives_torchs_vectors_and_caches_the_export(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
+) -> None:
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx")
+    assert isinstance(verdict.backend, OnnxBackend), verdict.reason
+    assert verdict.reason.startswith("onnx: asked for; lowest cosine to torch")
+    batch = reference.tokenize(TEXTS, "right")
+    assert any(item.truncated for item in batch)  # the check covers truncation and padding
+    assert _cosines(verdict.backend.forward(batch), reference.forward(batch)).min() >= 0.9999
+    exported = list(tmp_path.rglob("model.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    again = use_onnx(reference, model_dir, tmp_path, choice="onnx")  # a restart or another replica
+    assert isinstance(again.backend, OnnxBackend)
+    assert exported[0].stat().st_mtime_ns == stamp  # opened, not exported again
+    assert (exported[0].parent / "verdict.json").is_file()
+
+
+def test_auto_serves_the_faster_backend_and_says_so(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
+) -> None:
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="auto")
+    assert verdict.reason.startswith(("onnx: faster than torch here", "torch: faster than ONNX here"))
+    assert ("ms per probe batch") in verdict.reason
+    expected = OnnxBackend if verdict.reason.startswith("onnx") else SentenceTransformerBackend
+    assert isinstance(verdict.backend, expected)
+
+
+def test_torch_when_asked(reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path) -> None:
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="torch")
+    assert verdict.backend is reference
+    assert not list(tmp_path.iterdir())
+
+
+def test_int8_is_close_but_reported(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
+) -> None:
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx-int8")
+    if isinstance(verdict.backend, OnnxBackend):
+        assert verdict.backend.dtype == "int8"
+        assert "lowest cosine to torch" in verdict.reason
+    else:  # a random tiny model may quantize worse than the floor: then torch serves, and says why
+        assert "ONNX vectors differ from torch's" in verdict.reason
+
+
+def test_unsupported_pipelines_fall_back_with_the_reason(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SentenceTransformerBackend, "pipeline", property(lambda self: [object(), object()]))
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx")
+    assert verdict.backend is reference
+    assert "pipeline is object -> object" in verdict.reason
+
+
+def test_a_failed_export_falls_back(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: SentenceTransformerBackend, target: Path) -> None:
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(SentenceTransformerBackend, "export_onnx", broken)
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx")
+    assert verdict.backend is reference
+    assert "the ONNX export failed (RuntimeError: unsupported operator)" in verdict.reason
+
+
+@pytest.mark.parametrize("mode", ["mean", "cls", "max"])
+def test_pooling_matches_its_definition(mode: str) -> None:
+    rng = np.random.default_rng(0)
+    tokens = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    mask = np.array([[1, 1, 0], [1, 1, 1]])
+    pooled = pool(tokens, mask, mode)
+    first = tokens[0, :2]
+    expected = {"mean": first.mean(axis=0), "cls": tokens[0, 0], "max": first.max(axis=0)}[mode]
+    np.testing.assert_allclose(pooled[0], expected, rtol=1e-6)
