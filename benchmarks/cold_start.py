@@ -91,7 +91,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(Path(data_dir), env={"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_BACKEND": "auto"})
+        server = start_server(
+            Path(data_dir), env={"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_BACKEND": "auto"}
+        )
         try:
             body = {
                 "name": ENDPOINT,

@@ -9,8 +9,9 @@ all-MiniLM-L6-v2 on the same machine, in one run:
    ``forward`` on length-sorted batches of 64, for torch (with sequence packing) and ONNX Runtime; the
    faster is the limit of this machine;
 2. **sentence-transformers**: ``SentenceTransformer.encode(batch_size=32)`` in-process;
-3. **infinity**: the ``infinity-emb`` server in its own virtual environment
-   (``benchmarks/peers/infinity/setup.sh``), serving the same model directory, called at ``/embeddings``;
+3. **infinity**: the ``infinity-emb`` server (torch engine) in its own virtual environment, which
+   ``benchmarks/peers/infinity/setup.sh`` makes on the first run, serving the same model directory,
+   called at ``/embeddings``;
 4. **inferhouse**: ``inferhouse serve`` (backend ``auto``, cache off), called at TEI's ``/embed``.
 
 Both servers get the same client (aiohttp, one connection per concurrent client) at 1, 16 and 64
@@ -159,6 +160,7 @@ def single_latency(target: Target) -> float:
 
 
 def start_infinity(port: int) -> subprocess.Popen[bytes]:
+    subprocess.run([str(INFINITY / "setup.sh")], check=True)  # its own venv; a no-op once installed
     log = open(tempfile.mktemp(suffix=".infinity.log"), "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [str(INFINITY / "serve.sh"), str(model_dir()), str(port)], stdout=log, stderr=subprocess.STDOUT
@@ -235,12 +237,12 @@ def main() -> None:
                 )
             )
         try:
-            backend_log = requests.get(
-                f"{server.url}/v2/endpoint/local/all-minilm-l6-v2/logs", headers=server.headers, timeout=10
-            ).text
-            record["inferhouse_backend"] = [line for line in backend_log.splitlines() if "backend" in line][
-                -1:
+            chosen = [
+                line
+                for line in server.log().splitlines()
+                if "inferhouse.endpoints.deployment: backend" in line
             ]
+            record["inferhouse_backend"] = chosen[-1].split(": ", 1)[-1] if chosen else "unknown"
             ours_vectors = requests.post(
                 ours.url, json=ours.body(corpus[:64]), headers=ours.headers, timeout=60
             ).json()

@@ -130,7 +130,9 @@ def main() -> None:
     baseline = InProcess()
     rounds: dict[str, list[Result]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(Path(data_dir), env={"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"})
+        server = start_server(
+            Path(data_dir), env={"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"}
+        )
         try:
             for _ in range(args.rounds):
                 reference = baseline.run(corpus)

@@ -136,7 +136,9 @@ def main() -> None:
         path = Path(scratch) / "docs.jsonl"
         path.write_text("".join(json.dumps(doc) + "\n" for doc in docs))
         # No embedding cache: the second side would otherwise find every chunk the first one embedded.
-        server = start_server(Path(scratch) / "data", env={"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"})
+        server = start_server(
+            Path(scratch) / "data", env={"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"}
+        )
         try:
             with Client(server.url, token=server.token) as client:
                 client.embed(["warm up"] * 8, endpoint=ENDPOINT)

@@ -89,9 +89,8 @@ def main() -> None:
         stop(server)
     local = SentenceTransformer(str(model_dir), device="cpu").encode(SENTENCES, normalize_embeddings=True)
     cosines = (served * local).sum(axis=1) / np.linalg.norm(served, axis=1) / np.linalg.norm(local, axis=1)
-    print(
-        f"engine {args.engine}: ready in {ready_s:.1f} s, model id {model_id!r}, backend {models[0].get('backend')}"
-    )
+    backend = models[0].get("backend")
+    print(f"engine {args.engine}: ready in {ready_s:.1f} s, model id {model_id!r}, backend {backend}")
     print(f"usage {reply.get('usage')}, {served.shape[0]} x {served.shape[1]} floats")
     print("cosine vs sentence-transformers:", " ".join(f"{c:.7f}" for c in cosines))
     print(f"max |difference| {np.abs(served - local).max():.2e}")
