@@ -474,7 +474,9 @@ def test_configurations_sharing_a_url_and_key_share_one_rate_limit(es: Es, upstr
     gaps = [later - earlier for earlier, later in itertools.pairwise(shared)]
     assert min(gaps) >= 0.45, gaps  # 120 a minute: one start every 0.5 s, across both configurations
     unshared = sorted(r.at for r in arrivals if r.headers["authorization"] == "Bearer other-key")
-    assert unshared[-1] - unshared[0] < 0.45  # 3000 a minute: the second call did not wait behind them
+    # Its own bucket (3000 a minute): both its calls arrive long before the shared bucket's last one,
+    # which waits 2.5 s behind the others.
+    assert unshared[-1] < shared[-1] - 1.0
     for name in [*names, other]:
         es.delete(f"/_inference/{name}")
 

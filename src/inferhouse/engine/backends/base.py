@@ -21,6 +21,28 @@ class TokenizedText:
     truncated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PaddedBatch:
+    """Inputs side by side in rows as wide as the longest, padded at the end (int64, as encoders take)."""
+
+    input_ids: npt.NDArray[np.int64]
+    attention_mask: npt.NDArray[np.int64]
+    token_type_ids: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, batch: Sequence[TokenizedText], pad_id: int) -> PaddedBatch:
+        width = max(len(item.ids) for item in batch)
+        ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        types = np.zeros((len(batch), width), dtype=np.int64)
+        for row, item in enumerate(batch):
+            n = len(item.ids)
+            ids[row, :n] = item.ids
+            mask[row, :n] = 1
+            types[row, :n] = item.type_ids
+        return cls(ids, mask, types)
+
+
 class EmbeddingBackend(Protocol):
     """Turns tokenized texts into one pooled vector each.
 

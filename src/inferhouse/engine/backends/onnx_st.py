@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
+from inferhouse.engine.backends.base import EmbeddingBackend, PaddedBatch, TokenizedText, TruncationDirection
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 
 log = logging.getLogger(__name__)
@@ -72,18 +72,14 @@ class OnnxBackend:
         return self._reference.tokenize(texts, direction)
 
     def forward(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
-        width = max(len(item.ids) for item in batch)
-        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        types = np.zeros((len(batch), width), dtype=np.int64)
-        for row, item in enumerate(batch):
-            n = len(item.ids)
-            ids[row, :n] = item.ids
-            mask[row, :n] = 1
-            types[row, :n] = item.type_ids
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        padded = PaddedBatch.of(batch, self._pad_id)
+        feeds = {
+            "input_ids": padded.input_ids,
+            "attention_mask": padded.attention_mask,
+            "token_type_ids": padded.token_type_ids,
+        }
         (tokens,) = self._session.run(None, {name: feeds[name] for name in self._inputs})
-        return np.ascontiguousarray(pool(tokens, mask, self._pooling), dtype=np.float32)
+        return np.ascontiguousarray(pool(tokens, padded.attention_mask, self._pooling), dtype=np.float32)
 
 
 def pool(tokens: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str) -> npt.NDArray[np.float32]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inferhouse.engine.backends.base import TokenizedText, TruncationDirection
+from inferhouse.engine.backends.base import PaddedBatch, TokenizedText, TruncationDirection
 from inferhouse.engine.backends.packing import PACK_ROW_TOKENS, pack, unpack
 from inferhouse.engine.planning import should_pack
 from inferhouse.errors import BackendFailure
@@ -195,22 +195,14 @@ class SentenceTransformerBackend:
 
     def _forward_padded(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
         torch = self._torch
-        width = max(len(item.ids) for item in batch)
-        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        types = np.zeros((len(batch), width), dtype=np.int64)
-        for row, item in enumerate(batch):
-            n = len(item.ids)
-            ids[row, :n] = item.ids
-            mask[row, :n] = 1
-            types[row, :n] = item.type_ids
+        padded = PaddedBatch.of(batch, self._pad_id)
         features: dict[str, Any] = {
-            "input_ids": torch.from_numpy(ids).to(self._device),
-            "attention_mask": torch.from_numpy(mask).to(self._device),
+            "input_ids": torch.from_numpy(padded.input_ids).to(self._device),
+            "attention_mask": torch.from_numpy(padded.attention_mask).to(self._device),
             "modality": "text",
         }
         if "token_type_ids" in self._input_names:
-            features["token_type_ids"] = torch.from_numpy(types).to(self._device)
+            features["token_type_ids"] = torch.from_numpy(padded.token_type_ids).to(self._device)
         with torch.inference_mode():
             for module in self._modules:
                 features = module(features)
