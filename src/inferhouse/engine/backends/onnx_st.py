@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,12 +156,12 @@ def _pooling_of(reference: SentenceTransformerBackend) -> tuple[str, str | None]
     return mode, None
 
 
-def _cache_key(model_path: Path, int8: bool) -> str:
+def _cache_key(model_path: Path) -> str:
     import onnxruntime
     import torch
 
     digest = hashlib.sha256()
-    digest.update(f"{EXPORT_FORMAT}|{torch.__version__}|{onnxruntime.__version__}|{int8}".encode())
+    digest.update(f"{EXPORT_FORMAT}|{torch.__version__}|{onnxruntime.__version__}".encode())
     resolved = model_path.resolve()
     digest.update(str(resolved).encode())
     for file in sorted(resolved.rglob("*")):
@@ -171,26 +172,37 @@ def _cache_key(model_path: Path, int8: bool) -> str:
 
 
 def _exported(reference: SentenceTransformerBackend, model_path: Path, cache_root: Path, int8: bool) -> Path:
-    """The cache folder holding the exported (and, for int8, quantized) encoder, exporting on a miss."""
-    folder = cache_root / _cache_key(model_path, int8)
-    wanted = folder / ("model.int8.onnx" if int8 else "model.onnx")
-    if wanted.is_file():
-        return folder
+    """The cache folder holding the exported encoder (and its int8 copy when asked), made on a miss.
+
+    Every file appears by an atomic rename of a uniquely named partial one, so two endpoints loading
+    the same model at once, or a crash mid-export, never leave a torn file where a reader looks."""
+    folder = cache_root / _cache_key(model_path)
     folder.mkdir(parents=True, exist_ok=True)
-    began = time.perf_counter()
-    partial = folder / f"model.onnx.{os.getpid()}.partial"
-    reference.export_onnx(partial)
-    partial.replace(folder / "model.onnx")  # atomic: a reader never sees half a file
-    if int8:
+    exported = folder / "model.onnx"
+    if not exported.is_file():
+        began = time.perf_counter()
+        _write_atomically(exported, reference.export_onnx)
+        (folder / "source.json").write_text(json.dumps({"model": str(model_path)}))
+        log.info("exported %s to ONNX in %.1fs: %s", model_path.name, time.perf_counter() - began, exported)
+    quantized = folder / "model.int8.onnx"
+    if int8 and not quantized.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        partial = folder / f"model.int8.onnx.{os.getpid()}.partial"
         # Per-channel scales keep the bundled model's vectors at cosine 0.99 of float32; per-tensor, 0.86.
-        quantize_dynamic(folder / "model.onnx", partial, weight_type=QuantType.QInt8, per_channel=True)
-        partial.replace(wanted)
-    (folder / "source.json").write_text(json.dumps({"model": str(model_path), "int8": int8}))
-    log.info("exported %s to ONNX in %.1fs: %s", model_path.name, time.perf_counter() - began, wanted)
+        _write_atomically(
+            quantized,
+            lambda target: quantize_dynamic(exported, target, weight_type=QuantType.QInt8, per_channel=True),
+        )
     return folder
+
+
+def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
+    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
+    try:
+        write(partial)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _session(file: Path, threads: int | None) -> Any:
@@ -256,7 +268,7 @@ def _measured(
         "torch_s": _best_of(run(reference)),
         "onnx_s": _best_of(run(candidate)),
     }
-    verdict.write_text(json.dumps(measured))
+    _write_atomically(verdict, lambda target: target.write_text(json.dumps(measured)))
     return measured
 
 
