@@ -64,7 +64,7 @@ def search_chunks(
     index: VectorIndex, namespace: str, vector: np.ndarray[Any, Any], top_k: int, predicate: Predicate | None
 ) -> list[RecordHit]:
     """Ask for more chunks until ``top_k`` distinct records are found or the namespace runs out."""
-    size = index.namespace_counts().get(namespace, 0)
+    size = index.size(namespace)  # every search asks: one lookup, not a count of every namespace
     want = min(size, top_k * 4)
     while True:
         matches = index.query(namespace, vector, max(want, 1), predicate)

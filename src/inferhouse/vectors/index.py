@@ -226,6 +226,12 @@ class VectorIndex:
         more = len(ids) > limit
         return page, base64.urlsafe_b64encode(page[-1].encode()).decode() if more else None
 
+    def size(self, namespace: str) -> int:
+        """Rows in one namespace (0 when it does not exist)."""
+        with self._lock:
+            found = self._namespaces.get(namespace)
+            return 0 if found is None else len(found)
+
     def namespace_counts(self, predicate: Predicate | None = None) -> dict[str, int]:
         with self._lock:
             counts = {}
