@@ -12,7 +12,7 @@ One run alternates the two, ``--rounds`` times:
 
 The target (issue 4) is a first reply within 1.5x of the fresh process's load plus first encode.
 
-    .venv/bin/python benchmarks/cold_start.py [--rounds 5]
+    .venv/bin/python benchmarks/cold_start.py [--rounds 5] [--backend auto|torch|onnx]
 """
 
 from __future__ import annotations
@@ -88,11 +88,12 @@ def inferhouse_cold_reply(url: str, headers: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--backend", default="auto", help="INFERHOUSE_BACKEND of the server (default: auto)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data_dir:
         server = start_server(
-            Path(data_dir), env={"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_BACKEND": "auto"}
+            Path(data_dir), env={"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_BACKEND": args.backend}
         )
         try:
             body = {
@@ -117,6 +118,12 @@ def main() -> None:
                     f"inferhouse cold reply {served:.2f}s",
                     flush=True,
                 )
+            chosen = [
+                line
+                for line in server.log().splitlines()
+                if "inferhouse.endpoints.deployment: backend" in line
+            ]
+            backend = chosen[-1].split(": ", 1)[-1] if chosen else "unknown"
         finally:
             server.stop()
 
@@ -134,12 +141,14 @@ def main() -> None:
     summary["ratio_to_process"] = summary["inferhouse_first_reply_s"] / summary["fresh_process_s"]
     result = {
         "machine": f"{platform.machine()}, {platform.python_version()}",
+        "backend": backend,
         "rounds": rounds,
         "median": summary,
         "target": "inferhouse_first_reply_s <= 1.5 x fresh_load_and_encode_s",
         "met": summary["ratio_to_load_and_encode"] <= 1.5,
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    suffix = "" if args.backend == "auto" else f"_{args.backend}"
+    RESULTS.with_name(f"cold_start{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["median"], indent=2), "\ntarget met:", result["met"])
 
 
