@@ -142,6 +142,11 @@ def main() -> None:
                     result = asyncio.run(served(server.url, server.token or "", corpus, clients, per_request))
                     result.ratio_to_in_process = result.sentences_per_s / reference.sentences_per_s
                     rounds.setdefault(result.scenario, []).append(result)
+            picked = [
+                line
+                for line in server.log().splitlines()
+                if "inferhouse.endpoints.deployment: backend" in line
+            ]
         finally:
             server.stop()
 
@@ -159,6 +164,7 @@ def main() -> None:
             "platform": platform.platform(),
         },
         "corpus": {"source": "pydoc_data.topics sentences", "count": len(corpus), "mean_chars": mean_chars},
+        "backend": picked[-1].split(": ", 1)[-1] if picked else "unknown",
         "rounds": {name: [asdict(r) for r in runs] for name, runs in rounds.items()},
         "results": [asdict(r) for r in results],
     }

@@ -19,7 +19,6 @@ from inferhouse.api.services import services
 from inferhouse.errors import BadRequest
 from inferhouse.inference.calls import infer
 from inferhouse.inference.config import TaskType, parse_task_type
-from inferhouse.inference.services.local import SERVICE_NAME
 
 router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])
 
@@ -57,12 +56,10 @@ async def get_typed(task_type: str, inference_id: str, request: Request) -> Resp
 async def create(task_type: str, inference_id: str, request: Request) -> Response:
     body = await json_object(request)
     found = services(request)
-    settings = body.get("service_settings")
-    if body.get("service") == SERVICE_NAME and isinstance(settings, dict):
-        endpoint = settings.get("endpoint")
-        if isinstance(endpoint, str) and endpoint in found.endpoints.names():
-            found.endpoints.authorize(endpoint, principal_of(request))
-    config = await found.inference.create(task_type, inference_id, body)
+    principal = principal_of(request)
+    config = await found.inference.create(
+        task_type, inference_id, body, allowed=lambda new: found.models.authorize_config(new, principal)
+    )
     return json_response(config.reply())
 
 

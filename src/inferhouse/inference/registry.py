@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
@@ -26,6 +26,7 @@ from inferhouse.inference.config import (
 )
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services import InferenceRunner, InferenceService
+from inferhouse.inference.services.local import SERVICE_NAME as LOCAL_SERVICE
 from inferhouse.inference.store import InferenceStore
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,12 @@ class InferenceRegistry:
         configs = (self._configs[key] for key in sorted(self._configs))
         return [config for config in configs if task_type is None or config.task_type is task_type]
 
+    def endpoint_of(self, config: InferenceConfig) -> str | None:
+        """The endpoint of this server a configuration runs on in process, if any."""
+        if config.service != LOCAL_SERVICE:
+            return None
+        return str(config.service_settings["endpoint"])
+
     def runner(self, inference_id: str) -> InferenceRunner:
         """The runner for a stored configuration, built on first use (the secret is opened only then)."""
         found = self._runners.get(inference_id)
@@ -75,7 +82,15 @@ class InferenceRegistry:
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    async def create(self, task_type_name: str, inference_id: str, body: dict[str, Any]) -> InferenceConfig:
+    async def create(
+        self,
+        task_type_name: str,
+        inference_id: str,
+        body: dict[str, Any],
+        allowed: Callable[[InferenceConfig], None] | None = None,
+    ) -> InferenceConfig:
+        """Validate, probe and store a configuration; ``allowed`` may refuse it (raise) before the probe
+        calls anything."""
         task_type = parse_task_type(task_type_name)
         check_inference_id(inference_id)
         body = dict(body)
@@ -106,6 +121,8 @@ class InferenceRegistry:
             inference_id, task_type, service.name, parsed.public, task_settings, chunking
         )
 
+        if allowed is not None:
+            allowed(config)
         async with self._lock:
             if inference_id in self._configs or inference_id in self._creating:
                 raise AlreadyExists(f"Inference endpoint [{inference_id}] already exists")

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferhouse.auth import Principal
-from inferhouse.chunking import DEFAULT_CHUNKING, ChunkingSettings, parse_chunking_settings
+from inferhouse.chunking import ChunkingSettings, parse_chunking_settings
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.errors import BadRequest, EndpointNotFound
-from inferhouse.inference.config import TaskType
+from inferhouse.inference.config import InferenceConfig, TaskType
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.services import InferenceRunner
-from inferhouse.inference.services.local import SERVICE_NAME, EndpointRunner
+from inferhouse.inference.services.local import EndpointRunner
 
 # Metadata keys a chunk carries beside the record's own fields; records may not use them.
 RECORD_ID = "_record_id"
@@ -63,15 +63,20 @@ class Models:
     def endpoint_behind(self, model: str) -> str | None:
         """The endpoint of this server that ``model`` runs on, if it runs on one in process."""
         if model in self.inference:
-            config = self.inference.get(model)
-            return str(config.service_settings["endpoint"]) if config.service == SERVICE_NAME else None
+            return self.inference.endpoint_of(self.inference.get(model))
         return model if model in self.endpoints.names() else None
 
     def authorize(self, model: str, principal: Principal | None) -> None:
         """Calling an endpoint through a model name needs the same right as calling it directly, so a
         private endpoint cannot be reached through an inference configuration or an index."""
-        endpoint = self.endpoint_behind(model)
-        if endpoint is not None:
+        self._authorize_endpoint(self.endpoint_behind(model), principal)
+
+    def authorize_config(self, config: InferenceConfig, principal: Principal | None) -> None:
+        """The same rule for a configuration about to be created (before its probe calls anything)."""
+        self._authorize_endpoint(self.inference.endpoint_of(config), principal)
+
+    def _authorize_endpoint(self, endpoint: str | None, principal: Principal | None) -> None:
+        if endpoint is not None and endpoint in self.endpoints.names():
             self.endpoints.authorize(endpoint, principal)
 
     def ranker(self, model: str) -> InferenceRunner:
@@ -104,5 +109,5 @@ class Models:
             model=str(embed["model"]),
             text_field=str(embed["field_map"]["text"]),
             runner=runner,
-            chunking=parse_chunking_settings(embed.get("chunking_settings")) or DEFAULT_CHUNKING,
+            chunking=parse_chunking_settings(embed.get("chunking_settings")),  # None: the default
         )
