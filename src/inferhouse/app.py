@@ -25,6 +25,7 @@ from inferhouse.api import (
     tei,
 )
 from inferhouse.api.dialect import from_http_exception
+from inferhouse.api.fast_lane import EmbedFastLane
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.services import Services
 from inferhouse.auth import TokenStore
@@ -122,6 +123,9 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         version=__version__,
         summary="Hugging Face model serving and vector search, self-hosted.",
         lifespan=lifespan,
+        # We export Prometheus metrics ourselves; FastAPI's OpenTelemetry hooks would otherwise look up
+        # the global providers (environment reads) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     dialects = (
         ops,
@@ -144,6 +148,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
     async def unrouted(request: Request, error: HTTPException) -> Response:
         return render_hf(from_http_exception(error))
 
+    app.add_middleware(EmbedFastLane)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -14,11 +16,18 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
-from inferhouse.engine.planning import plan_batches, should_pack
+from inferhouse.engine.planning import plan_round, should_pack
 from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
 from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
 
 log = logging.getLogger(__name__)
+
+
+class _Wake:
+    """Queued to wake an idle worker when a round left passes for others to run."""
+
+
+_WAKE = _Wake()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +84,23 @@ class Batcher:
         self._max_size = max_batch_size
         self._max_wait = max_wait_s
         self._on_batch = on_batch
-        self._queue: WorkQueue[_Job] = WorkQueue(max_queued_inputs)
-        self._threads = start_workers(self._run, replicas, f"batcher-{name}")
+        self._queue: WorkQueue[_Job | _Wake] = WorkQueue(max_queued_inputs)
+        # Planned passes not yet taken; any idle worker runs the next one (see ``_round``).
+        self._ready: collections.deque[list[tuple[_Job, int]]] = collections.deque()
+        self._ready_lock = threading.Lock()
+        workers = [replica for replica in replicas for _ in range(max(1, replica.concurrency))]
+        self._workers = len(workers)
+        self._replicas = len(replicas)
+        self._threads = start_workers(self._run, workers, f"batcher-{name}")
 
     @property
     def replicas(self) -> int:
-        return len(self._threads)
+        return self._replicas
+
+    @property
+    def workers(self) -> int:
+        """Threads running forward passes: each replica's ``concurrency`` of them."""
+        return self._workers
 
     @property
     def queued_inputs(self) -> int:
@@ -103,14 +123,22 @@ class Batcher:
         # rounds full instead of alternating between one big batch and a nearly empty one.
         expected = 1
         while True:
+            ready = self._take_ready()
+            if ready is not None:
+                self._forward(ready, backend)
+                continue
             first = self._queue.get()
             if first is None:
                 return
+            if isinstance(first, _Wake):
+                continue
             jobs = [first]
             stopping = self._collect(jobs, expected)
             self._round(jobs, backend)
             expected = len(jobs)
             if stopping:
+                while (ready := self._take_ready()) is not None:
+                    self._forward(ready, backend)
                 return
 
     def _collect(self, jobs: list[_Job], expected: int) -> bool:
@@ -132,9 +160,11 @@ class Batcher:
                     return False
             if job is None:
                 return True
-            jobs.append(job)
+            if not isinstance(job, _Wake):
+                jobs.append(job)
 
     def _round(self, jobs: list[_Job], backend: EmbeddingBackend) -> None:
+        """Tokenize and plan ``jobs``; run the first pass here and leave the rest to any idle worker."""
         items: list[tuple[_Job, int]] = []
         for job in jobs:
             if self._prepare(job, backend):
@@ -142,17 +172,27 @@ class Batcher:
         if not items:
             return
         lengths = [len(job.tokenized[index].ids) for job, index in items]
-        plan = plan_batches(
+        plan = plan_round(
             lengths,
             self._max_tokens,
             self._max_size,
             backend.batch_overhead_tokens,
             packed_token_cost=backend.packed_token_cost,
+            workers=self._workers,
         )
-        for batch in plan:
-            chosen = [items[i] for i in batch if not items[i][0].future.done()]
-            if chosen:
-                self._forward(chosen, backend)
+        batches = [[items[i] for i in batch] for batch in plan]
+        if len(batches) > 1 and self._workers > 1:
+            with self._ready_lock:
+                self._ready.extend(batches[1:])
+            for _ in range(min(len(batches) - 1, self._workers - 1)):
+                self._queue.nudge(_WAKE)
+            batches = batches[:1]
+        for batch in batches:
+            self._forward(batch, backend)
+
+    def _take_ready(self) -> list[tuple[_Job, int]] | None:
+        with self._ready_lock:
+            return self._ready.popleft() if self._ready else None
 
     def _prepare(self, job: _Job, backend: EmbeddingBackend) -> bool:
         if not job.future.set_running_or_notify_cancel():
@@ -179,7 +219,10 @@ class Batcher:
         job.remaining = len(job.texts)
         return True
 
-    def _forward(self, chosen: list[tuple[_Job, int]], backend: EmbeddingBackend) -> None:
+    def _forward(self, planned: list[tuple[_Job, int]], backend: EmbeddingBackend) -> None:
+        chosen = [(job, index) for job, index in planned if not job.future.done()]
+        if not chosen:
+            return
         batch = [job.tokenized[index] for job, index in chosen]
         try:
             vectors = backend.forward(batch)

@@ -20,6 +20,27 @@ def should_pack(lengths: Sequence[int], packed_token_cost: float) -> bool:
     return packed_cost(sum(lengths), packed_token_cost) < padded_cost(len(lengths), max(lengths))
 
 
+# A round is not cut for other workers into passes smaller than this: below it, a pass's fixed cost
+# outweighs what running in parallel gains.
+MIN_SHARED_BATCH = 8
+
+
+def plan_round(
+    lengths: Sequence[int],
+    max_tokens: int,
+    max_size: int,
+    overhead_tokens: int,
+    *,
+    packed_token_cost: float = 0.0,
+    workers: int = 1,
+) -> list[list[int]]:
+    """:func:`plan_batches` for ``workers`` threads sharing a round: one large round is cut so that
+    each of them gets a share of it."""
+    share = -(-len(lengths) // max(1, workers))
+    size = min(max_size, max(MIN_SHARED_BATCH, share)) if workers > 1 else max_size
+    return plan_batches(lengths, max_tokens, size, overhead_tokens, packed_token_cost=packed_token_cost)
+
+
 def plan_batches(
     lengths: Sequence[int],
     max_tokens: int,

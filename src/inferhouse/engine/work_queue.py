@@ -41,6 +41,10 @@ class WorkQueue(Generic[W]):
             self._queued += size
             self._items.put(item)
 
+    def nudge(self, marker: W) -> None:
+        """Queue ``marker`` outside the bound (it is not work): a signal to whichever worker is idle."""
+        self._items.put(marker)
+
     def release(self, size: int = 1) -> None:
         """Give back the room an item took, once it is answered (or abandoned)."""
         with self._lock:

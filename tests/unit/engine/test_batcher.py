@@ -28,6 +28,7 @@ class GatedBackend:
         self.dtype = inner.dtype
         self.batch_overhead_tokens = inner.batch_overhead_tokens
         self.packed_token_cost = inner.packed_token_cost
+        self.concurrency = 1
         self.entered = threading.Event()
         self.gate = threading.Event()
 
@@ -177,3 +178,55 @@ async def test_a_closed_batcher_refuses_new_requests(backend: SentenceTransforme
     with pytest.raises(Unavailable, match="send it again"):
         await batcher.embed(["after"])
     assert batcher.queued_inputs == 0
+
+
+class MeetingBackend(GatedBackend):
+    """Two workers of one backend: each forward pass waits until another pass is running beside it."""
+
+    def __init__(self, inner: SentenceTransformerBackend) -> None:
+        super().__init__(inner)
+        self.concurrency = 2
+        self.meeting = threading.Barrier(2, timeout=30)
+        self.sizes: list[int] = []
+
+    def forward(self, batch: Sequence[TokenizedText]) -> np.ndarray:
+        self.sizes.append(len(batch))
+        if len(self.sizes) <= 2:
+            self.meeting.wait()  # raises BrokenBarrierError (failing the pass) if no second pass came
+        return self.inner.forward(batch)
+
+
+async def test_one_large_request_is_shared_by_a_backends_workers(backend: SentenceTransformerBackend) -> None:
+    meeting = MeetingBackend(backend)
+    batcher = Batcher(meeting, max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=100)
+    try:
+        texts = [f"sentence number {i} " + "word " * (i % 5) for i in range(32)]
+        result = await batcher.embed(texts)
+        alone = backend.forward(backend.tokenize(texts, "right"))
+        assert np.allclose(result.vectors, alone, atol=1e-5)
+        assert batcher.workers == 2
+        assert batcher.replicas == 1
+        assert len(meeting.sizes) >= 2
+        assert max(meeting.sizes) <= 16
+    finally:
+        batcher.close()
+
+
+async def test_many_callers_with_shared_workers_all_get_their_own_vectors(
+    backend: SentenceTransformerBackend,
+) -> None:
+    class Parallel(GatedBackend):
+        def __init__(self, inner: SentenceTransformerBackend) -> None:
+            super().__init__(inner)
+            self.concurrency = 2
+            self.gate.set()
+
+    batcher = Batcher(Parallel(backend), max_batch_tokens=16384, max_batch_size=64, max_queued_inputs=1000)
+    try:
+        texts = [[f"caller {i} says " + "hello " * (i % 9)] * (1 + i % 3) for i in range(60)]
+        results = await asyncio.gather(*(batcher.embed(t) for t in texts))
+        for asked, got in zip(texts, results, strict=True):
+            assert np.allclose(got.vectors, backend.forward(backend.tokenize(asked, "right")), atol=1e-5)
+        assert batcher.queued_inputs == 0
+    finally:
+        batcher.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from inferhouse.engine.backends.onnx_st import OnnxBackend, pool, use_onnx
+from inferhouse.engine.backends.onnx_st import OnnxBackend, cpu_layout, pool, use_onnx
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 from tests.support.models import build_tiny_sentence_model
 
@@ -103,3 +105,34 @@ def test_pooling_matches_its_definition(mode: str) -> None:
     first = tokens[0, :2]
     expected = {"mean": first.mean(axis=0), "cls": tokens[0, 0], "max": first.max(axis=0)}[mode]
     np.testing.assert_allclose(pooled[0], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("threads", "layout"), [(1, (1, 1)), (2, (2, 1)), (3, (3, 1)), (6, (4, 1)), (16, (4, 4))]
+)
+def test_cpu_threads_become_single_threaded_workers_first(threads: int, layout: tuple[int, int]) -> None:
+    assert cpu_layout(threads) == layout
+
+
+def test_the_session_serves_calls_from_several_threads_at_once(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
+) -> None:
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx", threads=2)
+    backend = verdict.backend
+    assert isinstance(backend, OnnxBackend)
+    assert backend.concurrency == 2
+    batches = [reference.tokenize([text, *TEXTS], "right") for text in ("one", "two", "three", "four")]
+    with ThreadPoolExecutor(2) as workers:
+        together = list(workers.map(backend.forward, batches))
+    for batch, vectors in zip(batches, together, strict=True):
+        assert _cosines(vectors, reference.forward(batch)).min() >= 0.9999
+
+
+def test_a_verdict_measured_for_another_layout_is_measured_again(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
+) -> None:
+    use_onnx(reference, model_dir, tmp_path, choice="auto", threads=1)
+    verdict_file = next(tmp_path.rglob("verdict.json"))
+    assert json.loads(verdict_file.read_text())["onnx_workers"] == 1
+    use_onnx(reference, model_dir, tmp_path, choice="auto", threads=2)
+    assert json.loads(verdict_file.read_text())["onnx_workers"] == 2

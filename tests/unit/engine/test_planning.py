@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferhouse.engine.planning import plan_batches
+from inferhouse.engine.planning import MIN_SHARED_BATCH, plan_batches, plan_round
 
 
 def test_similar_lengths_share_one_batch() -> None:
@@ -39,3 +39,17 @@ def test_every_input_is_planned_exactly_once(
     for batch in plan:
         assert len(batch) <= size
         assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= budget
+
+
+def test_a_round_is_shared_among_workers() -> None:
+    lengths = [10 + i % 7 for i in range(64)]
+    shared = plan_round(lengths, 16384, 64, 64, workers=2)
+    assert len(shared) >= 2
+    assert max(len(batch) for batch in shared) <= 32
+    assert sorted(i for batch in shared for i in batch) == list(range(64))
+    assert plan_round(lengths, 16384, 64, 64, workers=1) == plan_batches(lengths, 16384, 64, 64)
+
+
+def test_a_small_round_is_not_cut_below_the_minimum_for_sharing() -> None:
+    lengths = [12] * MIN_SHARED_BATCH
+    assert plan_round(lengths, 16384, 64, 64, workers=4) == [list(range(MIN_SHARED_BATCH))]

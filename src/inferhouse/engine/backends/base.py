@@ -58,6 +58,8 @@ class EmbeddingBackend(Protocol):
     batch_overhead_tokens: int
     # Relative cost of a token in a packed row (no padding, wider attention); 0 when it cannot pack.
     packed_token_cost: float
+    # Forward passes that may usefully run at once, each on its own thread (1: one at a time).
+    concurrency: int
 
     def tokenize(self, texts: Sequence[str], direction: TruncationDirection) -> list[TokenizedText]: ...
 

@@ -17,6 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,7 @@ import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, PaddedBatch, TokenizedText, TruncationDirection
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
+from inferhouse.engine.planning import plan_round
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ BackendChoice = Literal["auto", "torch", "onnx", "onnx-int8"]
 BACKEND_CHOICES: tuple[BackendChoice, ...] = ("auto", "torch", "onnx", "onnx-int8")
 EXPORT_FORMAT = 1  # bump when the exported graph changes, so caches of the old one are not reused
 PARITY_COSINE = 0.9999
+_MAX_WORKERS = 4
+_PROBE_BATCH_TOKENS, _PROBE_BATCH_SIZE = 16384, 64  # the server's default batch limits
 INT8_FLOOR_COSINE = 0.95  # int8 loses precision by design; below this it is not worth serving
 _POOLINGS = ("mean", "cls", "max")
 _PROBE = [
@@ -55,7 +59,9 @@ class OnnxVerdict:
 class OnnxBackend:
     """Runs the exported encoder; everything but the forward pass is the torch backend's."""
 
-    def __init__(self, reference: SentenceTransformerBackend, session: Any, pooling: str, int8: bool) -> None:
+    def __init__(
+        self, reference: SentenceTransformerBackend, session: Any, pooling: str, int8: bool, workers: int = 1
+    ) -> None:
         self._reference = reference
         self._session = session
         self._pooling = pooling
@@ -67,6 +73,7 @@ class OnnxBackend:
         self.dtype = "int8" if int8 else "float32"
         self.batch_overhead_tokens = reference.batch_overhead_tokens
         self.packed_token_cost = 0.0  # the exported graph takes padded rows only
+        self.concurrency = workers  # a session runs calls from several threads at once
         self._pad_id = reference.pad_id
 
     def tokenize(self, texts: Sequence[str], direction: TruncationDirection) -> list[TokenizedText]:
@@ -113,16 +120,17 @@ def use_onnx(
     int8 = choice == "onnx-int8"
     try:
         folder = _exported(reference, model_path, cache_root, int8)
-        known = _known_verdict(folder, int8)
+        workers, per_worker = cpu_layout(threads or os.cpu_count() or 1)
+        known = _known_verdict(folder, int8, workers)
         if choice == "auto" and known is not None and known["torch_s"] <= known["onnx_s"]:
             return OnnxVerdict(reference, f"torch: faster than ONNX here ({_timings(known)})")
-        session = _session(folder / ("model.int8.onnx" if int8 else "model.onnx"), threads)
+        session = _session(folder / ("model.int8.onnx" if int8 else "model.onnx"), per_worker)
     except Exception as error:  # an exporter or runtime failure: torch still serves
         log.warning("ONNX export of %s failed, serving with torch: %s", model_path.name, error)
         return OnnxVerdict(
             reference, f"torch: the ONNX export failed ({type(error).__name__}: {error})"[:500]
         )
-    candidate = OnnxBackend(reference, session, pooling, int8)
+    candidate = OnnxBackend(reference, session, pooling, int8, workers)
     measured = _measured(folder, int8, reference, candidate)
     lowest = measured["lowest_cosine"]
     floor = INT8_FLOOR_COSINE if int8 else PARITY_COSINE
@@ -205,13 +213,26 @@ def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _session(file: Path, threads: int | None) -> Any:
+def cpu_layout(threads: int) -> tuple[int, int]:
+    """How ``threads`` CPU threads serve: (workers running passes at once, threads inside each pass).
+
+    Small encoders split poorly across threads inside one pass: on 2 cores two single-threaded passes
+    at once ran 279 sentences/s where one two-threaded pass ran 243 (benchmarks/README.md). Past four
+    workers, the wait for a free worker costs more than the parallelism inside a pass, so larger
+    machines give each of four workers several threads."""
+    workers = max(1, min(threads, _MAX_WORKERS))
+    return workers, max(1, threads // workers)
+
+
+def _session(file: Path, threads: int) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Spinning threads wait for the next pass by burning a core that tokenization and HTTP need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # warnings about unused initializers are not the user's concern
     return onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
 
@@ -226,13 +247,14 @@ def _verdict_file(folder: Path, int8: bool) -> Path:
     return folder / ("verdict.int8.json" if int8 else "verdict.json")
 
 
-def _known_verdict(folder: Path, int8: bool) -> dict[str, float] | None:
-    """A verdict measured at an earlier load; a torch verdict then costs no ONNX session at all."""
+def _known_verdict(folder: Path, int8: bool, workers: int) -> dict[str, float] | None:
+    """A verdict measured at an earlier load with the same CPU layout; a torch verdict then costs no
+    ONNX session at all. One measured for another number of workers is measured again."""
     file = _verdict_file(folder, int8)
     if not file.is_file():
         return None
     found: dict[str, float] = json.loads(file.read_text())
-    return found
+    return found if found.get("onnx_workers") == workers else None
 
 
 def _measured(
@@ -241,7 +263,7 @@ def _measured(
     """Parity and speed of this export against torch. Both are facts of the cached files (the cache key
     covers the model's files, torch and the runtime), so they are measured once, beside the export,
     and every later load (restarts, replicas, scale from zero) reads them instead of measuring again."""
-    known = _known_verdict(folder, int8)
+    known = _known_verdict(folder, int8, candidate.concurrency)
     if known is not None:
         return known
     verdict = _verdict_file(folder, int8)
@@ -250,16 +272,25 @@ def _measured(
     cosine = (expected * got).sum(axis=1) / (
         np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-12
     )
-    # Mixed lengths as the batcher serves them: sorted and cut into passes. Torch packs each pass, ONNX
-    # pads it; whichever is faster serves under auto.
+    # A round of mixed lengths as the batcher serves it: each backend's own cut into passes (torch packs
+    # them, ONNX pads them), run on as many threads as it serves with; the faster serves under auto.
     texts = [" ".join(["token"] * (4 + (n * 7) % 120)) for n in range(48)]
-    tokens = sorted(reference.tokenize(texts, "right"), key=lambda item: len(item.ids))
-    passes = [tokens[start : start + 16] for start in range(0, len(tokens), 16)]
+    tokens = reference.tokenize(texts, "right")
 
     def run(backend: EmbeddingBackend) -> Callable[[], None]:
+        plan = plan_round(
+            [len(item.ids) for item in tokens],
+            _PROBE_BATCH_TOKENS,
+            _PROBE_BATCH_SIZE,
+            backend.batch_overhead_tokens,
+            packed_token_cost=backend.packed_token_cost,
+            workers=backend.concurrency,
+        )
+        passes = [[tokens[i] for i in batch] for batch in plan]
+
         def every_pass() -> None:
-            for batch in passes:
-                backend.forward(batch)
+            with ThreadPoolExecutor(backend.concurrency) as workers:
+                list(workers.map(backend.forward, passes))
 
         return every_pass
 
@@ -267,12 +298,13 @@ def _measured(
         "lowest_cosine": float(cosine.min()),
         "torch_s": _best_of(run(reference)),
         "onnx_s": _best_of(run(candidate)),
+        "onnx_workers": candidate.concurrency,
     }
     _write_atomically(verdict, lambda target: target.write_text(json.dumps(measured)))
     return measured
 
 
-def _best_of(run: Callable[[], None], rounds: int = 2) -> float:
+def _best_of(run: Callable[[], None], rounds: int = 3) -> float:
     run()  # warm-up: first runs allocate
     best = float("inf")
     for _ in range(rounds):

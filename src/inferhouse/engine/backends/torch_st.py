@@ -59,6 +59,7 @@ class SentenceTransformerBackend:
         self._after_transformer = self._modules[1:]
         self._token_output = getattr(first, "module_output_name", None) or "token_embeddings"
         self.packed_token_cost = 0.0
+        self.concurrency = 1  # torch's intra-op threads already use every core within one pass
         if self._packing_gives_same_vectors():
             # Per layer a token costs ~24*h^2 flops in its linear layers and ~4*w*h in attention over a
             # row of width w: packing pays that wider attention to skip every padding token.

@@ -1,0 +1,185 @@
+"""The hottest request shape, answered below FastAPI.
+
+A one-sentence embedding is a few milliseconds of model time, and FastAPI's routing, dependency solving
+and pydantic parsing add most of a millisecond of event-loop time to each (see benchmarks/README.md).
+This ASGI layer answers ``POST /endpoints/{name}/embed`` and ``POST /endpoints/{name}`` when the body is
+the plain ``{"inputs": str | [str, ...]}`` (optionally with boolean ``normalize``/``truncate``) and the
+endpoint embeds. Anything else (other fields, other tasks, an error in the body) goes on to the full
+route with the body replayed, so the routes stay the one place that defines behaviour and error text.
+Authentication, the body limit and error rendering are the same calls the dialect route makes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inferhouse.api.renderers import render_hf
+from inferhouse.api.responses import json_response
+from inferhouse.api.schemas import checked_texts
+from inferhouse.api.services import Services
+from inferhouse.endpoints.deployment import Deployment
+from inferhouse.engine.embedder import EmbedOptions
+from inferhouse.errors import InferhouseError, PayloadTooLarge
+
+_ROUTE = re.compile(r"/endpoints/(?P<name>[^/]+)(?P<tei>/embed)?")
+_OPTIONAL_FLAGS = ("normalize", "truncate")
+_TRUE = {"1", "true", "yes"}
+
+
+@dataclass(frozen=True, slots=True)
+class _RouteLabel:
+    """What the request metrics read from ``scope["route"]``: the template the slow path would match."""
+
+    path: str
+
+
+_LABELS = {False: _RouteLabel("/endpoints/{name}"), True: _RouteLabel("/endpoints/{name}/embed")}
+
+
+@dataclass(frozen=True, slots=True)
+class _PlainEmbed:
+    inputs: str | list[str]
+    normalize: bool | None
+    truncate: bool | None
+
+
+class EmbedFastLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        matched = _ROUTE.fullmatch(scope["path"]) if scope["type"] == "http" else None
+        if matched is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        found: Services = scope["app"].state.services
+        headers = _headers(scope)
+        name, tei = matched["name"], matched["tei"] is not None
+        try:
+            _authorize(found, headers, name)
+            body = await _read_body(receive, headers, found.settings.max_body_bytes)
+        except InferhouseError as error:
+            await render_hf(error)(scope, receive, send)
+            return
+        plain = _plain(body)
+        loaded = found.endpoints.deployment(name)
+        # Only an endpoint that is loaded and embeds takes this lane; a cold or other-task endpoint goes
+        # to its route, which wakes it or answers for its task.
+        if plain is not None and loaded is not None and _fast_task(loaded, tei) is not None:
+            scope["route"] = _LABELS[tei]
+            try:
+                reply = await _answer(found, name, plain, headers, tei=tei)
+            except InferhouseError as error:
+                await render_hf(error)(scope, receive, send)
+                return
+            if reply is not None:
+                await json_response(reply)(scope, receive, send)
+                return
+            scope.pop("route", None)
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _answer(
+    found: Services, name: str, plain: _PlainEmbed, headers: dict[str, str], *, tei: bool
+) -> Any | None:
+    """The reply, or None when this endpoint's task needs the full route."""
+    wait = headers.get("x-wait-for-model", "").strip().lower() in _TRUE
+    async with found.endpoints.serving(name, wait=wait) as deployment:
+        task = _fast_task(deployment, tei)
+        if task is None:  # swapped for another task by an update since the check above
+            return None
+        texts = checked_texts(plain.inputs, found.settings.max_client_batch_size)
+        cache_header = headers.get("x-use-cache")
+        options = EmbedOptions(
+            normalize=(True if tei else None) if plain.normalize is None else plain.normalize,
+            truncate=True if plain.truncate is None else plain.truncate,
+            truncation_direction="right",
+            prompt_name=None,
+            dimensions=None,
+            use_cache=cache_header is None or cache_header.strip().lower() in _TRUE,
+        )
+        assert deployment.embedder is not None  # _fast_task checked it
+        vectors = (await deployment.embedder.embed(texts, options)).vectors
+    if tei:
+        return vectors
+    if task == "sentence-embeddings":
+        return {"embeddings": vectors[0] if isinstance(plain.inputs, str) else vectors}
+    return vectors[0] if isinstance(plain.inputs, str) else vectors
+
+
+def _fast_task(deployment: Deployment, tei: bool) -> str | None:
+    if deployment.embedder is None:
+        return None
+    if tei or deployment.task in ("sentence-embeddings", "feature-extraction"):
+        return deployment.task
+    return None
+
+
+def _authorize(found: Services, headers: dict[str, str], name: str) -> None:
+    """The ``endpoint`` policy of :func:`inferhouse.api.dialect.authorize`, from raw headers."""
+    if not found.settings.auth:
+        return
+    principal = found.tokens.identify(headers.get("authorization"), headers.get("api-key"))
+    found.endpoints.authorize(name, principal)
+
+
+def _plain(body: bytes) -> _PlainEmbed | None:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict) or "inputs" not in parsed:
+        return None
+    if any(key != "inputs" and key not in _OPTIONAL_FLAGS for key in parsed):
+        return None
+    inputs = parsed["inputs"]
+    texts = inputs if isinstance(inputs, list) else [inputs]
+    if not all(isinstance(text, str) for text in texts):
+        return None
+    flags = [parsed.get(key) for key in _OPTIONAL_FLAGS]
+    if any(value is not None and not isinstance(value, bool) for value in flags):
+        return None
+    return _PlainEmbed(inputs, flags[0], flags[1])
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the full route, then listens for disconnects."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
