@@ -121,7 +121,7 @@ def main() -> None:
             chosen = [
                 line
                 for line in server.log().splitlines()
-                if "inferhouse.endpoints.deployment: backend" in line
+                if "inferhouse.engine.backends.choose: backend" in line
             ]
             backend = chosen[-1].split(": ", 1)[-1] if chosen else "unknown"
         finally:

@@ -6,8 +6,9 @@ All four embed the same real sentences (pydoc topic help, shipped with Python) w
 all-MiniLM-L6-v2 on the same machine, in one run:
 
 1. **limit**: the raw forward loop of inferhouse's backends in-process, no server: tokenize, then
-   ``forward`` on length-sorted batches of 64, for torch (with sequence packing) and ONNX Runtime; the
-   faster is the limit of this machine;
+   ``forward`` on length-sorted passes of 16, 32 or 64, for torch (with sequence packing) and ONNX
+   Runtime (one pass on every core, or one single-threaded pass per core at once); the fastest
+   backend, layout and pass size is the limit of this machine;
 2. **sentence-transformers**: ``SentenceTransformer.encode(batch_size=32)`` in-process;
 3. **infinity**: the ``infinity-emb`` server (torch engine) in its own virtual environment, which
    ``benchmarks/peers/infinity/setup.sh`` makes on the first run, serving the same model directory,
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.server import free_port, start_server
 
 from benchmarks.corpus import pydoc_sentences
+from inferhouse.settings import BUNDLED_MODEL_ID
 
 RESULTS = Path(__file__).parent / "results"
 INFINITY = Path(__file__).parent / "peers" / "infinity"
@@ -66,32 +68,52 @@ def percentile(values: list[float], share: float) -> float:
 # -- in-process -----------------------------------------------------------------------------------
 
 
-def limit(corpus: list[str], data_dir: Path) -> dict[str, float]:
-    """Sentences per second of each backend's bare forward loop, tokenization included."""
+LIMIT_BATCH_SIZES = (16, 32, 64)
+
+
+def limit(corpus: list[str], data_dir: Path, device: str) -> dict[str, float]:
+    """Sentences per second of each backend's bare forward loop, tokenization included: length-sorted
+    passes of 16, 32 or 64 sentences (the best is kept), run by torch (all threads in one pass, with
+    sequence packing) and by ONNX Runtime both as one pass at a time on every core and as one
+    single-threaded pass per core at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from inferhouse.engine.backends.onnx_st import use_onnx
     from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 
-    torch_backend = SentenceTransformerBackend.load(model_dir(), "cpu")
-    onnx_backend = use_onnx(torch_backend, model_dir(), data_dir / "onnx", choice="onnx").backend
-    rates = {}
-    for name, backend in (("torch", torch_backend), ("onnx", onnx_backend)):
+    cores = os.cpu_count() or 1
+    torch_backend = SentenceTransformerBackend.load(model_dir(), device)
+    backends: dict[str, tuple[Any, int]] = {f"torch {torch_backend.dtype}": (torch_backend, 1)}
+    for workers, threads in ((1, cores), (cores, 1)) if device == "cpu" else ():
+        verdict = use_onnx(
+            torch_backend, model_dir(), data_dir / "onnx", choice="onnx", layout=(workers, threads)
+        )
+        backends[f"onnx {workers}x{threads} threads"] = (verdict.backend, workers)
+    rates: dict[str, float] = {}
+    for name, (backend, workers) in backends.items():
+        for size in LIMIT_BATCH_SIZES:
 
-        def loop(backend: Any = backend) -> None:
-            tokens = sorted(backend.tokenize(corpus, "right"), key=lambda item: len(item.ids))
-            for start in range(0, len(tokens), 64):
-                backend.forward(tokens[start : start + 64])
+            def loop(
+                texts: list[str], backend: Any = backend, size: int = size, workers: int = workers
+            ) -> None:
+                tokens = sorted(backend.tokenize(texts, "right"), key=lambda item: len(item.ids))
+                passes = [tokens[start : start + size] for start in range(0, len(tokens), size)]
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(backend.forward, passes))
 
-        loop()  # warm-up
-        began = time.perf_counter()
-        loop()
-        rates[name] = len(corpus) / (time.perf_counter() - began)
+            loop(corpus[:128])  # warm-up
+            began = time.perf_counter()
+            loop(corpus)
+            rate = len(corpus) / (time.perf_counter() - began)
+            print(f"limit {name}, passes of {size}: {rate:.0f}/s", flush=True)
+            rates[name] = max(rates.get(name, 0.0), rate)
     return rates
 
 
-def sentence_transformers(corpus: list[str]) -> tuple[float, float, Any]:
+def sentence_transformers(corpus: list[str], device: str) -> tuple[float, float, Any]:
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(model_dir()), device="cpu")
+    model = SentenceTransformer(str(model_dir()), device=device)
     model.encode(corpus[:64], batch_size=32)
     began = time.perf_counter()
     model.encode(corpus, batch_size=32)
@@ -192,6 +214,14 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-infinity", action="store_true")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: torch in float16 where it matches (INFERHOUSE_PRECISION=auto) on the GPU, for the "
+        "limit, sentence-transformers and an inferhouse endpoint with accelerator gpu; infinity's venv "
+        "has a CPU torch, so pass --no-infinity there unless it was set up with a CUDA one",
+    )
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
     corpus = pydoc_sentences(args.sentences)
@@ -204,15 +234,21 @@ def main() -> None:
         "corpus": {"source": "pydoc_data.topics sentences", "count": len(corpus)},
     }
     with tempfile.TemporaryDirectory() as scratch:
-        record["limit_sentences_per_s"] = limit(corpus, Path(scratch))
-        st_rate, st_single, st_model = sentence_transformers(corpus)
+        record["device"] = args.device
+        record["limit_sentences_per_s"] = limit(corpus, Path(scratch), args.device)
+        st_rate, st_single, st_model = sentence_transformers(corpus, args.device)
         record["sentence_transformers"] = {"sentences_per_s": st_rate, "single_short_ms": 1000 * st_single}
         reference = st_model.encode(corpus[:64], normalize_embeddings=True)
         print(json.dumps(record, indent=1), flush=True)
 
-        server = start_server(
-            Path(scratch) / "data", env={"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"}
-        )
+        env = {"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "auto"}
+        if args.device == "cuda":
+            gpu_endpoint = {"name": "all-minilm-l6-v2", "model": BUNDLED_MODEL_ID, "accelerator": "gpu"}
+            env |= {
+                "INFERHOUSE_DEFAULT_ENDPOINT": "false",
+                "INFERHOUSE_ENDPOINTS": json.dumps([gpu_endpoint]),
+            }
+        server = start_server(Path(scratch) / "data", env=env)
         ours = Target(
             "inferhouse",
             f"{server.url}/endpoints/all-minilm-l6-v2/embed",
@@ -240,7 +276,7 @@ def main() -> None:
             chosen = [
                 line
                 for line in server.log().splitlines()
-                if "inferhouse.endpoints.deployment: backend" in line
+                if "inferhouse.engine.backends.choose: backend" in line
             ]
             record["inferhouse_backend"] = chosen[-1].split(": ", 1)[-1] if chosen else "unknown"
             ours_vectors = requests.post(
@@ -272,12 +308,13 @@ def main() -> None:
                 infinity.kill()
                 infinity.wait()
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "embed_serving.json").write_text(json.dumps(record, indent=2) + "\n")
-    plot(record)
+    name = "embed_serving" if args.device == "cpu" else f"embed_serving_{args.device}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    plot(record, name)
     print(json.dumps({k: v for k, v in record.items() if k != "scenarios"}, indent=1))
 
 
-def plot(record: dict[str, Any]) -> None:
+def plot(record: dict[str, Any], name: str) -> None:
     try:
         import matplotlib
 
@@ -311,7 +348,7 @@ def plot(record: dict[str, Any]) -> None:
     axes[0].set_ylabel("sentences/s")
     axes[0].legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(RESULTS / "embed_serving.png", dpi=110)
+    figure.savefig(RESULTS / f"{name}.png", dpi=110)
 
 
 if __name__ == "__main__":

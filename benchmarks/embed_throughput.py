@@ -145,7 +145,7 @@ def main() -> None:
             picked = [
                 line
                 for line in server.log().splitlines()
-                if "inferhouse.endpoints.deployment: backend" in line
+                if "inferhouse.engine.backends.choose: backend" in line
             ]
         finally:
             server.stop()

@@ -160,12 +160,17 @@ def declared_endpoints(settings: Settings) -> list[EndpointConfig]:
         model = ModelConfig(repository=BUNDLED_MODEL_ID, task="sentence-embeddings")
         declared.append(EndpointConfig(name=DEFAULT_ENDPOINT_NAME, model=model))
     for spec in settings.endpoints:
-        env: dict[str, str] = {"INFERHOUSE_BACKEND": spec.backend} if spec.backend else {}
+        env: dict[str, str] = {}
+        if spec.backend:
+            env["INFERHOUSE_BACKEND"] = spec.backend
+        if spec.precision:
+            env["INFERHOUSE_PRECISION"] = spec.precision
         model = ModelConfig(repository=spec.model, revision=spec.revision, task=spec.task, env=env)
         compute = ComputeConfig(
             min_replica=spec.min_replica,
             max_replica=spec.max_replica,
             scale_to_zero_timeout=spec.scale_to_zero_timeout,
+            accelerator=spec.accelerator,
         )
         declared.append(EndpointConfig(name=spec.name, model=model, compute=compute, type=spec.type))
     return declared

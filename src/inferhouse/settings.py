@@ -43,6 +43,8 @@ class EndpointSpec(BaseModel):
     max_replica: int = Field(1, ge=1)
     scale_to_zero_timeout: int | None = Field(None, ge=1)
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] | None = None
+    precision: Literal["auto", "float32", "float16", "bfloat16"] | None = None
+    accelerator: Literal["cpu", "gpu"] = "cpu"
 
 
 class Settings(BaseSettings):
@@ -91,6 +93,11 @@ class Settings(BaseSettings):
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto",
         description="How CPU endpoints run encoders: auto picks ONNX Runtime where it is faster and exact.",
+    )
+    precision: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto",
+        description="Encoder precision: auto keeps float32 on the CPU and, on a GPU, takes float16 or "
+        "bfloat16 where its vectors match float32's.",
     )
 
     ann_min_vectors: int = Field(

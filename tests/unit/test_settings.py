@@ -34,3 +34,22 @@ def test_auth_must_stay_on_elsewhere(host: str) -> None:
 def test_queue_must_hold_one_full_request() -> None:
     with pytest.raises(ValidationError, match="max_queued_inputs"):
         Settings(max_queued_inputs=10, max_client_batch_size=20)
+
+
+def test_declared_endpoints_carry_backend_precision_and_accelerator() -> None:
+    from inferhouse.app import declared_endpoints
+
+    spec = {
+        "name": "gpu-embed",
+        "model": "org/m",
+        "backend": "torch",
+        "precision": "float16",
+        "accelerator": "gpu",
+    }
+    settings = Settings(endpoints=[spec], default_endpoint=False)  # type: ignore[list-item]
+    (config,) = declared_endpoints(settings)
+    assert config.model.backend == "torch"
+    assert config.model.precision == "float16"
+    assert config.compute.accelerator == "gpu"
+    with pytest.raises(ValidationError, match="precision"):
+        Settings(endpoints=[{"name": "e", "model": "m", "precision": "fp8"}])  # type: ignore[list-item]

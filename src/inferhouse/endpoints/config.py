@@ -64,6 +64,12 @@ class ModelConfig:
         return "onnx" if self.framework.lower() == "onnx" else None
 
     @property
+    def precision(self) -> str | None:
+        """``auto``, ``float32``, ``float16`` or ``bfloat16`` when the endpoint asks for one
+        (``INFERHOUSE_PRECISION`` in its env); None leaves the choice to the server's setting."""
+        return self.env.get("INFERHOUSE_PRECISION", "").strip().lower() or None
+
+    @property
     def trust_remote_code(self) -> bool:
         """Remote code runs only when the endpoint asks, as the toolkit's ``HF_TRUST_REMOTE_CODE``."""
         return self.env.get("HF_TRUST_REMOTE_CODE", "").strip().lower() in {"1", "true", "yes"}

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inferhouse.endpoints.config import CUSTOM_TASK, EMBEDDING_TASKS, EndpointConfig
-from inferhouse.engine.backends.base import EmbeddingBackend
-from inferhouse.engine.backends.onnx_st import BACKEND_CHOICES, BackendChoice, use_onnx
-from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
+from inferhouse.engine.backends.choose import load_embedding_backend
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.pipelines.base import TaskModel
 from inferhouse.engine.pipelines.loader import PIPELINE_TASKS, load_task_model
@@ -255,14 +253,13 @@ def _load_replicas(deployment: Deployment, settings: Settings, metrics: Metrics,
         with model_env(model.env, path):
             if task in EMBEDDING_TASKS and not custom:
                 backends = [
-                    _cpu_backend(
-                        SentenceTransformerBackend.load(
-                            path, device, trust_remote_code=model.trust_remote_code
-                        ),
+                    load_embedding_backend(
                         path,
                         settings,
-                        device,
-                        model.backend,
+                        device=device,
+                        backend=model.backend,
+                        precision=model.precision,
+                        trust_remote_code=model.trust_remote_code,
                     )
                     for _ in range(replicas)
                 ]
@@ -283,23 +280,6 @@ def _load_replicas(deployment: Deployment, settings: Settings, metrics: Metrics,
         raise BackendFailure(f"Could not load the model: {_reason(error)}") from error
     except Exception as error:
         raise BackendFailure(f"Could not load the model: {_reason(error)}") from error
-
-
-def _cpu_backend(
-    loaded: SentenceTransformerBackend, path: Path, settings: Settings, device: str, asked: str | None
-) -> EmbeddingBackend:
-    """On the CPU an encoder may run on ONNX Runtime instead (see ``onnx_st``); on a GPU torch serves."""
-    choice = asked or settings.backend
-    if choice not in BACKEND_CHOICES:
-        raise ValidationFailed(f"backend must be one of {', '.join(BACKEND_CHOICES)}, got {choice!r}")
-    if device != "cpu":
-        return loaded
-    chosen: BackendChoice = choice
-    verdict = use_onnx(
-        loaded, path, settings.data_dir / "onnx", choice=chosen, threads=settings.torch_threads
-    )
-    log.info("backend %s", verdict.reason)
-    return verdict.backend
 
 
 def _oom_message(replicas: int) -> str:

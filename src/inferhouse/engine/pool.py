@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from inferhouse.engine.backends.base import EmbeddingBackend
+from inferhouse.engine.backends.choose import load_embedding_backend
 from inferhouse.engine.batcher import Batcher
 from inferhouse.engine.cache import EmbeddingCache
 from inferhouse.engine.embedder import Embedder
@@ -22,16 +23,17 @@ from inferhouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-BackendLoader = Callable[[Path], EmbeddingBackend]
+# Loads the model in a directory with the server's settings (backend and precision choices, data dir).
+BackendLoader = Callable[[Path, Settings], EmbeddingBackend]
 
 # What a first 503 promises before any model has been timed on this machine.
 _DEFAULT_ESTIMATED_LOAD_SECONDS = 10.0
 
 
-def load_torch_backend(path: Path) -> EmbeddingBackend:
-    from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
-
-    return SentenceTransformerBackend.load(path)
+def load_torch_backend(path: Path, settings: Settings) -> EmbeddingBackend:
+    """The default loader: the same as dedicated endpoints', on the device torch picks (a GPU when there
+    is one). Its name predates ONNX Runtime, which serves here too where the settings choose it."""
+    return load_embedding_backend(path, settings, device=None)
 
 
 def build_embedder(
@@ -117,7 +119,7 @@ class ModelPool:
     async def _load(self, model_id: str, path: Path) -> Embedder:
         started = time.perf_counter()
         try:
-            backend = await asyncio.to_thread(self._loader, path)
+            backend = await asyncio.to_thread(self._loader, path, self._settings)
         finally:
             del self._loading[path]
         elapsed = time.perf_counter() - started

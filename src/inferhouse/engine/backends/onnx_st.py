@@ -109,9 +109,13 @@ def use_onnx(
     *,
     choice: BackendChoice,
     threads: int | None = None,
+    layout: tuple[int, int] | None = None,
 ) -> OnnxVerdict:
     """The backend to serve ``reference``'s model with: ONNX when asked (or, for ``auto``, when it is
-    faster on this machine) and when its vectors match; otherwise ``reference`` itself."""
+    faster on this machine) and when its vectors match; otherwise ``reference`` itself.
+
+    ONNX runs on ``threads`` CPU threads (all cores when None) as :func:`cpu_layout` arranges them, or
+    as ``layout`` (workers, threads per worker) says."""
     if choice == "torch":
         return OnnxVerdict(reference, "torch: asked for")
     pooling, unsupported = _pooling_of(reference)
@@ -120,7 +124,7 @@ def use_onnx(
     int8 = choice == "onnx-int8"
     try:
         folder = _exported(reference, model_path, cache_root, int8)
-        workers, per_worker = cpu_layout(threads or os.cpu_count() or 1)
+        workers, per_worker = layout or cpu_layout(threads or os.cpu_count() or 1)
         known = _known_verdict(folder, int8, workers)
         if choice == "auto" and known is not None and known["torch_s"] <= known["onnx_s"]:
             return OnnxVerdict(reference, f"torch: faster than ONNX here ({_timings(known)})")

@@ -1,4 +1,5 @@
-"""sentence-transformers models executed with torch on the CPU (or a GPU when one is present)."""
+"""sentence-transformers models executed with torch on the CPU (or a GPU when one is present), in the
+precision ``precision.py`` picks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ import numpy.typing as npt
 
 from inferhouse.engine.backends.base import PaddedBatch, TokenizedText, TruncationDirection
 from inferhouse.engine.backends.packing import PACK_ROW_TOKENS, pack, unpack
+from inferhouse.engine.backends.precision import (
+    Precision,
+    choose_precision,
+    lowest_cosine,
+    probe_texts,
+)
 from inferhouse.engine.planning import should_pack
 from inferhouse.errors import BackendFailure
 
@@ -22,6 +29,9 @@ log = logging.getLogger(__name__)
 # Fixed cost of one forward pass, in tokens' worth of work; measured for small encoders on CPU
 # (about 8 ms per call against 0.14 ms per token) and used to decide when splitting a batch pays.
 _FORWARD_OVERHEAD_TOKENS = 64
+# On a GPU a token costs about a microsecond while a pass's kernel launches and host work take a few ms:
+# an estimate, not yet measured on a GPU machine.
+_CUDA_FORWARD_OVERHEAD_TOKENS = 2048
 
 
 class SentenceTransformerBackend:
@@ -43,8 +53,9 @@ class SentenceTransformerBackend:
         self.max_input_length = int(model.max_seq_length)
         self.prompts: Mapping[str, str] = dict(model.prompts or {})
         self.dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-        self.batch_overhead_tokens = _FORWARD_OVERHEAD_TOKENS
         self._device = model.device
+        cuda = self._device.type == "cuda"
+        self.batch_overhead_tokens = _CUDA_FORWARD_OVERHEAD_TOKENS if cuda else _FORWARD_OVERHEAD_TOKENS
         first = modules[0]
         hf_tokenizer = getattr(first, "tokenizer", None)
         backend = getattr(hf_tokenizer, "backend_tokenizer", None)
@@ -67,6 +78,11 @@ class SentenceTransformerBackend:
             hidden = int(getattr(config, "hidden_size", None) or self.dimension)
             self.packed_token_cost = 1.0 + PACK_ROW_TOKENS / (6 * hidden)
 
+    @property
+    def device(self) -> str:
+        """The torch device type the model runs on (``cpu``, ``cuda``, ...)."""
+        return str(self._device.type)
+
     def _make_tokenizer(self, backend: Any, direction: str) -> Any:
         tokenizer = copy.deepcopy(backend)
         tokenizer.no_padding()
@@ -75,21 +91,65 @@ class SentenceTransformerBackend:
 
     @classmethod
     def load(
-        cls, path: Path, device: str | None = None, *, trust_remote_code: bool = False
+        cls,
+        path: Path,
+        device: str | None = None,
+        *,
+        trust_remote_code: bool = False,
+        precision: Precision = "auto",
     ) -> SentenceTransformerBackend:
-        from sentence_transformers import SentenceTransformer
+        """Load the model in float32, then serve it in ``precision`` (see ``precision.py``)."""
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-
         try:
-            model = SentenceTransformer(
-                str(path), device=device, local_files_only=True, trust_remote_code=trust_remote_code
-            )
+            model = _load_model(path, device, trust_remote_code)
         except (OSError, ValueError) as exc:
             raise BackendFailure(f"Could not load the model at {path.name}: {exc}") from exc
         model.eval()
-        return cls(model)
+        # A checkpoint stored in reduced precision loads in it; float32 holds it exactly and is the
+        # reference every reduced precision is compared with.
+        model.to(_torch_dtype("float32"))
+        backend = cls(model)
+        backend._serve_in(precision)
+        return backend
+
+    def _serve_in(self, asked: Precision) -> None:
+        """Cast the float32 model to the precision ``choose_precision`` picks. The float32 vectors of a
+        probe batch, and under ``auto`` a host copy of the float32 weights (each candidate is cast from
+        them), are taken before the first cast and dropped once it has picked."""
+        probe = self.tokenize(probe_texts(self.max_input_length), "right")
+        expected: npt.NDArray[np.float32] | None = None
+        weights: dict[str, Any] = {}
+
+        def measure(dtype: str) -> float:
+            nonlocal expected
+            if expected is None:
+                expected = self._forward_padded(probe)
+                if asked == "auto":  # a candidate may fail: the next is cast from these
+                    weights.update(_host_copy(self._model))
+            self._cast(dtype, weights)
+            return lowest_cosine(expected, self._forward_padded(probe))
+
+        bf16 = self.device == "cuda" and bool(self._torch.cuda.is_bf16_supported())
+        choice = choose_precision(asked, self.device, measure, bf16_supported=bf16)
+        self._cast(choice.dtype, weights)
+        log.info("precision %s", choice.reason)
+        if choice.dtype != "float32" and self.packed_token_cost and not self._packing_gives_same_vectors():
+            self.packed_token_cost = 0.0
+
+    def _cast(self, dtype: str, float32_weights: dict[str, Any]) -> None:
+        """Serve in ``dtype``; from a reduced precision, through the saved float32 weights."""
+        torch = self._torch
+        if self.dtype == dtype:
+            return
+        if self.dtype != "float32":
+            self._model.to(torch.float32)
+            with torch.no_grad():
+                for name, tensor in _tensors(self._model):
+                    tensor.copy_(float32_weights[name])
+        self._model.to(_torch_dtype(dtype))
+        self.dtype = dtype
 
     @property
     def pipeline(self) -> list[Any]:
@@ -189,7 +249,12 @@ class SentenceTransformerBackend:
             return False
         padded = self._forward_padded(probe)
         scale = max(1.0, float(np.abs(padded).max()))
-        same = bool(np.abs(packed - padded).max() <= 1e-4 * scale)
+        # Packed and padded rows sum in different orders, so they differ by a few units in the last place
+        # of the served dtype: 1e-4 covers float32's; float16 and bfloat16 get 8 of theirs (the bundled model
+        # differs by about 1 on the CPU). Whether the architecture packs at all was settled in float32, under
+        # 1e-4, before any cast.
+        eps = float(self._torch.finfo(_torch_dtype(self.dtype)).eps)
+        same = bool(np.abs(packed - padded).max() <= max(1e-4, 8 * eps) * scale)
         if not same:
             log.info("sequence packing is off for this model: its vectors differ from the padded path")
         return same
@@ -209,3 +274,40 @@ class SentenceTransformerBackend:
                 features = module(features)
             vectors = features["sentence_embedding"].float().cpu().numpy()
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    return getattr(torch, name)
+
+
+def _load_model(path: Path, device: str | None, trust_remote_code: bool) -> Any:
+    """The model with torch's scaled-dot-product attention asked for by name; an architecture without it
+    is loaded again with its own attention (transformers already defaults to SDPA where it can)."""
+    from sentence_transformers import SentenceTransformer
+
+    def load(**model_kwargs: Any) -> Any:
+        return SentenceTransformer(
+            str(path),
+            device=device,
+            local_files_only=True,
+            trust_remote_code=trust_remote_code,
+            model_kwargs=model_kwargs or None,
+        )
+
+    try:
+        return load(attn_implementation="sdpa")
+    except (ValueError, ImportError, TypeError) as exc:
+        reason = str(exc).split(". ")[0]  # transformers goes on with where to ask for support
+        log.info("loading %s again without SDPA attention: %s", path.name, reason)
+        return load()
+
+
+def _host_copy(model: Any) -> dict[str, Any]:
+    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in _tensors(model)}
+
+
+def _tensors(model: Any) -> list[tuple[str, Any]]:
+    """Every parameter and buffer by name (casting replaces buffer objects, so look them up again)."""
+    return [*model.named_parameters(), *model.named_buffers()]
