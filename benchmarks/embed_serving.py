@@ -308,13 +308,13 @@ def main() -> None:
                 infinity.kill()
                 infinity.wait()
     RESULTS.mkdir(exist_ok=True)
-    name = "embed_serving" if args.device == "cpu" else f"embed_serving_{args.device}"
-    (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
-    plot(record, name)
+    stem = "embed_serving" if args.device == "cpu" else f"embed_serving_{args.device}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
+    plot(record, stem)
     print(json.dumps({k: v for k, v in record.items() if k != "scenarios"}, indent=1))
 
 
-def plot(record: dict[str, Any], name: str) -> None:
+def plot(record: dict[str, Any], stem: str) -> None:
     try:
         import matplotlib
 
@@ -348,7 +348,7 @@ def plot(record: dict[str, Any], name: str) -> None:
     axes[0].set_ylabel("sentences/s")
     axes[0].legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(RESULTS / f"{name}.png", dpi=110)
+    figure.savefig(RESULTS / f"{stem}.png", dpi=110)
 
 
 if __name__ == "__main__":
