@@ -15,7 +15,8 @@ all-MiniLM-L6-v2 on the same machine, in one run:
    called at ``/embeddings``;
 4. **inferhouse**: ``inferhouse serve`` (backend ``auto``, cache off), called at TEI's ``/embed``.
 
-Both servers get the same client (aiohttp, one connection per concurrent client) at 1, 16 and 64
+Both servers get the same client (``load_client.py``: one keep-alive connection per concurrent client,
+orjson bodies; its own CPU per request is reported, since it shares the cores) at 1, 16 and 64
 concurrent clients, with 1-sentence and 64-sentence requests; throughput and p50/p99 latency per
 scenario, best round of ``--rounds``. Also the latency of one short sentence alone, in-process and
 served. Results go to ``results/embed_serving.json`` and a plot to ``results/embed_serving.png``.
@@ -45,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.server import free_port, start_server
 
 from benchmarks.corpus import pydoc_sentences
+from benchmarks.load_client import Connection
 from inferhouse.settings import BUNDLED_MODEL_ID
 
 RESULTS = Path(__file__).parent / "results"
@@ -142,30 +144,29 @@ class Target:
 
 
 async def load(target: Target, corpus: list[str], clients: int, per_request: int) -> dict[str, float]:
-    import aiohttp
-
     queue = [corpus[i : i + per_request] for i in range(0, len(corpus), per_request)]
     latencies: list[float] = []
+    connections = [Connection(target.url, target.headers) for _ in range(clients)]
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def client(connection: Connection) -> None:
         while queue:
             inputs = queue.pop()
             began = time.perf_counter()
-            async with session.post(target.url, json=target.body(inputs), headers=target.headers) as reply:
-                body = await reply.json(content_type=None)
-                if reply.status != 200 or target.count(body) != len(inputs):
-                    raise RuntimeError(f"{target.name}: {reply.status} {str(body)[:200]}")
+            status, body = await connection.post(target.body(inputs))
+            if status != 200 or target.count(body) != len(inputs):
+                raise RuntimeError(f"{target.name}: {status} {str(body)[:200]}")
             latencies.append(time.perf_counter() - began)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
-        await session.post(target.url, json=target.body(corpus[:per_request]), headers=target.headers)
-        began = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(clients)))
-        seconds = time.perf_counter() - began
+    await asyncio.gather(*(connection.post(target.body(corpus[:per_request])) for connection in connections))
+    began, cpu_began = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client(connection) for connection in connections))
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    await asyncio.gather(*(connection.close() for connection in connections))
     return {
         "sentences_per_s": len(corpus) / seconds,
         "p50_ms": 1000 * percentile(latencies, 0.5),
         "p99_ms": 1000 * percentile(latencies, 0.99),
+        "client_cpu_ms_per_request": 1000 * cpu / len(latencies),
     }
 
 

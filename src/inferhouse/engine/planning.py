@@ -35,10 +35,24 @@ def plan_round(
     workers: int = 1,
 ) -> list[list[int]]:
     """:func:`plan_batches` for ``workers`` threads sharing a round: one large round is cut so that
-    each of them gets a share of it."""
-    share = -(-len(lengths) // max(1, workers))
-    size = min(max_size, max(MIN_SHARED_BATCH, share)) if workers > 1 else max_size
-    return plan_batches(lengths, max_tokens, size, overhead_tokens, packed_token_cost=packed_token_cost)
+    each of them gets a share of it, and the costliest passes come first. Workers take passes in order
+    as they come free, so starting with the longest lets the short ones fill in at the end and the
+    workers finish the round together (longest processing time first)."""
+    if workers <= 1:
+        return plan_batches(
+            lengths, max_tokens, max_size, overhead_tokens, packed_token_cost=packed_token_cost
+        )
+    share = -(-len(lengths) // workers)
+    size = min(max_size, max(MIN_SHARED_BATCH, share))
+    batches = plan_batches(lengths, max_tokens, size, overhead_tokens, packed_token_cost=packed_token_cost)
+    return sorted(batches, key=lambda batch: -pass_cost([lengths[i] for i in batch], packed_token_cost))
+
+
+def pass_cost(lengths: Sequence[int], packed_token_cost: float) -> float:
+    """Tokens one pass computes: padded to its longest, or packed when that is cheaper."""
+    if should_pack(lengths, packed_token_cost):
+        return packed_cost(sum(lengths), packed_token_cost)
+    return padded_cost(len(lengths), max(lengths))
 
 
 def plan_batches(

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferhouse.engine.planning import MIN_SHARED_BATCH, plan_batches, plan_round
+from inferhouse.engine.planning import MIN_SHARED_BATCH, pass_cost, plan_batches, plan_round
 
 
 def test_similar_lengths_share_one_batch() -> None:
@@ -53,3 +54,20 @@ def test_a_round_is_shared_among_workers() -> None:
 def test_a_small_round_is_not_cut_below_the_minimum_for_sharing() -> None:
     lengths = [12] * MIN_SHARED_BATCH
     assert plan_round(lengths, 16384, 64, 64, workers=4) == [list(range(MIN_SHARED_BATCH))]
+
+
+def test_a_shared_round_starts_with_its_costliest_pass() -> None:
+    # Sorted by length, the plan would end with the long inputs; workers taking passes in order would
+    # then leave the longest pass last, with the other workers idle while it runs.
+    lengths = [5 + (i * 37) % 90 for i in range(64)]
+    shared = plan_round(lengths, 16384, 64, 16, workers=2)
+    costs = [pass_cost([lengths[i] for i in batch], 0.0) for batch in shared]
+    assert costs == sorted(costs, reverse=True)
+    assert costs[0] > costs[-1]
+    assert sorted(i for batch in shared for i in batch) == list(range(64))
+
+
+def test_pass_cost_is_the_cheaper_of_padding_and_packing() -> None:
+    assert pass_cost([3, 40], 0.0) == 80  # padded: 2 rows of 40
+    assert pass_cost([3, 40], 1.2) == pytest.approx(43 * 1.2)  # packed: every real token at 1.2
+    assert pass_cost([30, 31], 1.2) == 62  # padding wastes less than packing costs

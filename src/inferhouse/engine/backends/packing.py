@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from inferhouse.engine.backends.base import TokenizedText
 
 # Row width: long enough to hold many short inputs, short enough that the attention over a whole row
@@ -21,14 +24,14 @@ PACK_ROW_TOKENS = 128
 
 @dataclass(frozen=True)
 class PackedBatch:
-    """Tensors for the encoder, and the index that unpacks its output per input."""
+    """Arrays for the encoder, and the index that unpacks its output per input."""
 
-    input_ids: Any  # (rows, width) int64
-    token_type_ids: Any  # (rows, width) int64
-    position_ids: Any  # (rows, width) int64
-    attention_mask: Any  # (rows, 1, width, width) bool, block-diagonal
-    gather_index: Any  # (inputs, longest) int64 into the flattened output; padding points at a zero row
-    input_mask: Any  # (inputs, longest) int64, 1 for real tokens
+    input_ids: npt.NDArray[np.int64]  # (rows, width)
+    token_type_ids: npt.NDArray[np.int64]  # (rows, width)
+    position_ids: npt.NDArray[np.int64]  # (rows, width)
+    attention_mask: npt.NDArray[np.bool_]  # (rows, 1, width, width), block-diagonal
+    gather_index: npt.NDArray[np.int64]  # (inputs, longest) into the flattened output; padding -> a zero row
+    input_mask: npt.NDArray[np.int64]  # (inputs, longest), 1 for real tokens
 
 
 def assign_rows(lengths: Sequence[int], capacity: int) -> list[list[int]]:
@@ -48,38 +51,46 @@ def assign_rows(lengths: Sequence[int], capacity: int) -> list[list[int]]:
     return rows
 
 
-def pack(batch: Sequence[TokenizedText], pad_id: int, torch: Any) -> PackedBatch:
+def pack(batch: Sequence[TokenizedText], pad_id: int, row_tokens: int = PACK_ROW_TOKENS) -> PackedBatch:
     lengths = [len(item.ids) for item in batch]
-    rows = assign_rows(lengths, PACK_ROW_TOKENS)
+    rows = assign_rows(lengths, row_tokens)
     width = max(sum(lengths[i] for i in row) for row in rows)
-    longest = max(lengths)
     n_rows = len(rows)
-    input_ids = torch.full((n_rows, width), pad_id, dtype=torch.long)
-    token_type_ids = torch.zeros((n_rows, width), dtype=torch.long)
-    position_ids = torch.zeros((n_rows, width), dtype=torch.long)
+    input_ids = np.full((n_rows, width), pad_id, dtype=np.int64)
+    token_type_ids = np.zeros((n_rows, width), dtype=np.int64)
+    position_ids = np.zeros((n_rows, width), dtype=np.int64)
     # Padding tokens attend to themselves only, so no row of the mask is empty (that would give NaNs).
-    attention_mask = torch.eye(width, dtype=torch.bool).repeat(n_rows, 1, 1, 1)
+    attention_mask = np.zeros((n_rows, 1, width, width), dtype=np.bool_)
+    diagonal = np.arange(width)
+    attention_mask[:, 0, diagonal, diagonal] = True
     zero_row = n_rows * width
-    gather_index = torch.full((len(batch), longest), zero_row, dtype=torch.long)
-    input_mask = torch.zeros((len(batch), longest), dtype=torch.long)
+    gather_index = np.full((len(batch), max(lengths)), zero_row, dtype=np.int64)
+    input_mask = np.zeros((len(batch), max(lengths)), dtype=np.int64)
     for row, members in enumerate(rows):
         offset = 0
         for index in members:
             item, n = batch[index], lengths[index]
             span = slice(offset, offset + n)
-            input_ids[row, span] = torch.tensor(item.ids)
-            token_type_ids[row, span] = torch.tensor(item.type_ids)
-            position_ids[row, span] = torch.arange(n)
+            input_ids[row, span] = item.ids
+            token_type_ids[row, span] = item.type_ids
+            position_ids[row, span] = diagonal[:n]
             attention_mask[row, 0, span, span] = True
-            gather_index[index, :n] = torch.arange(row * width + offset, row * width + offset + n)
+            gather_index[index, :n] = diagonal[:n] + (row * width + offset)
             input_mask[index, :n] = 1
             offset += n
     return PackedBatch(input_ids, token_type_ids, position_ids, attention_mask, gather_index, input_mask)
 
 
 def unpack(token_embeddings: Any, packed: PackedBatch, torch: Any) -> Any:
-    """(rows, width, hidden) -> (inputs, longest, hidden), zeros where an input has no token."""
+    """(rows, width, hidden) -> (inputs, longest, hidden), zeros where an input has no token (torch)."""
     hidden = token_embeddings.shape[-1]
     flat = token_embeddings.reshape(-1, hidden)
     flat = torch.cat([flat, flat.new_zeros((1, hidden))])
+    return flat[torch.from_numpy(packed.gather_index).to(flat.device)]
+
+
+def unpack_array(token_embeddings: npt.NDArray[np.float32], packed: PackedBatch) -> npt.NDArray[np.float32]:
+    """:func:`unpack` for numpy output (ONNX Runtime)."""
+    hidden = token_embeddings.shape[-1]
+    flat = np.concatenate([token_embeddings.reshape(-1, hidden), np.zeros((1, hidden), np.float32)])
     return flat[packed.gather_index]

@@ -160,11 +160,13 @@ class SentenceTransformerBackend:
     def pad_id(self) -> int:
         return self._pad_id
 
-    def export_onnx(self, target: Path) -> None:
+    def export_onnx(self, target: Path, *, packed: bool = False) -> None:
         """Write the transformer module as an ONNX graph from token ids, attention mask and token type
-        ids to token vectors, with batch and sequence dimensions free."""
+        ids to token vectors, with batch and sequence dimensions free. ``packed`` takes packed rows
+        instead (see ``packing.py``): position ids too, and a block-diagonal 4-D attention mask."""
         torch = self._torch
         encoder = self._transformer.auto_model
+        names = self._input_names
 
         class TokenVectors(torch.nn.Module):  # type: ignore[misc,name-defined]
             # Keyword arguments: the positional order of a model's forward differs between versions.
@@ -172,29 +174,35 @@ class SentenceTransformerBackend:
                 super().__init__()
                 self.encoder = encoder
 
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any, *rest: Any) -> Any:
                 kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
                 if "token_type_ids" in names:
                     kwargs["token_type_ids"] = token_type_ids
+                if rest:
+                    kwargs["position_ids"] = rest[0]
                 return self.encoder(**kwargs).last_hidden_state
 
-        names = self._input_names
         sample = self.tokenize(["an export sample", "a second, longer export sample sentence"], "right")
-        width = max(len(item.ids) for item in sample)
-        ids = torch.full((2, width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((2, width), dtype=torch.long)
-        for row, item in enumerate(sample):
-            ids[row, : len(item.ids)] = torch.tensor(item.ids)
-            mask[row, : len(item.ids)] = 1
         inputs = ["input_ids", "attention_mask", "token_type_ids"]
-        free = {name: {0: "batch", 1: "sequence"} for name in [*inputs, "token_vectors"]}
+        free: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in inputs}
+        arrays: tuple[npt.NDArray[Any], ...]
+        if packed:
+            rows = pack(sample, self._pad_id)
+            arrays = (rows.input_ids, rows.attention_mask, rows.token_type_ids, rows.position_ids)
+            inputs.append("position_ids")
+            free |= {"position_ids": {0: "batch", 1: "sequence"}}
+            free["attention_mask"] = {0: "batch", 2: "sequence", 3: "sequence"}
+        else:
+            padded = PaddedBatch.of(sample, self._pad_id)
+            arrays = (padded.input_ids, padded.attention_mask, padded.token_type_ids)
+        free["token_vectors"] = {0: "batch", 1: "sequence"}
         # The TorchScript exporter: it needs no onnxscript and handles these encoders; its deprecation
         # notice and tracer warnings say nothing the user can act on.
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 TokenVectors().eval(),
-                (ids, mask, torch.zeros_like(ids)),
+                tuple(torch.from_numpy(array) for array in arrays),
                 str(target),
                 input_names=inputs,
                 output_names=["token_vectors"],
@@ -214,20 +222,24 @@ class SentenceTransformerBackend:
 
     def _forward_packed(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
         torch = self._torch
-        packed = pack(batch, self._pad_id, torch)
+        packed = pack(batch, self._pad_id)
+
+        def tensor(array: Any) -> Any:
+            return torch.from_numpy(array).to(self._device)
+
         features: dict[str, Any] = {
-            "input_ids": packed.input_ids.to(self._device),
-            "attention_mask": packed.attention_mask.to(self._device),
-            "position_ids": packed.position_ids.to(self._device),
+            "input_ids": tensor(packed.input_ids),
+            "attention_mask": tensor(packed.attention_mask),
+            "position_ids": tensor(packed.position_ids),
             "modality": "text",
         }
         if "token_type_ids" in self._input_names:
-            features["token_type_ids"] = packed.token_type_ids.to(self._device)
+            features["token_type_ids"] = tensor(packed.token_type_ids)
         with torch.inference_mode():
             encoded = self._transformer(features)
             features = {
                 self._token_output: unpack(encoded[self._token_output], packed, torch),
-                "attention_mask": packed.input_mask.to(self._device),
+                "attention_mask": tensor(packed.input_mask),
                 "modality": "text",
             }
             for module in self._after_transformer:
