@@ -23,6 +23,7 @@ from inferhouse.api import (
     pinecone_data,
     pinecone_records,
     tei,
+    tgi,
 )
 from inferhouse.api.dialect import from_http_exception
 from inferhouse.api.fast_lane import EmbedFastLane
@@ -31,6 +32,7 @@ from inferhouse.api.services import Services
 from inferhouse.auth import TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.secrets import SecretBox
@@ -95,8 +97,9 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
             [remote, LocalService(endpoints)],
         )
         models = Models(inference, endpoints)
+        serverless = ServerlessModels(settings, metrics, endpoints.budget, pool.resolve)
         app.state.services = Services(
-            settings, db, tokens, metrics, pool, endpoints, indexes, inference, models
+            settings, db, tokens, metrics, pool, endpoints, indexes, inference, models, serverless
         )
         _announce_auth(settings, tokens)
         await endpoints.start(declared_endpoints(settings))
@@ -114,6 +117,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         finally:
             await remote.aclose()
             await endpoints.close()
+            await serverless.close()
             pool.close()
             indexes.close()
             db.close()
@@ -132,6 +136,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         endpoints_admin,
         hf,
         tei,
+        tgi,
         openai,
         es_inference,
         pinecone_records,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from enum import StrEnum
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from inferhouse.api.bodies import json_object
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.headers import header_flag, use_cache, wait_for_model
+from inferhouse.api.images import image_reply
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
@@ -21,12 +23,13 @@ from inferhouse.api.schemas import (
     expect_texts,
 )
 from inferhouse.api.services import Services, services
+from inferhouse.api.tgi_replies import compat_reply
 from inferhouse.api.validation import parse_as
-from inferhouse.endpoints.config import EMBEDDING_TASKS
+from inferhouse.endpoints.config import EMBEDDING_TASKS, IMAGE_TASKS
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity
-from inferhouse.errors import BadRequest, Unavailable
+from inferhouse.errors import BadRequest, TaskMismatch, Unavailable
 
 endpoint_router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["Hugging Face"])
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Hugging Face"])
@@ -70,6 +73,8 @@ async def predict(found: Services, deployment: Deployment, raw: dict[str, Any], 
         return await _run(found, deployment.embedder, Task(deployment.task), body, cached, bare=False)
     if deployment.runner is None:
         raise Unavailable(f"Endpoint {deployment.config.name} has no model loaded")
+    if deployment.task in IMAGE_TASKS:  # an image in the format Accept asks for, not JSON
+        return await image_reply(deployment.runner, raw, request.headers.get("accept"))
     return await deployment.runner.call(lambda model: model(raw))
 
 
@@ -86,8 +91,20 @@ def wants_to_wait(request: Request, raw: dict[str, Any]) -> bool:
 async def endpoint_predict(name: str, request: Request) -> Response:
     found = services(request)
     raw = await json_object(request)
-    async with found.endpoints.serving(name, wait=wants_to_wait(request, raw)) as deployment:
-        return json_response(await predict(found, deployment, raw, request))
+    async with AsyncExitStack() as resources:
+        serving = found.endpoints.serving(name, wait=wants_to_wait(request, raw))
+        deployment = await resources.enter_async_context(serving)
+        return await _answer(found, deployment, raw, request, resources)
+
+
+async def _answer(
+    found: Services, deployment: Deployment, raw: dict[str, Any], request: Request, resources: AsyncExitStack
+) -> Response:
+    """A toolkit-shaped body's reply; ``resources`` holds the deployment (a stream takes it over)."""
+    if deployment.generator is not None:
+        return await compat_reply(deployment, raw, resources)
+    reply = await predict(found, deployment, raw, request)
+    return reply if isinstance(reply, Response) else json_response(reply)
 
 
 @endpoint_router.get("/endpoints/{name}", include_in_schema=False)
@@ -103,6 +120,15 @@ async def endpoint_health(name: str, request: Request) -> Response:
 
 async def _serverless(model_id: str, task: Task | None, body: InferenceRequest, request: Request) -> Response:
     found = services(request)
+    served = found.serverless.task_of(model_id)
+    if served is not None:  # text generation or text-to-image: a deployment, not the embedding pool
+        if task is not None:
+            raise TaskMismatch(f"Model {model_id} is a {served} model; call POST /models/{model_id}")
+        raw = await json_object(request)
+        async with AsyncExitStack() as resources:
+            serving = found.serverless.serving(model_id, wait=wait_for_model(request, body.options))
+            deployment = await resources.enter_async_context(serving)
+            return await _answer(found, deployment, raw, request, resources)
     if task is None:  # like the serverless API: the inputs' shape picks the task of a sentence model
         is_pair = not isinstance(body.inputs, str | list)
         task = Task.SENTENCE_SIMILARITY if is_pair else Task.FEATURE_EXTRACTION

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from inferhouse.auth import TokenStore
 from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.engine.pool import ModelPool
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.metrics import Metrics
@@ -28,6 +29,7 @@ class Services:
     indexes: IndexRegistry
     inference: InferenceRegistry
     models: Models
+    serverless: ServerlessModels  # serverless text-generation and text-to-image models
 
 
 def services(request: Request) -> Services:

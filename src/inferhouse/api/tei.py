@@ -23,6 +23,7 @@ from inferhouse.api.schemas import (
     expect_similarity,
 )
 from inferhouse.api.services import Services, services
+from inferhouse.api.tgi_replies import tgi_info
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity
@@ -118,6 +119,8 @@ async def rerank(name: str, body: RerankRequest, request: Request) -> Response:
 async def info(name: str, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:
+        if deployment.generator is not None:  # a generation endpoint answers as TGI does
+            return json_response(tgi_info(deployment, deployment.generator))
         settings = found.settings
         reply: dict[str, Any] = {
             "model_id": deployment.config.model.repository,

@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 EMBEDDING_TASKS = frozenset({"sentence-embeddings", "feature-extraction", "sentence-similarity"})
+GENERATION_TASKS = frozenset({"text-generation", "text2text-generation"})
+IMAGE_TASKS = frozenset({"text-to-image"})
 CUSTOM_TASK = "custom"
 
 

@@ -11,9 +11,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inferhouse.endpoints.config import CUSTOM_TASK, EMBEDDING_TASKS, EndpointConfig
+from inferhouse.endpoints.config import (
+    CUSTOM_TASK,
+    EMBEDDING_TASKS,
+    GENERATION_TASKS,
+    IMAGE_TASKS,
+    EndpointConfig,
+)
 from inferhouse.engine.backends.choose import load_embedding_backend
 from inferhouse.engine.embedder import Embedder
+from inferhouse.engine.generation import TextGenerator, load_text_generator
+from inferhouse.engine.images.loading import load_text_to_image
 from inferhouse.engine.pipelines.base import TaskModel
 from inferhouse.engine.pipelines.loader import PIPELINE_TASKS, load_task_model
 from inferhouse.engine.pool import build_embedder
@@ -25,7 +33,7 @@ from inferhouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_TASKS = EMBEDDING_TASKS | PIPELINE_TASKS
+SUPPORTED_TASKS = EMBEDDING_TASKS | PIPELINE_TASKS | GENERATION_TASKS | IMAGE_TASKS
 ACCELERATORS = ("cpu", "gpu")
 # Loaded weights take a little more than their files (buffers, the first forward pass's activations).
 _MEMORY_OVERHEAD = 1.25
@@ -134,6 +142,8 @@ def infer_task(path: Path) -> str:
     """The task a model directory was made for, as the Hub's pipeline tag would say."""
     if (path / "modules.json").is_file():
         return "sentence-embeddings"
+    if (path / "model_index.json").is_file():  # a diffusers pipeline
+        return "text-to-image"
     try:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
@@ -142,6 +152,10 @@ def infer_task(path: Path) -> str:
         for head, task in _TASK_BY_HEAD.items():
             if str(architecture).endswith(head):
                 return task
+        if str(architecture).endswith(("ForCausalLM", "LMHeadModel")):  # GPT-2 and its kin: LMHeadModel
+            return "text-generation"
+        if str(architecture).endswith("ForConditionalGeneration") and config.get("is_encoder_decoder"):
+            return "text2text-generation"
     return "feature-extraction"
 
 
@@ -170,6 +184,7 @@ class Deployment:
     config: EndpointConfig
     path: Path
     embedder: Embedder | None = None
+    generator: TextGenerator | None = None  # text-generation and text2text-generation
     runner: ReplicaRunner[TaskModel] | None = None
     budget: MemoryBudget | None = None
     in_flight: int = 0
@@ -182,6 +197,8 @@ class Deployment:
 
     @property
     def replicas(self) -> int:
+        if self.generator is not None:
+            return 1
         if self.embedder is not None:
             return self.embedder.batcher.replicas
         return self.runner.replicas if self.runner is not None else 0
@@ -212,6 +229,8 @@ class Deployment:
     def close(self) -> None:
         if self.embedder is not None:
             self.embedder.close()
+        if self.generator is not None:
+            self.generator.close()
         if self.runner is not None:
             self.runner.close()
         if self.budget is not None:
@@ -234,7 +253,7 @@ def load_deployment(
     if task == CUSTOM_TASK and not custom:
         raise TaskMismatch(f"Task custom needs a handler.py defining EndpointHandler in {model.repository}")
     deployment = Deployment(config.with_task(task), path, budget=budget)
-    replicas = config.compute.replicas
+    replicas = generation_replicas(task, config.compute.replicas)
     budget.reserve(deployment, int(weights_bytes(path) * replicas * _MEMORY_OVERHEAD), replicas)
     try:
         _load_replicas(deployment, settings, metrics, device)
@@ -242,6 +261,12 @@ def load_deployment(
         budget.release(deployment)
         raise
     return deployment
+
+
+def generation_replicas(task: str, asked: int) -> int:
+    """Copies of the model to load: one for text generation, whose generator batches concurrent
+    requests into shared decoding steps (a second copy would split them); ``asked`` otherwise."""
+    return 1 if task in GENERATION_TASKS else asked
 
 
 def _load_replicas(deployment: Deployment, settings: Settings, metrics: Metrics, device: str) -> None:
@@ -264,6 +289,32 @@ def _load_replicas(deployment: Deployment, settings: Settings, metrics: Metrics,
                     for _ in range(replicas)
                 ]
                 deployment.embedder = build_embedder(config.name, list(backends), settings, metrics)
+                return
+            if task in GENERATION_TASKS and not custom:
+                # One generator per endpoint: it batches concurrent requests itself (generation_replicas).
+                deployment.generator = load_text_generator(
+                    path,
+                    task,
+                    name=config.name,
+                    env=model.env,
+                    device=device,
+                    trust_remote_code=model.trust_remote_code,
+                )
+                return
+            if task in IMAGE_TASKS and not custom:
+                painters: list[TaskModel] = [
+                    load_text_to_image(
+                        path,
+                        device=device,
+                        precision=model.precision or settings.precision,
+                        env=model.env,
+                        trust_remote_code=model.trust_remote_code,
+                    )
+                    for _ in range(replicas)
+                ]
+                deployment.runner = ReplicaRunner(
+                    painters, max_queued=settings.max_queued_inputs, name=config.name
+                )
                 return
             models = [
                 load_task_model(path, task, trust_remote_code=model.trust_remote_code, device=device)

@@ -1,0 +1,265 @@
+"""Text generation speed: transformers' own generate loop against inferhouse's continuous batching.
+
+    python benchmarks/generation.py [--new-tokens 64] [--requests 16] [--rounds 2]
+
+One run, one machine, one model: a random GPT-2 (6 layers, hidden 384, 6 heads, 1024 positions) with
+a byte-level BPE of about 8k tokens trained on pydoc sentences, saved to a temporary directory. The
+tokenizer has no end-of-sequence token, so every request generates exactly ``--new-tokens`` tokens,
+greedily. Prompts are distinct pydoc sentences (about 10-50 tokens).
+
+1. **plain loop**: ``model.generate(**inputs, max_new_tokens=N, do_sample=False)`` in-process, one
+   request after another (what a simple server does), on a worker thread like the engine's loop;
+2. **engine in-process**: inferhouse's generator (``load_text_generator``) called directly, 1 and 8
+   requests at once, no HTTP;
+3. **inferhouse HTTP**: ``python -m inferhouse serve`` with the model as a ``text-generation``
+   endpoint, ``POST /endpoints/{name}/generate`` with ``{"inputs", "parameters": {"max_new_tokens"}}``
+   from 1 and 8 concurrent clients.
+
+Reported: generated tokens per second (all requests together), p50 latency per request, and the
+ratio to the plain loop; the best of ``--rounds`` (3). Results go to ``results/generation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.server import start_server
+
+from benchmarks.corpus import pydoc_sentences
+
+RESULTS = Path(__file__).parent / "results"
+CONCURRENCY = (1, 8)
+ENDPOINT = "bench-gpt2"
+MODEL_ID = "bench/gpt2-6l-384"
+
+
+def build_model(target: Path, sentences: list[str]) -> Path:
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=8192,
+        special_tokens=["<pad>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(sentences, trainer=trainer)
+    # No BOS or EOS: nothing can end a generation early, so every request makes exactly N tokens.
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", model_max_length=1024)
+    fast.save_pretrained(target)
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(fast),
+        n_positions=1024,
+        n_embd=384,
+        n_layer=6,
+        n_head=6,
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=fast.pad_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    model.generation_config = GenerationConfig(pad_token_id=fast.pad_token_id)
+    model.save_pretrained(target)
+    return target
+
+
+def summarize(latencies: list[float], tokens: int, seconds: float) -> dict[str, float]:
+    return {
+        "tokens_per_s": tokens / seconds,
+        "p50_latency_ms": 1000 * statistics.median(latencies),
+        "requests": len(latencies),
+        "seconds": seconds,
+    }
+
+
+def plain_loop(path: Path, prompts: list[str], new_tokens: int) -> dict[str, float]:
+    """Run in a worker thread, as the engine's loop is (and as a simple server's handler would be):
+    on the shared 2-core machine the same forward passes ran several times slower, and erratically, on
+    the main thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_plain_loop, path, prompts, new_tokens).result()
+
+
+def _plain_loop(path: Path, prompts: list[str], new_tokens: int) -> dict[str, float]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).eval()
+    latencies: list[float] = []
+    produced = 0
+    with torch.inference_mode():
+        warm = tokenizer(prompts[0], return_tensors="pt")
+        model.generate(**warm, max_new_tokens=4, do_sample=False)
+        began = time.perf_counter()
+        for prompt in prompts:
+            start = time.perf_counter()
+            inputs = tokenizer(prompt, return_tensors="pt")
+            output = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False)
+            produced += output.shape[1] - inputs["input_ids"].shape[1]
+            latencies.append(time.perf_counter() - start)
+        seconds = time.perf_counter() - began
+    if produced != new_tokens * len(prompts):
+        raise RuntimeError(f"plain loop made {produced} tokens, not {new_tokens * len(prompts)}")
+    return summarize(latencies, produced, seconds)
+
+
+async def drive(
+    call: Callable[[str], Awaitable[int]], prompts: list[str], clients: int, new_tokens: int
+) -> dict[str, float]:
+    """``clients`` callers, each taking the next prompt as soon as its last one is answered."""
+    queue = list(reversed(prompts))
+    latencies: list[float] = []
+    produced = 0
+
+    async def client() -> None:
+        nonlocal produced
+        while queue:
+            prompt = queue.pop()
+            start = time.perf_counter()
+            made = await call(prompt)
+            latencies.append(time.perf_counter() - start)
+            if made != new_tokens:
+                raise RuntimeError(f"a request made {made} tokens, not {new_tokens}")
+            produced += made
+
+    await call(prompts[0])  # warm-up
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return summarize(latencies, produced, time.perf_counter() - began)
+
+
+def engine_in_process(path: Path, prompts: list[str], new_tokens: int, clients: int) -> dict[str, float]:
+    from inferhouse.engine.generation import GenerationParams, load_text_generator
+
+    generator = load_text_generator(path, "text-generation", name=ENDPOINT, env={})
+    params = GenerationParams(max_new_tokens=new_tokens)
+
+    async def call(prompt: str) -> int:
+        return (await generator.generate(prompt, params)).generated_tokens
+
+    try:
+        return asyncio.run(drive(call, prompts, clients, new_tokens))
+    finally:
+        generator.close()
+
+
+def over_http(url: str, headers: dict[str, str], prompts: list[str], new_tokens: int, clients: int) -> Any:
+    import aiohttp
+
+    async def run() -> dict[str, float]:
+        connector = aiohttp.TCPConnector(limit=clients)
+        async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+            async def call(prompt: str) -> int:
+                body = {"inputs": prompt, "parameters": {"max_new_tokens": new_tokens, "details": True}}
+                async with session.post(url, json=body) as reply:
+                    answer = await reply.json(content_type=None)
+                    if reply.status != 200:
+                        raise RuntimeError(f"{reply.status}: {str(answer)[:300]}")
+                    return int(answer["details"]["generated_tokens"])
+
+            return await drive(call, prompts, clients, new_tokens)
+
+    return asyncio.run(run())
+
+
+def best(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return max(rounds, key=lambda result: result["tokens_per_s"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=16, help="requests per scenario")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+
+    sentences = pydoc_sentences(2000)
+    prompts = sentences[: args.requests]
+    record: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "load_average_at_start": os.getloadavg(),
+        },
+        "model": "random GPT-2: 6 layers, hidden 384, 6 heads, 1024 positions, byte-level BPE ~8k vocab",
+        "new_tokens": args.new_tokens,
+        "requests_per_scenario": args.requests,
+        "decoding": "greedy, no end-of-sequence token (every request makes exactly new_tokens)",
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        path = build_model(Path(scratch) / "model", sentences)
+        # Rounds interleave the in-process runs so that both meet the same load on a shared machine.
+        plain_rounds: list[dict[str, float]] = []
+        engine_rounds: dict[int, list[dict[str, float]]] = {clients: [] for clients in CONCURRENCY}
+        for _ in range(args.rounds):
+            plain_rounds.append(plain_loop(path, prompts, args.new_tokens))
+            print("plain loop", plain_rounds[-1], flush=True)
+            for clients in CONCURRENCY:
+                engine_rounds[clients].append(engine_in_process(path, prompts, args.new_tokens, clients))
+                print("engine", clients, engine_rounds[clients][-1], flush=True)
+        plain = best(plain_rounds)
+        record["plain_loop"] = plain
+        scenarios: dict[str, dict[str, float]] = {
+            f"engine in-process, {clients} concurrent": best(engine_rounds[clients])
+            for clients in CONCURRENCY
+        }
+
+        env = {
+            "INFERHOUSE_DEFAULT_ENDPOINT": "false",
+            "INFERHOUSE_MODELS": json.dumps({MODEL_ID: str(path)}),
+            "INFERHOUSE_ENDPOINTS": json.dumps(
+                [{"name": ENDPOINT, "model": MODEL_ID, "task": "text-generation"}]
+            ),
+        }
+        server = start_server(Path(scratch) / "data", env=env)
+        try:
+            url = f"{server.url}/endpoints/{ENDPOINT}/generate"
+            for clients in CONCURRENCY:
+                result = best(
+                    [
+                        over_http(url, server.headers, prompts, args.new_tokens, clients)
+                        for _ in range(args.rounds)
+                    ]
+                )
+                scenarios[f"inferhouse HTTP, {clients} concurrent"] = result
+                print("http", clients, result, flush=True)
+        finally:
+            server.stop()
+    for result in scenarios.values():
+        result["vs_plain_loop"] = result["tokens_per_s"] / plain["tokens_per_s"]
+    record["scenarios"] = scenarios
+    record["machine"]["load_average_at_end"] = os.getloadavg()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "generation.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()
