@@ -16,7 +16,8 @@ greedily. Prompts are distinct pydoc sentences (about 10-50 tokens).
    from 1 and 8 concurrent clients.
 
 Reported: generated tokens per second (all requests together), p50 latency per request, and the
-ratio to the plain loop; the best of ``--rounds`` (3). Results go to ``results/generation.json``.
+ratio to the plain loop; the best of ``--rounds`` (3), each round running every scenario in turn.
+Results go to ``results/generation.json``.
 """
 
 from __future__ import annotations
@@ -215,22 +216,6 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as scratch:
         path = build_model(Path(scratch) / "model", sentences)
-        # Rounds interleave the in-process runs so that both meet the same load on a shared machine.
-        plain_rounds: list[dict[str, float]] = []
-        engine_rounds: dict[int, list[dict[str, float]]] = {clients: [] for clients in CONCURRENCY}
-        for _ in range(args.rounds):
-            plain_rounds.append(plain_loop(path, prompts, args.new_tokens))
-            print("plain loop", plain_rounds[-1], flush=True)
-            for clients in CONCURRENCY:
-                engine_rounds[clients].append(engine_in_process(path, prompts, args.new_tokens, clients))
-                print("engine", clients, engine_rounds[clients][-1], flush=True)
-        plain = best(plain_rounds)
-        record["plain_loop"] = plain
-        scenarios: dict[str, dict[str, float]] = {
-            f"engine in-process, {clients} concurrent": best(engine_rounds[clients])
-            for clients in CONCURRENCY
-        }
-
         env = {
             "INFERHOUSE_DEFAULT_ENDPOINT": "false",
             "INFERHOUSE_MODELS": json.dumps({MODEL_ID: str(path)}),
@@ -239,19 +224,25 @@ def main() -> None:
             ),
         }
         server = start_server(Path(scratch) / "data", env=env)
+        url = f"{server.url}/endpoints/{ENDPOINT}/generate"
+        # Every round runs every scenario, so all of them meet the same state of a noisy machine; the
+        # server idles while the in-process loops run, and the reverse.
+        rounds: dict[str, list[dict[str, float]]] = {"plain loop": []}
         try:
-            url = f"{server.url}/endpoints/{ENDPOINT}/generate"
-            for clients in CONCURRENCY:
-                result = best(
-                    [
-                        over_http(url, server.headers, prompts, args.new_tokens, clients)
-                        for _ in range(args.rounds)
-                    ]
-                )
-                scenarios[f"inferhouse HTTP, {clients} concurrent"] = result
-                print("http", clients, result, flush=True)
+            for _ in range(args.rounds):
+                rounds["plain loop"].append(plain_loop(path, prompts, args.new_tokens))
+                for clients in CONCURRENCY:
+                    in_process = engine_in_process(path, prompts, args.new_tokens, clients)
+                    rounds.setdefault(f"engine in-process, {clients} concurrent", []).append(in_process)
+                    served = over_http(url, server.headers, prompts, args.new_tokens, clients)
+                    rounds.setdefault(f"inferhouse HTTP, {clients} concurrent", []).append(served)
+                for name, results in rounds.items():
+                    print(name, results[-1], flush=True)
         finally:
             server.stop()
+    plain = best(rounds.pop("plain loop"))
+    record["plain_loop"] = plain
+    scenarios = {name: best(results) for name, results in rounds.items()}
     for result in scenarios.values():
         result["vs_plain_loop"] = result["tokens_per_s"] / plain["tokens_per_s"]
     record["scenarios"] = scenarios

@@ -37,13 +37,23 @@ class Connection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def post(self, body: Any) -> tuple[int, Any]:
-        """POST ``body`` as JSON; the status and the decoded reply."""
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None
+        """POST ``body`` as JSON; the status and the decoded reply. A connection the server closed
+        while it sat idle (keep-alive timeout) is opened again and the request sent once more."""
         payload = orjson.dumps(body)
-        self._writer.write(self._head + b"Content-Length: %d\r\n\r\n" % len(payload) + payload)
-        status = int((await self._reader.readline()).split()[1])
+        request = self._head + b"Content-Length: %d\r\n\r\n" % len(payload) + payload
+        for attempt in range(2):
+            if self._writer is None:
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            assert self._reader is not None
+            self._writer.write(request)
+            status_line = await self._reader.readline()
+            if status_line:
+                break
+            self._writer.close()
+            self._writer = None
+            if attempt:
+                raise HttpError(f"{self.host}:{self.port} closed the connection without a reply")
+        status = int(status_line.split()[1])
         length, chunked = 0, False
         while (line := await self._reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")

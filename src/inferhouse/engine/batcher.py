@@ -178,6 +178,7 @@ class Batcher:
             self._max_size,
             backend.batch_overhead_tokens,
             packed_token_cost=backend.packed_token_cost,
+            packed_row_tokens=backend.packed_row_tokens,
             workers=self._workers,
         )
         batches = [[items[i] for i in batch] for batch in plan]
@@ -240,7 +241,7 @@ class Batcher:
                 self._finish(job)
         if self._on_batch is not None:
             lengths = [len(item.ids) for item in batch]
-            packed = should_pack(lengths, backend.packed_token_cost)
+            packed = should_pack(lengths, backend.packed_token_cost, backend.packed_row_tokens)
             computed = sum(lengths) if packed else max(lengths) * len(batch)
             self._on_batch(BatchStats(len(batch), computed, self._queue.queued))
 

@@ -13,11 +13,17 @@ def packed_cost(total: int, packed_token_cost: float) -> float:
     return total * packed_token_cost
 
 
-def should_pack(lengths: Sequence[int], packed_token_cost: float) -> bool:
-    """Whether packing this batch (see ``backends/packing.py``) costs less than padding it."""
-    if not packed_token_cost or len(lengths) < 2:
+def should_pack(lengths: Sequence[int], packed_token_cost: float, row_tokens: int = 0) -> bool:
+    """Whether packing this batch (see ``backends/packing.py``) costs less than padding it. An input
+    longer than a packed row (``row_tokens``; 0: no limit) would widen every row of the batch to its
+    length, so such a batch is padded."""
+    if not packed_token_cost or len(lengths) < 2 or not packable(max(lengths), row_tokens):
         return False
     return packed_cost(sum(lengths), packed_token_cost) < padded_cost(len(lengths), max(lengths))
+
+
+def packable(longest: int, row_tokens: int) -> bool:
+    return not row_tokens or longest <= row_tokens
 
 
 # A round is not cut for other workers into passes smaller than this: below it, a pass's fixed cost
@@ -32,25 +38,34 @@ def plan_round(
     overhead_tokens: int,
     *,
     packed_token_cost: float = 0.0,
+    packed_row_tokens: int = 0,
     workers: int = 1,
 ) -> list[list[int]]:
     """:func:`plan_batches` for ``workers`` threads sharing a round: one large round is cut so that
     each of them gets a share of it, and the costliest passes come first. Workers take passes in order
     as they come free, so starting with the longest lets the short ones fill in at the end and the
     workers finish the round together (longest processing time first)."""
+    share = -(-len(lengths) // max(1, workers))
+    size = min(max_size, max(MIN_SHARED_BATCH, share)) if workers > 1 else max_size
+    batches = plan_batches(
+        lengths,
+        max_tokens,
+        size,
+        overhead_tokens,
+        packed_token_cost=packed_token_cost,
+        packed_row_tokens=packed_row_tokens,
+    )
     if workers <= 1:
-        return plan_batches(
-            lengths, max_tokens, max_size, overhead_tokens, packed_token_cost=packed_token_cost
-        )
-    share = -(-len(lengths) // workers)
-    size = min(max_size, max(MIN_SHARED_BATCH, share))
-    batches = plan_batches(lengths, max_tokens, size, overhead_tokens, packed_token_cost=packed_token_cost)
-    return sorted(batches, key=lambda batch: -pass_cost([lengths[i] for i in batch], packed_token_cost))
+        return batches
+    return sorted(
+        batches,
+        key=lambda batch: -pass_cost([lengths[i] for i in batch], packed_token_cost, packed_row_tokens),
+    )
 
 
-def pass_cost(lengths: Sequence[int], packed_token_cost: float) -> float:
+def pass_cost(lengths: Sequence[int], packed_token_cost: float, packed_row_tokens: int = 0) -> float:
     """Tokens one pass computes: padded to its longest, or packed when that is cheaper."""
-    if should_pack(lengths, packed_token_cost):
+    if should_pack(lengths, packed_token_cost, packed_row_tokens):
         return packed_cost(sum(lengths), packed_token_cost)
     return padded_cost(len(lengths), max(lengths))
 
@@ -62,14 +77,16 @@ def plan_batches(
     overhead_tokens: int,
     *,
     packed_token_cost: float = 0.0,
+    packed_row_tokens: int = 0,
 ) -> list[list[int]]:
     """Group input indices into batches that minimise the work computed plus a fixed cost per batch.
 
     Inputs are sorted by length, so every batch is a contiguous run. A padded batch computes
     ``size * longest`` tokens; a packed one only the sum of its lengths, each token costing
     ``packed_token_cost`` (above 1 for the wider attention of a shared row; 0 when the backend cannot
-    pack). A dynamic programme picks the cut points under the size cap and the token budget (a single
-    input over the budget still gets a batch of its own).
+    pack), and only while no input is longer than a packed row (``packed_row_tokens``). A dynamic
+    programme picks the cut points under the size cap and the token budget (a single input over the
+    budget still gets a batch of its own).
     """
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     sorted_lengths = [max(1, lengths[i]) for i in order]
@@ -78,15 +95,16 @@ def plan_batches(
     cut = [0] * (n + 1)
     for end in range(1, n + 1):
         longest = sorted_lengths[end - 1]
+        packs = bool(packed_token_cost) and packable(longest, packed_row_tokens)
         total = 0
         for start in range(end - 1, max(-1, end - 1 - max_size), -1):
             size = end - start
             total += sorted_lengths[start]
-            tensor_tokens = total if packed_token_cost else size * longest
+            tensor_tokens = total if packs else size * longest
             if size > 1 and tensor_tokens > max_tokens:
                 break
             computed = padded_cost(size, longest)
-            if packed_token_cost:
+            if packs:
                 computed = min(computed, packed_cost(total, packed_token_cost))
             cost = best[start] + overhead_tokens + computed
             if cost < best[end]:

@@ -28,6 +28,7 @@ class GatedBackend:
         self.dtype = inner.dtype
         self.batch_overhead_tokens = inner.batch_overhead_tokens
         self.packed_token_cost = inner.packed_token_cost
+        self.packed_row_tokens = inner.packed_row_tokens
         self.concurrency = 1
         self.entered = threading.Event()
         self.gate = threading.Event()

@@ -48,26 +48,6 @@ def test_onnx_gives_torchs_vectors_and_caches_the_export(
     assert (exported[0].parent / "verdict.json").is_file()
 
 
-def test_packed_rows_give_the_padded_graphs_vectors(
-    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
-) -> None:
-    assert reference.packed_token_cost  # the tiny BERT packs under torch, so a packed graph is exported
-    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx")
-    backend = verdict.backend
-    assert isinstance(backend, OnnxBackend)
-    assert (next(tmp_path.rglob("model.onnx")).parent / "model.packed.onnx").is_file()
-    assert backend.packed_token_cost > 1.0
-    batch = reference.tokenize(TEXTS, "right")
-    expected = reference.forward(batch)
-    assert _cosines(backend.forward_packed(batch), expected).min() >= 0.9999
-    assert _cosines(backend.forward_padded(batch), expected).min() >= 0.9999
-    # More inputs than one packed row holds, so several rows and the gather back are exercised.
-    many = reference.tokenize([f"sentence number {n} " * (1 + n % 5) for n in range(24)], "right")
-    assert _cosines(backend.forward_packed(many), reference.forward(many)).min() >= 0.9999
-    verdict_file = next(tmp_path.rglob("verdict.json"))
-    assert json.loads(verdict_file.read_text())["packed_cosine"] >= 0.9999
-
-
 def test_auto_serves_the_faster_backend_and_says_so(
     reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
 ) -> None:

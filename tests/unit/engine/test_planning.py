@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferhouse.engine.planning import MIN_SHARED_BATCH, pass_cost, plan_batches, plan_round
+from inferhouse.engine.planning import MIN_SHARED_BATCH, pass_cost, plan_batches, plan_round, should_pack
 
 
 def test_similar_lengths_share_one_batch() -> None:
@@ -71,3 +71,15 @@ def test_pass_cost_is_the_cheaper_of_padding_and_packing() -> None:
     assert pass_cost([3, 40], 0.0) == 80  # padded: 2 rows of 40
     assert pass_cost([3, 40], 1.2) == pytest.approx(43 * 1.2)  # packed: every real token at 1.2
     assert pass_cost([30, 31], 1.2) == 62  # padding wastes less than packing costs
+
+
+def test_an_input_longer_than_a_packed_row_is_never_packed() -> None:
+    # Packed, the 100-token input would widen every row of its batch to 100 tokens.
+    assert should_pack([3, 5, 4, 30], 1.1, row_tokens=64)
+    assert not should_pack([3, 5, 4, 100], 1.1, row_tokens=64)
+    assert should_pack([3, 5, 4, 100], 1.1)  # no row limit
+    lengths = [4, 5, 6, 100, 110]
+    for batch in plan_batches(lengths, 16384, 64, 16, packed_token_cost=1.1, packed_row_tokens=64):
+        longest = max(lengths[i] for i in batch)
+        if longest > 64:  # padded, so its cost was counted as padded
+            assert pass_cost([lengths[i] for i in batch], 1.1, 64) == len(batch) * longest

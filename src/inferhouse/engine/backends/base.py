@@ -58,6 +58,7 @@ class EmbeddingBackend(Protocol):
     batch_overhead_tokens: int
     # Relative cost of a token in a packed row (no padding, wider attention); 0 when it cannot pack.
     packed_token_cost: float
+    packed_row_tokens: int  # the width of a packed row; a longer input is never packed (0: no limit)
     # Forward passes that may usefully run at once, each on its own thread (1: one at a time).
     concurrency: int
 

@@ -26,24 +26,17 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, PaddedBatch, TokenizedText, TruncationDirection
-from inferhouse.engine.backends.packing import pack, unpack_array
-from inferhouse.engine.backends.precision import lowest_cosine
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
-from inferhouse.engine.planning import plan_round, should_pack
+from inferhouse.engine.planning import plan_round
 
 log = logging.getLogger(__name__)
 
 BackendChoice = Literal["auto", "torch", "onnx", "onnx-int8"]
 BACKEND_CHOICES: tuple[BackendChoice, ...] = ("auto", "torch", "onnx", "onnx-int8")
-EXPORT_FORMAT = 2  # bump when the exported graph changes, so caches of the old one are not reused
+EXPORT_FORMAT = 1  # bump when the exported graph changes, so caches of the old one are not reused
 PARITY_COSINE = 0.9999
 _MAX_WORKERS = 4
 _PROBE_BATCH_TOKENS, _PROBE_BATCH_SIZE = 16384, 64  # the server's default batch limits
-# Packed rows for ONNX Runtime are narrower than torch's: its unfused attention pays for every cell of a
-# row's mask. With rows of 64 tokens, unsorted groups of 8 and 16 sentences took 27% and 40% less CPU than
-# padded, and a globally sorted pass 6% more, about 1.1x per real token (benchmarks/onnx_packing.py).
-PACK_ROW_TOKENS = 64
-PACKED_TOKEN_COST = 1.1
 INT8_FLOOR_COSINE = 0.95  # int8 loses precision by design; below this it is not worth serving
 _POOLINGS = ("mean", "cls", "max")
 _PROBE = [
@@ -67,18 +60,10 @@ class OnnxBackend:
     """Runs the exported encoder; everything but the forward pass is the torch backend's."""
 
     def __init__(
-        self,
-        reference: SentenceTransformerBackend,
-        session: Any,
-        pooling: str,
-        int8: bool,
-        workers: int = 1,
-        packed_session: Any = None,
+        self, reference: SentenceTransformerBackend, session: Any, pooling: str, int8: bool, workers: int = 1
     ) -> None:
         self._reference = reference
         self._session = session
-        self._packed_session = packed_session
-        self._packed_inputs = {item.name for item in packed_session.get_inputs()} if packed_session else set()
         self._pooling = pooling
         self._inputs = {item.name for item in session.get_inputs()}
         self.dimension = reference.dimension
@@ -87,8 +72,8 @@ class OnnxBackend:
         self.prompts = reference.prompts
         self.dtype = "int8" if int8 else "float32"
         self.batch_overhead_tokens = reference.batch_overhead_tokens
-        # Only when the torch model packs correctly was a packed graph exported next to the padded one.
-        self.packed_token_cost = PACKED_TOKEN_COST if packed_session is not None else 0.0
+        self.packed_token_cost = 0.0  # the exported graph takes padded rows only
+        self.packed_row_tokens = 0
         self.concurrency = workers  # a session runs calls from several threads at once
         self._pad_id = reference.pad_id
 
@@ -96,25 +81,6 @@ class OnnxBackend:
         return self._reference.tokenize(texts, direction)
 
     def forward(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
-        if should_pack([len(item.ids) for item in batch], self.packed_token_cost):
-            return self.forward_packed(batch)
-        return self.forward_padded(batch)
-
-    def forward_packed(
-        self, batch: Sequence[TokenizedText], row_tokens: int = PACK_ROW_TOKENS
-    ) -> npt.NDArray[np.float32]:
-        packed = pack(batch, self._pad_id, row_tokens)
-        feeds = {
-            "input_ids": packed.input_ids,
-            "attention_mask": packed.attention_mask,
-            "token_type_ids": packed.token_type_ids,
-            "position_ids": packed.position_ids,
-        }
-        (rows,) = self._packed_session.run(None, {name: feeds[name] for name in self._packed_inputs})
-        tokens = unpack_array(rows, packed)
-        return np.ascontiguousarray(pool(tokens, packed.input_mask, self._pooling), dtype=np.float32)
-
-    def forward_padded(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
         padded = PaddedBatch.of(batch, self._pad_id)
         feeds = {
             "input_ids": padded.input_ids,
@@ -164,18 +130,13 @@ def use_onnx(
         if choice == "auto" and known is not None and known["torch_s"] <= known["onnx_s"]:
             return OnnxVerdict(reference, f"torch: faster than ONNX here ({_timings(known)})")
         session = _session(folder / ("model.int8.onnx" if int8 else "model.onnx"), per_worker)
-        packed_file = folder / "model.packed.onnx"
-        packed = _session(packed_file, per_worker) if packed_file.is_file() and not int8 else None
     except Exception as error:  # an exporter or runtime failure: torch still serves
         log.warning("ONNX export of %s failed, serving with torch: %s", model_path.name, error)
         return OnnxVerdict(
             reference, f"torch: the ONNX export failed ({type(error).__name__}: {error})"[:500]
         )
-    candidate = OnnxBackend(reference, session, pooling, int8, workers, packed)
+    candidate = OnnxBackend(reference, session, pooling, int8, workers)
     measured = _measured(folder, int8, reference, candidate)
-    if packed is not None and measured.get("packed_cosine", 0.0) < PARITY_COSINE:
-        log.info("packed rows are off for %s: their vectors differ from the padded graph's", model_path.name)
-        candidate = OnnxBackend(reference, session, pooling, int8, workers)
     lowest = measured["lowest_cosine"]
     floor = INT8_FLOOR_COSINE if int8 else PARITY_COSINE
     if lowest < floor:
@@ -236,12 +197,6 @@ def _exported(reference: SentenceTransformerBackend, model_path: Path, cache_roo
         _write_atomically(exported, reference.export_onnx)
         (folder / "source.json").write_text(json.dumps({"model": str(model_path)}))
         log.info("exported %s to ONNX in %.1fs: %s", model_path.name, time.perf_counter() - began, exported)
-    packed = folder / "model.packed.onnx"
-    if reference.packed_token_cost and not packed.is_file():
-        try:
-            _write_atomically(packed, lambda target: reference.export_onnx(target, packed=True))
-        except Exception as error:  # packing is a speed-up: the padded graph serves without it
-            log.info("no packed ONNX graph for %s: %s", model_path.name, error)
     quantized = folder / "model.int8.onnx"
     if int8 and not quantized.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -318,16 +273,10 @@ def _measured(
         return known
     verdict = _verdict_file(folder, int8)
     probe = reference.tokenize(_PROBE, "right")
-    expected = reference.forward(probe)
-    lowest = lowest_cosine(expected, candidate.forward_padded(probe))
-    packed_lowest = 0.0
-    if candidate.packed_token_cost:
-        try:
-            packed_lowest = lowest_cosine(expected, candidate.forward_packed(probe))
-        except Exception as error:  # a graph the runtime cannot run packed rows through: padded serves
-            log.info("packed rows fail in ONNX Runtime: %s", error)
-        if packed_lowest < PARITY_COSINE:
-            candidate.packed_token_cost = 0.0  # the speed probe below times what will serve
+    expected, got = reference.forward(probe), candidate.forward(probe)
+    cosine = (expected * got).sum(axis=1) / (
+        np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-12
+    )
     # A round of mixed lengths as the batcher serves it: each backend's own cut into passes (torch packs
     # them, ONNX pads them), run on as many threads as it serves with; the faster serves under auto.
     texts = [" ".join(["token"] * (4 + (n * 7) % 120)) for n in range(48)]
@@ -340,6 +289,7 @@ def _measured(
             _PROBE_BATCH_SIZE,
             backend.batch_overhead_tokens,
             packed_token_cost=backend.packed_token_cost,
+            packed_row_tokens=backend.packed_row_tokens,
             workers=backend.concurrency,
         )
         passes = [[tokens[i] for i in batch] for batch in plan]
@@ -351,8 +301,7 @@ def _measured(
         return every_pass
 
     measured = {
-        "lowest_cosine": lowest,
-        "packed_cosine": packed_lowest,
+        "lowest_cosine": float(cosine.min()),
         "torch_s": _best_of(run(reference)),
         "onnx_s": _best_of(run(candidate)),
         "onnx_workers": candidate.concurrency,

@@ -82,15 +82,8 @@ def pack(batch: Sequence[TokenizedText], pad_id: int, row_tokens: int = PACK_ROW
 
 
 def unpack(token_embeddings: Any, packed: PackedBatch, torch: Any) -> Any:
-    """(rows, width, hidden) -> (inputs, longest, hidden), zeros where an input has no token (torch)."""
+    """(rows, width, hidden) -> (inputs, longest, hidden), zeros where an input has no token."""
     hidden = token_embeddings.shape[-1]
     flat = token_embeddings.reshape(-1, hidden)
     flat = torch.cat([flat, flat.new_zeros((1, hidden))])
     return flat[torch.from_numpy(packed.gather_index).to(flat.device)]
-
-
-def unpack_array(token_embeddings: npt.NDArray[np.float32], packed: PackedBatch) -> npt.NDArray[np.float32]:
-    """:func:`unpack` for numpy output (ONNX Runtime)."""
-    hidden = token_embeddings.shape[-1]
-    flat = np.concatenate([token_embeddings.reshape(-1, hidden), np.zeros((1, hidden), np.float32)])
-    return flat[packed.gather_index]

@@ -70,6 +70,7 @@ class SentenceTransformerBackend:
         self._after_transformer = self._modules[1:]
         self._token_output = getattr(first, "module_output_name", None) or "token_embeddings"
         self.packed_token_cost = 0.0
+        self.packed_row_tokens = PACK_ROW_TOKENS
         self.concurrency = 1  # torch's intra-op threads already use every core within one pass
         if self._packing_gives_same_vectors():
             # Per layer a token costs ~24*h^2 flops in its linear layers and ~4*w*h in attention over a
@@ -160,13 +161,11 @@ class SentenceTransformerBackend:
     def pad_id(self) -> int:
         return self._pad_id
 
-    def export_onnx(self, target: Path, *, packed: bool = False) -> None:
+    def export_onnx(self, target: Path) -> None:
         """Write the transformer module as an ONNX graph from token ids, attention mask and token type
-        ids to token vectors, with batch and sequence dimensions free. ``packed`` takes packed rows
-        instead (see ``packing.py``): position ids too, and a block-diagonal 4-D attention mask."""
+        ids to token vectors, with batch and sequence dimensions free."""
         torch = self._torch
         encoder = self._transformer.auto_model
-        names = self._input_names
 
         class TokenVectors(torch.nn.Module):  # type: ignore[misc,name-defined]
             # Keyword arguments: the positional order of a model's forward differs between versions.
@@ -174,35 +173,29 @@ class SentenceTransformerBackend:
                 super().__init__()
                 self.encoder = encoder
 
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any, *rest: Any) -> Any:
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
                 kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
                 if "token_type_ids" in names:
                     kwargs["token_type_ids"] = token_type_ids
-                if rest:
-                    kwargs["position_ids"] = rest[0]
                 return self.encoder(**kwargs).last_hidden_state
 
+        names = self._input_names
         sample = self.tokenize(["an export sample", "a second, longer export sample sentence"], "right")
+        width = max(len(item.ids) for item in sample)
+        ids = torch.full((2, width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((2, width), dtype=torch.long)
+        for row, item in enumerate(sample):
+            ids[row, : len(item.ids)] = torch.tensor(item.ids)
+            mask[row, : len(item.ids)] = 1
         inputs = ["input_ids", "attention_mask", "token_type_ids"]
-        free: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in inputs}
-        arrays: tuple[npt.NDArray[Any], ...]
-        if packed:
-            rows = pack(sample, self._pad_id)
-            arrays = (rows.input_ids, rows.attention_mask, rows.token_type_ids, rows.position_ids)
-            inputs.append("position_ids")
-            free |= {"position_ids": {0: "batch", 1: "sequence"}}
-            free["attention_mask"] = {0: "batch", 2: "sequence", 3: "sequence"}
-        else:
-            padded = PaddedBatch.of(sample, self._pad_id)
-            arrays = (padded.input_ids, padded.attention_mask, padded.token_type_ids)
-        free["token_vectors"] = {0: "batch", 1: "sequence"}
+        free = {name: {0: "batch", 1: "sequence"} for name in [*inputs, "token_vectors"]}
         # The TorchScript exporter: it needs no onnxscript and handles these encoders; its deprecation
         # notice and tracer warnings say nothing the user can act on.
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 TokenVectors().eval(),
-                tuple(torch.from_numpy(array) for array in arrays),
+                (ids, mask, torch.zeros_like(ids)),
                 str(target),
                 input_names=inputs,
                 output_names=["token_vectors"],
@@ -216,7 +209,7 @@ class SentenceTransformerBackend:
         return [TokenizedText(e.ids, e.type_ids, bool(e.overflowing)) for e in encodings]
 
     def forward(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
-        if should_pack([len(item.ids) for item in batch], self.packed_token_cost):
+        if should_pack([len(item.ids) for item in batch], self.packed_token_cost, self.packed_row_tokens):
             return self._forward_packed(batch)
         return self._forward_padded(batch)
 

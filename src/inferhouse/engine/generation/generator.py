@@ -106,7 +106,7 @@ class TorchTextGenerator:
         return len(self.encode(text))
 
     async def generate(self, prompt: str, params: GenerationParams) -> GenerationResult:
-        stream = await self.stream(prompt, params)
+        stream = await self._submit(prompt, params, streamed=False)
         async for _ in stream:
             pass
         if stream.result is None:  # only a cancelled stream ends without a result or an error
@@ -114,6 +114,9 @@ class TorchTextGenerator:
         return stream.result
 
     async def stream(self, prompt: str, params: GenerationParams) -> TokenStream:
+        return await self._submit(prompt, params, streamed=True)
+
+    async def _submit(self, prompt: str, params: GenerationParams, *, streamed: bool) -> TokenStream:
         if len(prompt) > _INLINE_TOKENIZE_CHARS:
             plan = await asyncio.to_thread(plan_request, prompt, params, self.limits, self.encode)
         else:
@@ -127,7 +130,7 @@ class TorchTextGenerator:
             except RuntimeError:  # the caller's event loop is gone: nobody will read this
                 job.cancelled = True
 
-        job = Job(plan=plan, sink=sink)
+        job = Job(plan=plan, sink=sink, streamed=streamed)
         self.loop.submit(job)
         return TokenStream(job, queue)
 

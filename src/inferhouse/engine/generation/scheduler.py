@@ -65,6 +65,9 @@ class Job:
     plan: Plan
     sink: Sink
     cancelled: bool = False
+    # False when the caller waits for the whole text: tokens then reach it with the result only,
+    # instead of waking its event loop once per token.
+    streamed: bool = True
 
 
 @dataclass(eq=False)
@@ -246,7 +249,8 @@ class BatchLoop:
         state.tokens.append(generated)
         state.pending = token
         if reason is None:
-            state.job.sink(generated)
+            if state.job.streamed:
+                state.job.sink(generated)
             return False
         result = GenerationResult(
             text="".join(item.text for item in state.tokens),
