@@ -11,6 +11,7 @@ from huggingface_hub import InferenceClient, constants
 from huggingface_hub.errors import HfHubHTTPError, OverloadedError, ValidationError
 
 from tests.support.generation import (
+    HELD_TOKENS,
     LLM,
     ONE_SLOT,
     PLAIN_LLM,
@@ -110,7 +111,7 @@ def test_validation_errors_are_raised_as_such(hf: InferenceClient) -> None:
 
 def test_overloaded_endpoint_raises_overloaded_error(gen_server: RunningServer) -> None:
     url = f"{gen_server.url}/endpoints/{ONE_SLOT}"
-    body = {"inputs": PROMPT, "parameters": {"max_new_tokens": 1000}}
+    body = {"inputs": PROMPT, "parameters": {"max_new_tokens": HELD_TOKENS}}
     with requests.post(f"{url}/generate_stream", json=body, headers=gen_server.headers, stream=True) as held:
         next(held.iter_lines())  # the one slot is taken while this stream is open
         with InferenceClient(model=url, token=gen_server.token) as client, pytest.raises(OverloadedError):

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.generation import (
+    HELD_TOKENS,
     LLM,
     ONE_SLOT,
     PLAIN_LLM,
@@ -248,7 +249,7 @@ def test_root_chat_needs_a_generation_model(gen_server: RunningServer) -> None:
 
 
 def test_client_that_disconnects_frees_its_slot(gen_server: RunningServer) -> None:
-    body = {"inputs": "Once upon a time", "parameters": {"max_new_tokens": 1000}}
+    body = {"inputs": "Once upon a time", "parameters": {"max_new_tokens": HELD_TOKENS}}
     url = f"{gen_server.url}/endpoints/{ONE_SLOT}/generate_stream"
     short = {"inputs": "Hello", "parameters": {"max_new_tokens": 2}}
     with requests.post(url, json=body, headers=gen_server.headers, stream=True, timeout=60) as res:
@@ -258,8 +259,8 @@ def test_client_that_disconnects_frees_its_slot(gen_server: RunningServer) -> No
         busy = _post(gen_server, f"/endpoints/{ONE_SLOT}/generate", short)
         assert busy.status_code == 429  # one slot, taken by the stream
         assert busy.json()["error_type"] == "overloaded"
-    # A thousand tokens take this model many seconds; hanging up must end the generation at once.
-    deadline = time.monotonic() + 5
+    # The held generation has many seconds left; hanging up must end it at once.
+    deadline = time.monotonic() + 3
     while (res := _post(gen_server, f"/endpoints/{ONE_SLOT}/generate", short)).status_code == 429:
         assert time.monotonic() < deadline, "the slot was not freed when the client went away"
         time.sleep(0.1)
@@ -320,7 +321,7 @@ def test_info_is_tgi_shaped(gen_server: RunningServer) -> None:
     info = requests.get(f"{gen_server.url}/endpoints/{ONE_SLOT}/info", headers=gen_server.headers).json()
     assert info["model_pipeline_tag"] == "text-generation"
     assert info["max_concurrent_requests"] == 1
-    assert info["max_total_tokens"] == 1024
+    assert info["max_total_tokens"] == 8192
     assert info["max_input_tokens"] < info["max_total_tokens"]
 
 

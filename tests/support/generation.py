@@ -24,12 +24,17 @@ class GenerationModels:
     gpt2: Path
     llama: Path
     t5: Path
+    long_gpt2: Path  # 8192 positions: a generation that outlasts its client by seconds
+
+
+# Tokens a held stream asks for on ONE_SLOT: far more than the tests take to run while it holds the slot.
+HELD_TOKENS = 8000
 
 
 def build_generation_models(root: Path) -> GenerationModels:
-    # 1024 positions: long enough that a generation can outlast a client (the disconnect test).
     return GenerationModels(
         gpt2=build_tiny_causal_lm(root / "gpt2", max_positions=1024),
+        long_gpt2=build_tiny_causal_lm(root / "long-gpt2", max_positions=8192),
         llama=build_tiny_causal_lm(root / "llama", architecture="llama", chat_template=False, seed=1),
         t5=build_tiny_seq2seq(root / "t5"),
     )
@@ -55,7 +60,11 @@ def start_generation_server(data_dir: Path, models: GenerationModels) -> Running
     server = start_server(data_dir, env=env)
     try:
         deploy_endpoint(
-            server, ONE_SLOT, models.gpt2, "text-generation", env={"MAX_CONCURRENT_REQUESTS": "1"}
+            server,
+            ONE_SLOT,
+            models.long_gpt2,
+            "text-generation",
+            env={"MAX_CONCURRENT_REQUESTS": "1", "MAX_TOTAL_TOKENS": "8192"},
         )
     except BaseException:
         server.stop()
