@@ -38,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.server import start_server
+from tests.support.text_models import CausalShape, build_tiny_causal_lm
 
 from benchmarks.corpus import pydoc_sentences
 
@@ -48,38 +49,15 @@ MODEL_ID = "bench/gpt2-6l-384"
 
 
 def build_model(target: Path, sentences: list[str]) -> Path:
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=8192,
-        special_tokens=["<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(sentences, trainer=trainer)
     # No BOS or EOS: nothing can end a generation early, so every request makes exactly N tokens.
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", model_max_length=1024)
-    fast.save_pretrained(target)
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(fast),
-        n_positions=1024,
-        n_embd=384,
-        n_layer=6,
-        n_head=6,
-        bos_token_id=None,
-        eos_token_id=None,
-        pad_token_id=fast.pad_token_id,
+    return build_tiny_causal_lm(
+        target,
+        chat_template=False,
+        max_positions=1024,
+        shape=CausalShape(layers=6, hidden=384, heads=6, vocab_size=8192),
+        lines=sentences,
+        end_tokens=False,
     )
-    model = GPT2LMHeadModel(config)
-    model.generation_config = GenerationConfig(pad_token_id=fast.pad_token_id)
-    model.save_pretrained(target)
-    return target
 
 
 def summarize(latencies: list[float], tokens: int, seconds: float) -> dict[str, float]:

@@ -8,6 +8,7 @@ through the same code a user's model takes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
@@ -36,38 +37,58 @@ The system answers the user, and the assistant helps with questions about cookin
 """
 
 
-def _train_tokenizer(vocab_size: int) -> object:
+def _train_tokenizer(
+    vocab_size: int, lines: list[str] | None = None, *, end_tokens: bool = True, max_length: int = 128
+) -> object:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
+    ends = [BOS, EOS] if end_tokens else []
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=[PAD, BOS, EOS, "<|system|>", "<|user|>", "<|assistant|>"],
+        special_tokens=[PAD, *ends, "<|system|>", "<|user|>", "<|assistant|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    lines = [line for line in _CORPUS.splitlines() if line.strip()]
-    tokenizer.train_from_iterator(lines * 4, trainer=trainer)
+    if lines is None:
+        lines = [line for line in _CORPUS.splitlines() if line.strip()] * 4
+    tokenizer.train_from_iterator(lines, trainer=trainer)
+    named = {"bos_token": BOS, "eos_token": EOS} if end_tokens else {}
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token=BOS,
-        eos_token=EOS,
-        pad_token=PAD,
-        model_max_length=128,
+        tokenizer_object=tokenizer, pad_token=PAD, model_max_length=max_length, **named
     )
 
 
-def build_tiny_tokenizer(target: Path, *, chat_template: bool = True, vocab_size: int = 400) -> Path:
-    """Save just the tokenizer (used by both model builders)."""
-    tokenizer = _train_tokenizer(vocab_size)
+def build_tiny_tokenizer(
+    target: Path,
+    *,
+    chat_template: bool = True,
+    vocab_size: int = 400,
+    lines: list[str] | None = None,
+    end_tokens: bool = True,
+    max_length: int = 128,
+) -> Path:
+    """Save just the tokenizer (used by both model builders). Without ``end_tokens`` it has no BOS or
+    EOS, so nothing can end a generation before its length limit."""
+    tokenizer = _train_tokenizer(vocab_size, lines, end_tokens=end_tokens, max_length=max_length)
     if chat_template:
         tokenizer.chat_template = CHAT_TEMPLATE  # type: ignore[attr-defined]
     target.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(target)  # type: ignore[attr-defined]
     return target
+
+
+@dataclass(frozen=True)
+class CausalShape:
+    """The size of a random causal LM (the tests' default is tiny)."""
+
+    layers: int = 2
+    hidden: int = 32
+    heads: int = 2
+    vocab_size: int = 400
 
 
 def build_tiny_causal_lm(
@@ -77,12 +98,23 @@ def build_tiny_causal_lm(
     chat_template: bool = True,
     seed: int = 0,
     max_positions: int = 128,
+    shape: CausalShape = CausalShape(),
+    lines: list[str] | None = None,
+    end_tokens: bool = True,
 ) -> Path:
-    """A 2-layer random causal LM (``gpt2`` or ``llama``) with a trained byte-level BPE tokenizer."""
+    """A random causal LM (``gpt2`` or ``llama``, 2 layers by default) with a byte-level BPE tokenizer
+    trained on ``lines`` (a built-in text by default)."""
     import torch
     from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-    build_tiny_tokenizer(target, chat_template=chat_template)
+    build_tiny_tokenizer(
+        target,
+        chat_template=chat_template,
+        vocab_size=shape.vocab_size,
+        lines=lines,
+        end_tokens=end_tokens,
+        max_length=128 if end_tokens else max_positions,
+    )
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(target, local_files_only=True)
@@ -92,9 +124,9 @@ def build_tiny_causal_lm(
         config = GPT2Config(
             vocab_size=len(tokenizer),
             n_positions=max_positions,
-            n_embd=32,
-            n_layer=2,
-            n_head=2,
+            n_embd=shape.hidden,
+            n_layer=shape.layers,
+            n_head=shape.heads,
             pad_token_id=tokenizer.pad_token_id,
             **ids,
         )
@@ -102,11 +134,11 @@ def build_tiny_causal_lm(
     elif architecture == "llama":
         config = LlamaConfig(
             vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
+            hidden_size=shape.hidden,
+            intermediate_size=2 * shape.hidden,
+            num_hidden_layers=shape.layers,
+            num_attention_heads=2 * shape.heads,
+            num_key_value_heads=shape.heads,
             max_position_embeddings=max_positions,
             pad_token_id=tokenizer.pad_token_id,
             **ids,
