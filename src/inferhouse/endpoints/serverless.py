@@ -72,7 +72,10 @@ class ServerlessModels:
         if task is None:
             raise TaskMismatch(f"Model {model_id} is not a text-generation or text-to-image model")
         path = self._resolve(model_id)
-        deployment = await self._models.get(model_id, path, partial(self._load, model_id, task), wait=wait)
+        load = partial(self._load, model_id, task)
+        deployment = await self._models.get(model_id, path, load, wait=wait)
+        while deployment.retired:  # evicted by another model's load before this caller resumed
+            deployment = await self._models.get(model_id, path, load, wait=wait)
         deployment.enter()
         try:
             yield deployment

@@ -70,11 +70,9 @@ class OnDemand(Generic[T]):
             raise ModelLoading(model_id, self.estimated_load_seconds())
         try:
             return await asyncio.shield(task)
-        except Exception:
-            failure = self._failed.pop(path, None)  # this caller is told now; the next one loads again
-            if failure is None:
-                raise
-            raise failure from None
+        except Exception as error:
+            self._failed.pop(path, None)  # the waiting callers are told now; the next one loads again
+            raise as_load_failure(error) from None
 
     def take_all(self) -> list[T]:
         """Every loaded model, forgotten here (for a shutdown that closes them); loads under way are
@@ -107,8 +105,11 @@ class OnDemand(Generic[T]):
             return
         error = task.exception()
         log.error("loading %s failed: %s", path, error)
-        self._failed[path] = (
-            error
-            if isinstance(error, InferhouseError)
-            else BackendFailure(f"Could not load the model: {error}")
-        )
+        self._failed[path] = as_load_failure(error)
+
+
+def as_load_failure(error: BaseException | None) -> InferhouseError:
+    """What a caller is told of a failed load: the error itself when it is one of ours, else a 424."""
+    if isinstance(error, InferhouseError):
+        return error
+    return BackendFailure(f"Could not load the model: {error}")
