@@ -130,6 +130,12 @@ def test_compat_route_answers_a_list_with_the_prompt_and_streams(gen_server: Run
         ({"max_new_tokens": 5000}, "max_new_tokens"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
         ({"no_such_option": 1}, "no_such_option"),
+        # Values of the wrong JSON type are refused, not coerced (TGI answers these with a 422 too).
+        ({"details": "yes"}, "details"),
+        ({"max_new_tokens": "5"}, "max_new_tokens"),
+        ({"seed": "1"}, "seed"),
+        # Small enough to overflow the logits: refused up front, not a failed generation (424).
+        ({"repetition_penalty": 1e-300, "do_sample": True}, "repetition_penalty"),
     ],
 )
 @pytest.mark.parametrize("route", ["/generate", "/generate_stream", ""])
@@ -141,6 +147,13 @@ def test_bad_parameters_are_tgi_validation_errors(
     assert res.status_code == 422, res.text
     assert res.json()["error_type"] == "validation"
     assert message in res.json()["error"]
+
+
+def test_a_tiny_temperature_decodes_instead_of_failing(gen_server: RunningServer) -> None:
+    parameters = {"temperature": 1e-300, "max_new_tokens": 3, "details": True}
+    res = _post(gen_server, f"/endpoints/{LLM}/generate", {"inputs": "Hello", "parameters": parameters})
+    assert res.status_code == 200, res.text
+    assert res.json()["details"]["generated_tokens"] == 3
 
 
 def test_empty_inputs_are_refused(gen_server: RunningServer) -> None:
@@ -227,6 +240,9 @@ def test_chat_without_template_is_refused(gen_server: RunningServer) -> None:
         ({"stream_options": {"include_usage": True}}, "stream_options"),
         ({"messages": []}, "messages"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "text parts"),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": {"x": 1}}]}]}, "text"),
+        ({"messages": [{"role": "user"}]}, "content"),
+        ({"max_tokens": "5"}, "max_tokens"),
     ],
 )
 def test_bad_chat_requests_are_openai_errors(

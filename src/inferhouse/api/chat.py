@@ -41,7 +41,7 @@ def openai_error_event(error: InferhouseError) -> bytes:
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     include_usage: bool = False
 
@@ -49,7 +49,7 @@ class StreamOptions(BaseModel):
 class ChatRequest(BaseModel):
     """What the openai and huggingface_hub clients send; values we cannot honour are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     messages: list[dict[str, Any]] = Field(min_length=1)
     model: str | None = None
@@ -122,7 +122,9 @@ class ChatRequest(BaseModel):
                             f"messages.{number}.content: only text parts are supported "
                             '({"type": "text", "text": ...})'
                         )
-                    texts.append(str(part.get("text", "")))
+                    if not isinstance(part.get("text"), str):
+                        raise ValidationFailed(f"messages.{number}.content: a text part needs string `text`")
+                    texts.append(part["text"])
                 message = {**message, "content": "".join(texts)}
             messages.append(message)
         return messages

@@ -17,7 +17,7 @@ from inferhouse.errors import ValidationFailed
 
 
 class TgiParameters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # Ranges and limits (stop sequences, truncate, tokens) are the generator's to check, in TGI's words.
     max_new_tokens: int | None = None
@@ -87,7 +87,7 @@ class TgiParameters(BaseModel):
 class GenerateRequest(BaseModel):
     """``{"inputs", "parameters", "stream"}``; ``options`` is the serverless API's (wait_for_model...)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     inputs: str = Field(min_length=1)
     parameters: TgiParameters = TgiParameters()

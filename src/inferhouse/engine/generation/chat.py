@@ -21,7 +21,7 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
         if not isinstance(role, str) or not role:
             raise ValidationFailed(f"`messages[{number}].role` must be a non-empty string")
         content = message.get("content")
-        if content is None:
+        if content is None and role == "assistant":  # an assistant turn that only called tools
             content = ""
         if isinstance(content, list):
             # OpenAI's content parts: only text parts can reach a text model.
@@ -31,7 +31,9 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
                     raise ValidationFailed(
                         f"`messages[{number}].content` may only hold text parts for this model"
                     )
-                texts.append(str(part.get("text", "")))
+                if not isinstance(part.get("text"), str):
+                    raise ValidationFailed(f"`messages[{number}].content` text parts need a string `text`")
+                texts.append(part["text"])
             content = "".join(texts)
         if not isinstance(content, str):
             raise ValidationFailed(f"`messages[{number}].content` must be a string or a list of text parts")

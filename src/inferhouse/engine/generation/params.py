@@ -19,6 +19,9 @@ from inferhouse.errors import ValidationFailed
 MAX_SEED = 2**64 - 1
 
 
+MIN_REPETITION_PENALTY = 1e-3
+
+
 @dataclass(frozen=True)
 class Plan:
     """A validated request: the prompt's token ids and every decoding choice made concrete."""
@@ -55,6 +58,12 @@ def check_params(params: GenerationParams, limits: GenerationLimits) -> None:
         raise ValidationFailed("`temperature` must be a finite number")
     if params.repetition_penalty is not None and not (0 < params.repetition_penalty < math.inf):
         raise ValidationFailed("`repetition_penalty` must be strictly positive")
+    if params.repetition_penalty is not None and params.repetition_penalty < MIN_REPETITION_PENALTY:
+        # Dividing a logit by less than this overflows float32 to inf, and sampling fails on it.
+        raise ValidationFailed(
+            f"`repetition_penalty` must be at least {MIN_REPETITION_PENALTY}. "
+            f"Given: {params.repetition_penalty}"
+        )
     if params.top_p is not None and not 0.0 < params.top_p <= 1.0:
         raise ValidationFailed("`top_p` must be > 0.0 and <= 1.0")
     if params.top_k is not None and params.top_k <= 0:

@@ -32,6 +32,9 @@ class Chooser:
         return not self.plan.sampling and self.plan.repetition_penalty == 1.0
 
 
+_MIN_TEMPERATURE = 1e-6
+
+
 def _penalize(scores: torch.Tensor, seen: Sequence[int], penalty: float) -> torch.Tensor:
     # As transformers' RepetitionPenaltyLogitsProcessor: seen tokens' positive logits are divided by
     # the penalty and negative ones multiplied, so a penalty above 1 always makes them less likely.
@@ -43,7 +46,9 @@ def _penalize(scores: torch.Tensor, seen: Sequence[int], penalty: float) -> torc
 
 def _warp(scores: torch.Tensor, plan: Plan) -> torch.Tensor:
     if plan.temperature != 1.0:
-        scores = scores / plan.temperature
+        # Shifted to a maximum of 0 first, and the temperature kept above what float32 holds, so a tiny
+        # temperature sends every other token to -inf (as good as greedy) instead of giving NaNs.
+        scores = (scores - scores.max()) / max(plan.temperature, _MIN_TEMPERATURE)
     if plan.top_k is not None and plan.top_k < scores.numel():
         kth = torch.topk(scores, plan.top_k).values[-1]
         scores = scores.masked_fill(scores < kth, _NEG_INF)

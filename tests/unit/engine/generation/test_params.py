@@ -66,6 +66,7 @@ def test_truncate_keeps_the_last_tokens() -> None:
         ("hi", {"top_p": 1.5}, r"`top_p` must be > 0.0 and <= 1.0"),
         ("hi", {"top_k": 0}, "`top_k` must be strictly positive"),
         ("hi", {"repetition_penalty": 0.0}, "`repetition_penalty` must be strictly positive"),
+        ("hi", {"repetition_penalty": 1e-300}, "`repetition_penalty` must be at least 0.001"),
         ("hi", {"max_new_tokens": 0}, "`max_new_tokens` must be strictly positive"),
         ("hi", {"stop": ("a", "b", "c", "d", "e")}, "`stop` supports up to 4 stop sequences. Given: 5"),
         ("hi", {"stop": ("",)}, "must not be empty"),

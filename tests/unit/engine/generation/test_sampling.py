@@ -69,3 +69,11 @@ def test_the_same_seed_draws_the_same_tokens() -> None:
 
     assert draw(7) == draw(7)
     assert draw(7) != draw(8)
+
+
+def test_a_tiny_temperature_samples_the_top_token_instead_of_failing() -> None:
+    # Dividing raw logits by 1e-300 gives inf, and inf - inf is NaN inside softmax.
+    plan = make_plan(sampling=True, temperature=1e-300, seed=3)
+    token, logprob = choose_row(torch.tensor([0.5, 3.0, 1.0]), Chooser.for_plan(plan), [])
+    assert token == 1
+    assert logprob == 0.0
