@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from inferhouse import __version__
 from inferhouse.api.renderers import render_openai
 from inferhouse.api.responses import json_response
-from inferhouse.api.sse import DONE, EventStream, sse_data
+from inferhouse.api.sse import DONE, EventStream, sse_data, stop_unless_done
 from inferhouse.api.stop_text import StopTrimmer
 from inferhouse.engine.generation.contract import (
     FinishReason,
@@ -204,15 +204,10 @@ async def chat_response(
         }
         return json_response(reply)
     stream = await generator.stream(prompt, params)
-    resources.callback(_stop_unless_done, stream)
+    resources.callback(stop_unless_done, stream)
     usage = body.stream_options is not None and body.stream_options.include_usage
     events = _chunks(stream, shape, trimmer, error_event, include_usage=usage)
     return EventStream(events, resources.pop_all())
-
-
-def _stop_unless_done(stream: GenerationStream) -> None:
-    if stream.result is None:
-        stream.cancel()
 
 
 async def _chunks(

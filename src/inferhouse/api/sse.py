@@ -18,6 +18,8 @@ import orjson
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from inferhouse.engine.generation.contract import GenerationStream
+
 log = logging.getLogger(__name__)
 
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -54,3 +56,10 @@ class EventStream(StreamingResponse):
                 except Exception:  # pragma: no cover - a body generator that fails while closing
                     log.exception("closing an event stream failed")
             await self._resources.aclose()
+
+
+def stop_unless_done(stream: GenerationStream) -> None:
+    """Cancel a generation whose stream ends before its last token (registered on the resources an
+    :class:`EventStream` releases, so it also runs when the body was never iterated)."""
+    if stream.result is None:
+        stream.cancel()

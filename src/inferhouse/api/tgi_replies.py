@@ -16,7 +16,7 @@ from fastapi import Response
 from inferhouse import __version__
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
-from inferhouse.api.sse import EventStream, sse_data
+from inferhouse.api.sse import EventStream, sse_data, stop_unless_done
 from inferhouse.api.tgi_params import GenerateRequest
 from inferhouse.api.validation import parse_as
 from inferhouse.endpoints.deployment import Deployment
@@ -101,15 +101,10 @@ async def stream_reply(
     """
     params = body.parameters.generation_params()
     stream = await generator.stream(body.inputs, params)
-    resources.callback(_stop_unless_done, stream)
+    resources.callback(stop_unless_done, stream)
     prefix = body.inputs if body.full_text(full_text) else ""
     events = _tgi_events(stream, prefix, details=body.parameters.details)
     return EventStream(events, resources.pop_all())
-
-
-def _stop_unless_done(stream: GenerationStream) -> None:
-    if stream.result is None:
-        stream.cancel()
 
 
 def _event(

@@ -38,7 +38,9 @@ _MIN_TEMPERATURE = 1e-6
 def _penalize(scores: torch.Tensor, seen: Sequence[int], penalty: float) -> torch.Tensor:
     # As transformers' RepetitionPenaltyLogitsProcessor: seen tokens' positive logits are divided by
     # the penalty and negative ones multiplied, so a penalty above 1 always makes them less likely.
-    index = torch.tensor(sorted(set(seen)), dtype=torch.long, device=scores.device)
+    # Repeated ids gather the same logit and scatter the same penalized value back, so no dedup is
+    # needed (that would sort every id of the sequence again at every step).
+    index = torch.tensor(seen, dtype=torch.long, device=scores.device)
     picked = scores.gather(0, index)
     picked = torch.where(picked < 0, picked * penalty, picked / penalty)
     return scores.scatter(0, index, picked)
