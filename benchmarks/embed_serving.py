@@ -7,8 +7,9 @@ all-MiniLM-L6-v2 on the same machine, in one run:
 
 1. **limit**: the raw forward loop of inferhouse's backends in-process, no server: tokenize, then
    ``forward`` on length-sorted passes of 16, 32 or 64, for torch (with sequence packing) and ONNX
-   Runtime (one pass on every core, or one single-threaded pass per core at once); the fastest
-   backend, layout and pass size, best of 3 runs each, is the limit of this machine;
+   Runtime (its unpadded and its padded graph, each as one pass on every core or as one
+   single-threaded pass per core at once); the fastest backend, graph, layout and pass size, best of 3
+   runs each, is the limit of this machine;
 2. **sentence-transformers**: ``SentenceTransformer.encode(batch_size=32)`` in-process;
 3. **infinity**: the ``infinity-emb`` server (torch engine) in its own virtual environment, which
    ``benchmarks/peers/infinity/setup.sh`` makes on the first run, serving the same model directory,
@@ -77,8 +78,8 @@ LIMIT_BATCH_SIZES = (16, 32, 64)
 def limit(corpus: list[str], data_dir: Path, device: str) -> dict[str, float]:
     """Sentences per second of each backend's bare forward loop, tokenization included: length-sorted
     passes of 16, 32 or 64 sentences (the best is kept), run by torch (all threads in one pass, with
-    sequence packing) and by ONNX Runtime both as one pass at a time on every core and as one
-    single-threaded pass per core at once."""
+    sequence packing) and by ONNX Runtime's unpadded and padded graphs, each both as one pass at a
+    time on every core and as one single-threaded pass per core at once."""
     from concurrent.futures import ThreadPoolExecutor
 
     from inferhouse.engine.backends.onnx_st import use_onnx
@@ -87,11 +88,17 @@ def limit(corpus: list[str], data_dir: Path, device: str) -> dict[str, float]:
     cores = os.cpu_count() or 1
     torch_backend = SentenceTransformerBackend.load(model_dir(), device)
     backends: dict[str, tuple[Any, int]] = {f"torch {torch_backend.dtype}": (torch_backend, 1)}
-    for workers, threads in ((1, cores), (cores, 1)) if device == "cpu" else ():
-        verdict = use_onnx(
-            torch_backend, model_dir(), data_dir / "onnx", choice="onnx", layout=(workers, threads)
-        )
-        backends[f"onnx {workers}x{threads} threads"] = (verdict.backend, workers)
+    for graph in ("unpadded", "padded") if device == "cpu" else ():
+        for workers, threads in ((1, cores), (cores, 1)):
+            verdict = use_onnx(
+                torch_backend,
+                model_dir(),
+                data_dir / "onnx",
+                choice="onnx",
+                layout=(workers, threads),
+                graph=graph,
+            )
+            backends[f"onnx {graph} {workers}x{threads} threads"] = (verdict.backend, workers)
     rates: dict[str, float] = {}
     for name, (backend, workers) in backends.items():
         for size in LIMIT_BATCH_SIZES:

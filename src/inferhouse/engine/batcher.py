@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
-from inferhouse.engine.planning import plan_round, should_pack
+from inferhouse.engine.planning import pass_budget, plan_round, should_pack
 from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
 from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
 
@@ -174,7 +174,7 @@ class Batcher:
         lengths = [len(job.tokenized[index].ids) for job, index in items]
         plan = plan_round(
             lengths,
-            self._max_tokens,
+            pass_budget(self._max_tokens, backend),
             self._max_size,
             backend.batch_overhead_tokens,
             packed_token_cost=backend.packed_token_cost,

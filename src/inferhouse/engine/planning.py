@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
+
+
+class _PassLimits(Protocol):
+    max_pass_tokens: int
+
+
+def pass_budget(max_tokens: int, backend: _PassLimits) -> int:
+    """The token budget of one pass: the server's, or less where the backend slows down past a size."""
+    return min(max_tokens, backend.max_pass_tokens) if backend.max_pass_tokens else max_tokens
 
 
 def padded_cost(size: int, longest: int) -> float:
@@ -57,10 +67,37 @@ def plan_round(
     )
     if workers <= 1:
         return batches
+    if len(batches) > 1 and packed_token_cost and not packed_row_tokens:
+        # A whole number of passes per worker, or the workers finish the round at different times.
+        parts = -(-len(batches) // workers) * workers
+        batches = balanced_by_tokens(lengths, parts, max_tokens, max_size)
     return sorted(
         batches,
         key=lambda batch: -pass_cost([lengths[i] for i in batch], packed_token_cost, packed_row_tokens),
     )
+
+
+def balanced_by_tokens(lengths: Sequence[int], parts: int, max_tokens: int, max_size: int) -> list[list[int]]:
+    """Length-sorted runs of near-equal token sums, about ``parts`` of them, none over the caps.
+
+    For a backend whose passes cost their tokens whatever the lengths in them (unpadded rows), any cut
+    of the sorted inputs into ``parts`` costs the same, and the planner's pick among such ties can
+    leave one worker most of the round. Cutting at equal shares of the tokens lets the workers finish
+    together; runs of neighbouring lengths keep attention's padding small."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    total = sum(max(1, lengths[i]) for i in order)
+    runs: list[list[int]] = [[]]
+    seen = 0
+    for index in order:
+        tokens = max(1, lengths[index])
+        run = runs[-1]
+        share_passed = seen + tokens / 2 > total * len(runs) / parts  # the nearer side of the share
+        full = len(run) >= max_size or sum(max(1, lengths[i]) for i in run) + tokens > max_tokens
+        if run and (share_passed or full):
+            runs.append([])
+        runs[-1].append(index)
+        seen += tokens
+    return runs
 
 
 def pass_cost(lengths: Sequence[int], packed_token_cost: float, packed_row_tokens: int = 0) -> float:

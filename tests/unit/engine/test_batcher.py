@@ -30,6 +30,7 @@ class GatedBackend:
         self.packed_token_cost = inner.packed_token_cost
         self.packed_row_tokens = inner.packed_row_tokens
         self.concurrency = 1
+        self.max_pass_tokens = inner.max_pass_tokens
         self.entered = threading.Event()
         self.gate = threading.Event()
 

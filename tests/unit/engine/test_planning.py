@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferhouse.engine.planning import MIN_SHARED_BATCH, pass_cost, plan_batches, plan_round, should_pack
+from inferhouse.engine.planning import (
+    MIN_SHARED_BATCH,
+    balanced_by_tokens,
+    pass_cost,
+    plan_batches,
+    plan_round,
+    should_pack,
+)
 
 
 def test_similar_lengths_share_one_batch() -> None:
@@ -83,3 +90,46 @@ def test_an_input_longer_than_a_packed_row_is_never_packed() -> None:
         longest = max(lengths[i] for i in batch)
         if longest > 64:  # padded, so its cost was counted as padded
             assert pass_cost([lengths[i] for i in batch], 1.1, 64) == len(batch) * longest
+
+
+def test_unpadded_passes_share_a_round_by_tokens_not_by_count() -> None:
+    # Twelve short inputs and four long ones: cut by count, one worker would get nearly all the tokens.
+    lengths = [10] * 12 + [90] * 4
+    shared = plan_round(lengths, 16384, 64, 64, packed_token_cost=1.0, workers=2)
+    tokens = [sum(lengths[i] for i in batch) for batch in shared]
+    assert len(shared) == 2
+    assert max(tokens) == 270, tokens  # the best cut: 12 x 10 + 90 | 3 x 90; eight and eight is 80 | 400
+    assert sorted(i for batch in shared for i in batch) == list(range(16))
+    first, second = ([lengths[i] for i in batch] for batch in shared)
+    # Each pass a run of neighbouring lengths, so attention pads little: their ranges do not interleave.
+    assert max(first) <= min(second) or max(second) <= min(first)
+
+
+def test_rows_of_a_fixed_width_are_not_rebalanced() -> None:
+    # Packed rows of 64 tokens (torch) or padded rows cost more than their tokens: the planner's own cut
+    # stands, costliest pass first.
+    lengths = [10] * 12 + [90] * 4
+    for cost, row in ((1.1, 64), (0.0, 0)):
+        planned = plan_batches(lengths, 16384, 8, 64, packed_token_cost=cost, packed_row_tokens=row)
+        expected = sorted(planned, key=lambda batch: -pass_cost([lengths[i] for i in batch], cost, row))
+        shared = plan_round(lengths, 16384, 64, 64, packed_token_cost=cost, packed_row_tokens=row, workers=2)
+        assert shared == expected
+
+
+@given(
+    st.lists(st.integers(1, 512), min_size=1, max_size=120),
+    st.integers(1, 8),
+    st.integers(512, 20000),
+    st.integers(1, 64),
+)
+def test_balanced_runs_cover_every_input_once_within_the_caps(
+    lengths: list[int], parts: int, budget: int, size: int
+) -> None:
+    runs = balanced_by_tokens(lengths, parts, budget, size)
+    assert sorted(i for run in runs for i in run) == list(range(len(lengths)))
+    assert all(run for run in runs)
+    for run in runs:
+        assert len(run) <= size
+        assert len(run) == 1 or sum(lengths[i] for i in run) <= budget
+    if size >= len(lengths) and budget >= sum(lengths):
+        assert len(runs) <= parts

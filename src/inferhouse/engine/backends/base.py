@@ -61,6 +61,9 @@ class EmbeddingBackend(Protocol):
     packed_row_tokens: int  # the width of a packed row; a longer input is never packed (0: no limit)
     # Forward passes that may usefully run at once, each on its own thread (1: one at a time).
     concurrency: int
+    # Tokens past which a longer pass gets slower per token (its activations leave the CPU's caches);
+    # the batcher cuts passes under it as well as under its own budget. 0: no such point.
+    max_pass_tokens: int
 
     def tokenize(self, texts: Sequence[str], direction: TruncationDirection) -> list[TokenizedText]: ...
 

@@ -27,18 +27,33 @@ import numpy.typing as npt
 
 from inferhouse.engine.backends.base import EmbeddingBackend, PaddedBatch, TokenizedText, TruncationDirection
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
-from inferhouse.engine.planning import plan_round
+from inferhouse.engine.backends.unpadded import (
+    export_unpadded,
+    pool_segments,
+    position_offset,
+    unpadded_feeds,
+    unsupported_reason,
+)
+from inferhouse.engine.planning import pass_budget, plan_round
 
 log = logging.getLogger(__name__)
 
 BackendChoice = Literal["auto", "torch", "onnx", "onnx-int8"]
 BACKEND_CHOICES: tuple[BackendChoice, ...] = ("auto", "torch", "onnx", "onnx-int8")
-EXPORT_FORMAT = 1  # bump when the exported graph changes, so caches of the old one are not reused
+EXPORT_FORMAT = 2  # bump when the exported graph changes, so caches of the old one are not reused
 PARITY_COSINE = 0.9999
 _MAX_WORKERS = 4
 _PROBE_BATCH_TOKENS, _PROBE_BATCH_SIZE = 16384, 64  # the server's default batch limits
 INT8_FLOOR_COSINE = 0.95  # int8 loses precision by design; below this it is not worth serving
+# What a token costs the planner in an unpadded pass, relative to one in a padded row: attention still
+# pads, but it is a small share of a pass.
+UNPADDED_TOKEN_COST = 1.0
+Graph = Literal["unpadded", "padded"]
+# Passes of the bundled model on single-threaded workers ran 310-320 sentences/s up to about 1,300
+# tokens and 283-300 at 1,700 (benchmarks/README.md, pass sizes): past that, activations spill the caches.
+CPU_PASS_TOKENS = 1024
 _POOLINGS = ("mean", "cls", "max")
+_EXPORT_SAMPLE = ["an export sample", "a second, longer export sample sentence"]
 _PROBE = [
     "a short one",
     "Padding and truncation both happen in this probe batch, so the exported graph is checked on "
@@ -57,7 +72,10 @@ class OnnxVerdict:
 
 
 class OnnxBackend:
-    """Runs the exported encoder; everything but the forward pass is the torch backend's."""
+    """Runs the exported encoder; everything but the forward pass is the torch backend's.
+
+    The graph is either the unpadded one (``backends/unpadded.py``: a pass costs its tokens) or the
+    encoder exported as is, on padded rows."""
 
     def __init__(
         self, reference: SentenceTransformerBackend, session: Any, pooling: str, int8: bool, workers: int = 1
@@ -66,21 +84,27 @@ class OnnxBackend:
         self._session = session
         self._pooling = pooling
         self._inputs = {item.name for item in session.get_inputs()}
+        self.graph: Graph = "unpadded" if "gather_index" in self._inputs else "padded"
+        self._offset = position_offset(reference.encoder)
         self.dimension = reference.dimension
         self.max_input_length = reference.max_input_length
         self.normalizes = reference.normalizes
         self.prompts = reference.prompts
         self.dtype = "int8" if int8 else "float32"
         self.batch_overhead_tokens = reference.batch_overhead_tokens
-        self.packed_token_cost = 0.0  # the exported graph takes padded rows only
+        # Unpadded passes are packed ones to the planner, with rows as long as the pass.
+        self.packed_token_cost = UNPADDED_TOKEN_COST if self.graph == "unpadded" else 0.0
         self.packed_row_tokens = 0
         self.concurrency = workers  # a session runs calls from several threads at once
+        self.max_pass_tokens = CPU_PASS_TOKENS
         self._pad_id = reference.pad_id
 
     def tokenize(self, texts: Sequence[str], direction: TruncationDirection) -> list[TokenizedText]:
         return self._reference.tokenize(texts, direction)
 
     def forward(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
+        if self.graph == "unpadded":
+            return self._forward_unpadded(batch)
         padded = PaddedBatch.of(batch, self._pad_id)
         feeds = {
             "input_ids": padded.input_ids,
@@ -89,6 +113,13 @@ class OnnxBackend:
         }
         (tokens,) = self._session.run(None, {name: feeds[name] for name in self._inputs})
         return np.ascontiguousarray(pool(tokens, padded.attention_mask, self._pooling), dtype=np.float32)
+
+    def _forward_unpadded(self, batch: Sequence[TokenizedText]) -> npt.NDArray[np.float32]:
+        lengths = [len(item.ids) for item in batch]
+        if not any(lengths):
+            return np.zeros((len(batch), self.dimension), dtype=np.float32)
+        (tokens,) = self._session.run(None, unpadded_feeds(batch, self._offset))
+        return pool_segments(tokens, lengths, self._pooling)
 
 
 def pool(tokens: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str) -> npt.NDArray[np.float32]:
@@ -111,39 +142,68 @@ def use_onnx(
     choice: BackendChoice,
     threads: int | None = None,
     layout: tuple[int, int] | None = None,
+    graph: Graph | None = None,
 ) -> OnnxVerdict:
     """The backend to serve ``reference``'s model with: ONNX when asked (or, for ``auto``, when it is
     faster on this machine) and when its vectors match; otherwise ``reference`` itself.
 
     ONNX runs on ``threads`` CPU threads (all cores when None) as :func:`cpu_layout` arranges them, or
-    as ``layout`` (workers, threads per worker) says."""
+    as ``layout`` (workers, threads per worker) says. Its ``graph`` is, unless given, the unpadded one
+    where the encoder allows it, and the padded one otherwise or when the unpadded one fails to export
+    or to match torch."""
     if choice == "torch":
         return OnnxVerdict(reference, "torch: asked for")
     pooling, unsupported = _pooling_of(reference)
     if unsupported:
         return OnnxVerdict(reference, f"torch: ONNX is not used because {unsupported}")
+    arrangement = layout or cpu_layout(threads or os.cpu_count() or 1)
+    if graph is None:
+        why_padded = unsupported_reason(reference.encoder)
+        if why_padded is None:
+            verdict = _verdict_for(
+                reference, model_path, cache_root, choice, arrangement, pooling, "unpadded"
+            )
+            if isinstance(verdict.backend, OnnxBackend) or verdict.reason.startswith("torch: faster"):
+                return verdict
+            why_padded = verdict.reason.removeprefix("torch: ")
+        log.info("%s: padded ONNX graph, since %s", model_path.name, why_padded)
+        graph = "padded"
+    return _verdict_for(reference, model_path, cache_root, choice, arrangement, pooling, graph)
+
+
+def _verdict_for(
+    reference: SentenceTransformerBackend,
+    model_path: Path,
+    cache_root: Path,
+    choice: BackendChoice,
+    layout: tuple[int, int],
+    pooling: str,
+    graph: Graph,
+) -> OnnxVerdict:
     int8 = choice == "onnx-int8"
+    floor = INT8_FLOOR_COSINE if int8 else PARITY_COSINE
+    workers, per_worker = layout
     try:
-        folder = _exported(reference, model_path, cache_root, int8)
-        workers, per_worker = layout or cpu_layout(threads or os.cpu_count() or 1)
-        known = _known_verdict(folder, int8, workers)
-        if choice == "auto" and known is not None and known["torch_s"] <= known["onnx_s"]:
+        folder = _exported(reference, model_path, cache_root, int8, graph)
+        known = _known_verdict(folder, graph, int8, workers)
+        # A graph that failed parity is no verdict on speed: the next graph gets its turn.
+        matched = known is not None and known["lowest_cosine"] >= floor
+        if choice == "auto" and known is not None and matched and known["torch_s"] <= known["onnx_s"]:
             return OnnxVerdict(reference, f"torch: faster than ONNX here ({_timings(known)})")
-        session = _session(folder / ("model.int8.onnx" if int8 else "model.onnx"), per_worker)
+        session = _session(folder / _model_file(graph, int8), per_worker)
     except Exception as error:  # an exporter or runtime failure: torch still serves
-        log.warning("ONNX export of %s failed, serving with torch: %s", model_path.name, error)
+        log.warning("ONNX export of %s (%s graph) failed: %s", model_path.name, graph, error)
         return OnnxVerdict(
             reference, f"torch: the ONNX export failed ({type(error).__name__}: {error})"[:500]
         )
     candidate = OnnxBackend(reference, session, pooling, int8, workers)
-    measured = _measured(folder, int8, reference, candidate)
+    measured = _measured(folder, graph, int8, reference, candidate)
     lowest = measured["lowest_cosine"]
-    floor = INT8_FLOOR_COSINE if int8 else PARITY_COSINE
     if lowest < floor:
         reason = f"torch: ONNX vectors differ from torch's (lowest cosine {lowest:.6f} < {floor})"
-        log.warning("%s for %s", reason, model_path.name)
+        log.warning("%s for %s (%s graph)", reason, model_path.name, graph)
         return OnnxVerdict(reference, reason)
-    agreement = f"lowest cosine to torch {lowest:.6f}"
+    agreement = f"lowest cosine to torch {lowest:.6f}; {graph} graph"
     if choice != "auto":
         return OnnxVerdict(candidate, f"{choice}: asked for; {agreement}")
     timings = (
@@ -184,20 +244,31 @@ def _cache_key(model_path: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def _exported(reference: SentenceTransformerBackend, model_path: Path, cache_root: Path, int8: bool) -> Path:
-    """The cache folder holding the exported encoder (and its int8 copy when asked), made on a miss.
+def _model_file(graph: Graph, int8: bool) -> str:
+    return f"model{'.unpadded' if graph == 'unpadded' else ''}{'.int8' if int8 else ''}.onnx"
+
+
+def _exported(
+    reference: SentenceTransformerBackend, model_path: Path, cache_root: Path, int8: bool, graph: Graph
+) -> Path:
+    """The cache folder holding the encoder exported as ``graph`` (and its int8 copy when asked), made
+    on a miss.
 
     Every file appears by an atomic rename of a uniquely named partial one, so two endpoints loading
     the same model at once, or a crash mid-export, never leave a torn file where a reader looks."""
     folder = cache_root / _cache_key(model_path)
     folder.mkdir(parents=True, exist_ok=True)
-    exported = folder / "model.onnx"
+    exported = folder / _model_file(graph, int8=False)
     if not exported.is_file():
         began = time.perf_counter()
-        _write_atomically(exported, reference.export_onnx)
+        if graph == "unpadded":
+            sample = reference.tokenize(_EXPORT_SAMPLE, "right")
+            _write_atomically(exported, lambda target: export_unpadded(reference.encoder, sample, target))
+        else:
+            _write_atomically(exported, reference.export_onnx)
         (folder / "source.json").write_text(json.dumps({"model": str(model_path)}))
         log.info("exported %s to ONNX in %.1fs: %s", model_path.name, time.perf_counter() - began, exported)
-    quantized = folder / "model.int8.onnx"
+    quantized = folder / _model_file(graph, int8=True)
     if int8 and not quantized.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -248,14 +319,14 @@ def _timings(measured: dict[str, float]) -> str:
     )
 
 
-def _verdict_file(folder: Path, int8: bool) -> Path:
-    return folder / ("verdict.int8.json" if int8 else "verdict.json")
+def _verdict_file(folder: Path, graph: Graph, int8: bool) -> Path:
+    return folder / _model_file(graph, int8).replace("model", "verdict", 1).replace(".onnx", ".json")
 
 
-def _known_verdict(folder: Path, int8: bool, workers: int) -> dict[str, float] | None:
+def _known_verdict(folder: Path, graph: Graph, int8: bool, workers: int) -> dict[str, float] | None:
     """A verdict measured at an earlier load with the same CPU layout; a torch verdict then costs no
     ONNX session at all. One measured for another number of workers is measured again."""
-    file = _verdict_file(folder, int8)
+    file = _verdict_file(folder, graph, int8)
     if not file.is_file():
         return None
     found: dict[str, float] = json.loads(file.read_text())
@@ -263,15 +334,15 @@ def _known_verdict(folder: Path, int8: bool, workers: int) -> dict[str, float] |
 
 
 def _measured(
-    folder: Path, int8: bool, reference: SentenceTransformerBackend, candidate: OnnxBackend
+    folder: Path, graph: Graph, int8: bool, reference: SentenceTransformerBackend, candidate: OnnxBackend
 ) -> dict[str, float]:
     """Parity and speed of this export against torch. Both are facts of the cached files (the cache key
     covers the model's files, torch and the runtime), so they are measured once, beside the export,
     and every later load (restarts, replicas, scale from zero) reads them instead of measuring again."""
-    known = _known_verdict(folder, int8, candidate.concurrency)
+    known = _known_verdict(folder, graph, int8, candidate.concurrency)
     if known is not None:
         return known
-    verdict = _verdict_file(folder, int8)
+    verdict = _verdict_file(folder, graph, int8)
     probe = reference.tokenize(_PROBE, "right")
     expected, got = reference.forward(probe), candidate.forward(probe)
     cosine = (expected * got).sum(axis=1) / (
@@ -285,7 +356,7 @@ def _measured(
     def run(backend: EmbeddingBackend) -> Callable[[], None]:
         plan = plan_round(
             [len(item.ids) for item in tokens],
-            _PROBE_BATCH_TOKENS,
+            pass_budget(_PROBE_BATCH_TOKENS, backend),
             _PROBE_BATCH_SIZE,
             backend.batch_overhead_tokens,
             packed_token_cost=backend.packed_token_cost,

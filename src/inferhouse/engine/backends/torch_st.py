@@ -72,6 +72,7 @@ class SentenceTransformerBackend:
         self.packed_token_cost = 0.0
         self.packed_row_tokens = PACK_ROW_TOKENS
         self.concurrency = 1  # torch's intra-op threads already use every core within one pass
+        self.max_pass_tokens = 0  # one pass on every core: larger passes split better between threads
         if self._packing_gives_same_vectors():
             # Per layer a token costs ~24*h^2 flops in its linear layers and ~4*w*h in attention over a
             # row of width w: packing pays that wider attention to skip every padding token.
@@ -160,6 +161,11 @@ class SentenceTransformerBackend:
     @property
     def pad_id(self) -> int:
         return self._pad_id
+
+    @property
+    def encoder(self) -> Any:
+        """The transformers model inside the first module (what the ONNX exports rebuild)."""
+        return self._transformer.auto_model
 
     def export_onnx(self, target: Path) -> None:
         """Write the transformer module as an ONNX graph from token ids, attention mask and token type
