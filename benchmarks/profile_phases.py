@@ -32,6 +32,7 @@ PY_SPY = Path(sys.executable).with_name("py-spy")
 
 PHASES = [  # first match wins, checked from the innermost frame outwards
     ("pool", ("onnx_st.py", "pool")),
+    ("pool", ("unpadded.py", "pool_segments")),
     ("tokenize", ("tokenize (", None)),
     ("tokenize", ("encode_batch", None)),
     ("forward", ("onnxruntime", None)),

@@ -49,8 +49,8 @@ INT8_FLOOR_COSINE = 0.95  # int8 loses precision by design; below this it is not
 # pads, but it is a small share of a pass.
 UNPADDED_TOKEN_COST = 1.0
 Graph = Literal["unpadded", "padded"]
-# Passes of the bundled model on single-threaded workers ran 310-320 sentences/s up to about 1,300
-# tokens and 283-300 at 1,700 (benchmarks/README.md, pass sizes): past that, activations spill the caches.
+# Passes of the bundled model on single-threaded workers ran 296-315 sentences/s up to about 1,300
+# tokens and 262 at 1,700 (benchmarks/pass_sizes.py): past that, activations spill out of the caches.
 CPU_PASS_TOKENS = 1024
 _POOLINGS = ("mean", "cls", "max")
 _EXPORT_SAMPLE = ["an export sample", "a second, longer export sample sentence"]
