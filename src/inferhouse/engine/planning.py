@@ -87,16 +87,17 @@ def balanced_by_tokens(lengths: Sequence[int], parts: int, max_tokens: int, max_
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     total = sum(max(1, lengths[i]) for i in order)
     runs: list[list[int]] = [[]]
-    seen = 0
+    seen = in_run = 0
     for index in order:
         tokens = max(1, lengths[index])
-        run = runs[-1]
         share_passed = seen + tokens / 2 > total * len(runs) / parts  # the nearer side of the share
-        full = len(run) >= max_size or sum(max(1, lengths[i]) for i in run) + tokens > max_tokens
-        if run and (share_passed or full):
+        full = len(runs[-1]) >= max_size or in_run + tokens > max_tokens
+        if runs[-1] and (share_passed or full):
             runs.append([])
+            in_run = 0
         runs[-1].append(index)
         seen += tokens
+        in_run += tokens
     return runs
 
 

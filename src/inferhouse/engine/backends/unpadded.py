@@ -62,7 +62,7 @@ def unpadded_feeds(batch: Sequence[TokenizedText], offset: int) -> dict[str, npt
     return {
         "token_ids": np.fromiter(ids, dtype=np.int64, count=total),
         "token_type_ids": np.fromiter(types, dtype=np.int64, count=total),
-        "position_ids": np.concatenate([np.arange(n, dtype=np.int64) for n in lengths]) + offset,
+        "position_ids": np.arange(total, dtype=np.int64) - np.repeat(starts, lengths) + offset,
         "gather_index": np.where(real, starts[:, None] + columns[None, :], total),
         "scatter_index": (np.arange(len(batch), dtype=np.int64)[:, None] * width + columns)[real],
         "key_bias": np.where(real, np.float32(0), np.float32(_MASKED))[:, None, None, :],
