@@ -26,7 +26,6 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.corpus import pydoc_sentences
 from benchmarks.embed_serving import model_dir
+from benchmarks.pass_sizes import rate
 
 RESULTS = Path(__file__).parent / "results"
 LOADS = ((16, 1), (64, 1), (1, 64), (16, 64))
 
 
 def limit(backend: Any, corpus: list[str]) -> float:
-    tokens = sorted(backend.tokenize(corpus, "right"), key=lambda item: len(item.ids))
-    passes = [tokens[start : start + 16] for start in range(0, len(tokens), 16)]
-    began = time.perf_counter()
-    with ThreadPoolExecutor(backend.concurrency) as workers:
-        list(workers.map(backend.forward, passes))
-    return len(corpus) / (time.perf_counter() - began)
+    """``embed_serving.py``'s limit loop for one backend: globally length-sorted passes of 16."""
+    return rate(backend, sorted(backend.tokenize(corpus, "right"), key=lambda item: len(item.ids)), 16)
 
 
 async def load(batcher: Any, corpus: list[str], clients: int, per_request: int) -> float:
