@@ -113,7 +113,8 @@ def test_overloaded_endpoint_raises_overloaded_error(gen_server: RunningServer) 
     url = f"{gen_server.url}/endpoints/{ONE_SLOT}"
     body = {"inputs": PROMPT, "parameters": {"max_new_tokens": HELD_TOKENS}}
     with requests.post(f"{url}/generate_stream", json=body, headers=gen_server.headers, stream=True) as held:
-        next(held.iter_lines())  # the one slot is taken while this stream is open
+        lines = held.iter_lines()  # kept referenced: a dropped, half-read iterator closes the connection
+        next(lines)  # the one slot is taken while this stream is open
         with InferenceClient(model=url, token=gen_server.token) as client, pytest.raises(OverloadedError):
             client.text_generation(PROMPT, max_new_tokens=2)
 

@@ -270,7 +270,10 @@ def test_client_that_disconnects_frees_its_slot(gen_server: RunningServer) -> No
     short = {"inputs": "Hello", "parameters": {"max_new_tokens": 2}}
     with requests.post(url, json=body, headers=gen_server.headers, stream=True, timeout=60) as res:
         assert res.status_code == 200
-        first = next(line for line in res.iter_lines() if line.startswith(b"data:"))
+        # Keep the line iterator referenced: dropping it mid-chunk closes the connection (urllib3 closes
+        # a response whose read was abandoned), which the server rightly takes for a client gone.
+        lines = res.iter_lines()
+        first = next(line for line in lines if line.startswith(b"data:"))
         assert b'"index":1' in first
         busy = _post(gen_server, f"/endpoints/{ONE_SLOT}/generate", short)
         assert busy.status_code == 429  # one slot, taken by the stream
