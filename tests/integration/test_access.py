@@ -259,14 +259,17 @@ def test_endpoints_without_a_recorded_creator_are_managed_by_admins_only(
 def test_a_user_token_cannot_probe_the_filesystem(
     path: str, server: RunningServer, creator: dict[str, str], model_root: Path
 ) -> None:
-    res = requests.post(server.url + API, json=_body("probe", path), headers=creator, timeout=30)
-    assert res.status_code == 403
-    # One message whether the directory exists or not: it only repeats what the caller sent.
-    assert res.json()["error"].replace(path, "<path>") == (
-        "Model directory <path> is not under a model root of this server "
-        f"(INFERHOUSE_MODEL_ROOTS: {model_root}); name a model id, or ask an admin"
-    )
-    assert _as_admin(server, "GET", "/probe").status_code == 404
+    try:
+        res = requests.post(server.url + API, json=_body("probe", path), headers=creator, timeout=30)
+        assert res.status_code == 403
+        # One message whether the directory exists or not: it only repeats what the caller sent.
+        assert res.json()["error"].replace(path, "<path>") == (
+            "Model directory <path> is not under a model root of this server "
+            f"(INFERHOUSE_MODEL_ROOTS: {model_root}); name a model id, or ask an admin"
+        )
+        assert _as_admin(server, "GET", "/probe").status_code == 404
+    finally:
+        _as_admin(server, "DELETE", "/probe")
 
 
 def test_a_user_token_names_directories_under_a_model_root(
