@@ -261,7 +261,9 @@ def test_token_scoped_to_endpoints(
     assert principal.endpoints == frozenset({"a", "b"})
 
 
-def test_token_granted_managing_an_endpoint(env: dict[str, str], endpoint: str, server: RunningServer) -> None:
+def test_token_granted_managing_an_endpoint(
+    env: dict[str, str], endpoint: str, server: RunningServer
+) -> None:
     token = _run(
         env, "token", "create", "--name", "manager", "--manage", endpoint, "--data-dir", str(server.data_dir)
     ).stdout.strip()
