@@ -389,3 +389,14 @@ def _modes(data_dir: Path) -> dict[str, int]:
         if relative != "server.log":
             modes[relative] = stat.S_IMODE(path.lstat().st_mode)
     return modes
+
+
+def test_an_unknown_model_error_does_not_name_private_endpoints(
+    server: RunningServer, creator: dict[str, str]
+) -> None:
+    body = {"name": "by-model", "embed": {"model": "no-such-model", "field_map": {"text": "text"}}}
+    res = requests.post(server.url + "/indexes/create-for-model", json=body, headers=creator, timeout=30)
+    assert res.status_code == 400
+    message = res.json()["error"]["message"]
+    assert PUBLIC in message
+    assert DECLARED not in message
