@@ -43,6 +43,7 @@ from inferhouse.metrics import Metrics
 from inferhouse.records.binding import Models
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage import Database
+from inferhouse.storage.private import secure_data_dir
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
 
@@ -83,7 +84,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(secure_data_dir, settings.data_dir)
         db = Database.in_data_dir(settings.data_dir)
         tokens = TokenStore(db, settings.admin_token)
         pool = ModelPool(settings, metrics, loader)

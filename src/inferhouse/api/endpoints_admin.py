@@ -15,6 +15,14 @@ from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import Services, services
 from inferhouse.api.validation import parse_as
+from inferhouse.auth import ANONYMOUS, Principal
+from inferhouse.endpoints.access import (
+    check_create,
+    check_manage,
+    check_management_api,
+    check_repository,
+    may_manage,
+)
 from inferhouse.endpoints.config import (
     ComputeConfig,
     EndpointConfig,
@@ -25,7 +33,8 @@ from inferhouse.endpoints.config import (
 from inferhouse.errors import NotFound, ValidationFailed
 from inferhouse.settings import ENDPOINT_NAME_PATTERN
 
-router = APIRouter(route_class=dialect_route(render_hf), tags=["Endpoint management"])
+# Any valid token passes the route class; what it may manage is decided per endpoint by `_managed`.
+router = APIRouter(route_class=dialect_route(render_hf, policy="token"), tags=["Endpoint management"])
 
 HEALTH_ROUTE = "/health"
 
@@ -145,6 +154,22 @@ def _check_namespace(found: Services, namespace: str) -> None:
         )
 
 
+def _caller(found: Services, request: Request, namespace: str) -> Principal:
+    """The token behind a management request (policy "token" guarantees one), in this namespace."""
+    _check_namespace(found, namespace)
+    return principal_of(request) or ANONYMOUS
+
+
+def _managed(found: Services, request: Request, namespace: str, name: str) -> EndpointRecord:
+    """The endpoint a management route acts on, once the caller may manage it: every per-endpoint
+    management route goes through here (the rules are in inferhouse.endpoints.access)."""
+    principal = _caller(found, request, namespace)
+    check_management_api(principal)
+    record = found.endpoints.get(name)
+    check_manage(principal, record)
+    return record
+
+
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in changes.items():
@@ -180,32 +205,34 @@ async def whoami(request: Request) -> Response:
 @router.get("/v2/endpoint/{namespace}", summary="List endpoints")
 async def list_endpoints(namespace: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    items = [endpoint_json(found, record, request) for record in found.endpoints]
-    return json_response({"items": items})
+    principal = _caller(found, request, namespace)
+    check_management_api(principal)
+    mine = [record for record in found.endpoints if may_manage(principal, record)]
+    return json_response({"items": [endpoint_json(found, record, request) for record in mine]})
 
 
 @router.post("/v2/endpoint/{namespace}", summary="Create an endpoint; its model loads in the background")
 async def create_endpoint(namespace: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    principal = _caller(found, request, namespace)
+    check_create(principal)
     body = parse_as(EndpointBody, await json_object(request))
-    record = await found.endpoints.create(body.to_config(found.settings.max_replicas))
+    config = body.to_config(found.settings.max_replicas)
+    check_repository(principal, config.model.repository, found.settings.model_roots)
+    record = await found.endpoints.create(config, creator=principal.id)
     return json_response(endpoint_json(found, record, request))
 
 
 @router.get("/v2/endpoint/{namespace}/{name}", summary="Describe an endpoint")
 async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    return json_response(endpoint_json(found, found.endpoints.get(name), request))
+    return json_response(endpoint_json(found, _managed(found, request, namespace, name), request))
 
 
 @router.put("/v2/endpoint/{namespace}/{name}", summary="Update an endpoint; in-flight requests finish first")
 async def update_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    record = found.endpoints.get(name)
+    record = _managed(found, request, namespace, name)
     changes = await json_object(request)
     merged = _deep_merge(config_to_json(record.config), changes) | {"name": name}
     if isinstance(changes.get("model"), dict) and "env" in changes["model"]:
@@ -213,6 +240,9 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
     if "repository" in changes.get("model", {}) and "task" not in changes.get("model", {}):
         merged["model"]["task"] = None  # a new model brings its own task unless one is named
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
+    if config.model.repository != record.config.model.repository:
+        principal = principal_of(request) or ANONYMOUS
+        check_repository(principal, config.model.repository, found.settings.model_roots)
     record = await found.endpoints.update(name, config)
     return json_response(endpoint_json(found, record, request))
 
@@ -220,7 +250,7 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
 @router.delete("/v2/endpoint/{namespace}/{name}", summary="Delete an endpoint")
 async def delete_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     await found.endpoints.delete(name)
     return json_response({})
 
@@ -228,7 +258,7 @@ async def delete_endpoint(namespace: str, name: str, request: Request) -> Respon
 @router.post("/v2/endpoint/{namespace}/{name}/pause", summary="Pause: unload and refuse requests")
 async def pause_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     return json_response(endpoint_json(found, await found.endpoints.pause(name), request))
 
 
@@ -237,14 +267,14 @@ async def pause_endpoint(namespace: str, name: str, request: Request) -> Respons
 )
 async def resume_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     return json_response(endpoint_json(found, await found.endpoints.resume(name), request))
 
 
 @router.post("/v2/endpoint/{namespace}/{name}/scale-to-zero", summary="Unload until the next request")
 async def scale_to_zero(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     return json_response(endpoint_json(found, await found.endpoints.scale_to_zero(name), request))
 
 
@@ -256,7 +286,6 @@ async def endpoint_logs(
     tail: int = Query(200, ge=1, le=1000, description="How many of the latest lines"),
 ) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    found.endpoints.get(name)
+    _managed(found, request, namespace, name)
     lines = found.endpoints.logs.tail(name, tail)
     return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))
