@@ -56,7 +56,8 @@ EXERCISES = {
     """,
     "tokenizers": """
         from tokenizers import Tokenizer, models, pre_tokenizers
-        tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0, "whales": 1, "eat": 2, "krill": 3}, unk_token="[UNK]"))
+        vocabulary = {"[UNK]": 0, "whales": 1, "eat": 2, "krill": 3}
+        tokenizer = Tokenizer(models.WordLevel(vocabulary, unk_token="[UNK]"))
         tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
         assert tokenizer.encode("whales eat plankton").ids == [1, 2, 0]
     """,

@@ -32,7 +32,8 @@ sys.addaudithook(lambda event, args: loaded.append(args[0]) if event == "import"
 {ENTRY_POINTS[entry]}
 from inferhouse import _native
 assert _native.SHARED
-first_native = min((i for i, name in enumerate(loaded) if name.split(".")[0] in {NATIVE!r}), default=len(loaded))
+natives = [i for i, name in enumerate(loaded) if name.split(".")[0] in {NATIVE!r}]
+first_native = min(natives, default=len(loaded))
 assert loaded.index("inferhouse._native") < first_native, loaded[:first_native + 1]
 """
     done = run_python(code)
@@ -41,7 +42,7 @@ assert loaded.index("inferhouse._native") < first_native, loaded[:first_native +
 
 @linux_only
 def test_onnxruntime_and_torch_work_after_an_ann_graph_is_built() -> None:
-    """The restart that crashed: the graph is rebuilt (usearch loads) before the endpoint loads its backend."""
+    """The restart that crashed: the graph is rebuilt (usearch loads) before an endpoint loads ONNX."""
     graph = """
 import numpy as np
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
