@@ -71,7 +71,9 @@ def _filtered_requests(index: str, records: str, spec: object) -> list[tuple[str
     ]
 
 
-@pytest.mark.parametrize(("levels", "fragment"), [(238, "levels deep"), (MAX_FILTER_DEPTH + 1, "levels deep")])
+@pytest.mark.parametrize(
+    ("levels", "fragment"), [(238, "levels deep"), (MAX_FILTER_DEPTH + 1, "levels deep")]
+)
 def test_deep_filters_are_a_400_without_a_traceback(
     server: RunningServer, index: str, records_index: str, levels: int, fragment: str
 ) -> None:
