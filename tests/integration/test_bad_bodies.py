@@ -130,6 +130,12 @@ INVALID_JSON_KIND = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def log_start(server: RunningServer) -> int:
+    """Where the server log stood before this module's requests."""
+    return len(server.log())
+
+
 def test_the_route_table_is_what_the_tests_expect() -> None:
     """A POST/PUT/PATCH route without a JSON body is a decision, not an accident: it is listed here."""
     not_json = {(method, path): kind for method, path, _, kind in ROUTES if kind != "json"}
@@ -188,3 +194,10 @@ def test_a_body_without_a_content_type_is_json(server: RunningServer) -> None:
     reply = requests.post(url, data=b'{"inputs": ["hello"], "truncate": true}', headers=server.headers)
     assert reply.status_code == 200, reply.text
     assert len(reply.json()[0]) == 384
+
+
+def test_no_refused_body_logged_a_traceback(server: RunningServer, log_start: int) -> None:
+    """Runs last in this module: every bad body above was a client error, so none left a traceback."""
+    logged = server.log()[log_start:]
+    assert "Traceback" not in logged
+    assert "unhandled error" not in logged
