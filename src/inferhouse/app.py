@@ -145,7 +145,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         pinecone_data,
     )
     for module in dialects:
-        for name in ("public", "endpoint_router", "control", "default_namespace", "router"):
+        for name in ("public", "endpoint_router", "openai_router", "control", "default_namespace", "router"):
             router = getattr(module, name, None)
             if router is not None:
                 app.include_router(router)

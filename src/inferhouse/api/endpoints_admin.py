@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inferhouse.api.bodies import json_object
+from inferhouse.api.bodies import json_object, takes
 from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
@@ -256,6 +256,7 @@ async def delete_endpoint(namespace: str, name: str, request: Request) -> Respon
 
 
 @router.post("/v2/endpoint/{namespace}/{name}/pause", summary="Pause: unload and refuse requests")
+@takes("none")
 async def pause_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
     _managed(found, request, namespace, name)
@@ -265,6 +266,7 @@ async def pause_endpoint(namespace: str, name: str, request: Request) -> Respons
 @router.post(
     "/v2/endpoint/{namespace}/{name}/resume", summary="Resume a paused, scaled-to-zero or failed one"
 )
+@takes("none")
 async def resume_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
     _managed(found, request, namespace, name)
@@ -272,6 +274,7 @@ async def resume_endpoint(namespace: str, name: str, request: Request) -> Respon
 
 
 @router.post("/v2/endpoint/{namespace}/{name}/scale-to-zero", summary="Unload until the next request")
+@takes("none")
 async def scale_to_zero(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
     _managed(found, request, namespace, name)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from inferhouse.api.bodies import field, flag, json_object
+from inferhouse.api.bodies import field, flag, json_object, takes
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.renderers import render_pinecone_data
 from inferhouse.api.responses import json_response
@@ -172,6 +172,7 @@ async def list_vectors(
 
 @router.post("/describe_index_stats", summary="Vector counts per namespace, optionally filtered")
 @router.get("/describe_index_stats", include_in_schema=False)
+@takes("optional_json")
 async def describe_index_stats(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request, optional=True) if request.method == "POST" else {}

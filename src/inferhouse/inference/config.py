@@ -11,7 +11,7 @@ from inferhouse.chunking import ChunkingSettings, parse_chunking_settings
 from inferhouse.errors import BadRequest, SettingsInvalid
 
 # Elasticsearch's rule for inference ids; we also cap the length so ids stay usable in URLs and logs.
-_INFERENCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,253}[a-z0-9])?$")
+_INFERENCE_ID = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{0,253}[a-z0-9])?")
 
 
 class TaskType(StrEnum):
@@ -33,7 +33,7 @@ def parse_task_type(value: str) -> TaskType:
 
 
 def check_inference_id(inference_id: str) -> None:
-    if not _INFERENCE_ID.match(inference_id):
+    if not _INFERENCE_ID.fullmatch(inference_id):
         raise SettingsInvalid(
             f"Invalid inference_id [{inference_id}]; must contain only lowercase alphanumeric (a-z and 0-9), "
             "hyphens, underscores or dots; must start and end with alphanumeric"
