@@ -89,7 +89,7 @@ def start_server(
             states = set(health.json()["endpoints"].values()) if health.status_code == 200 else {"down"}
             if health.status_code == 200 and not (wait_for_endpoints and states & LOADING_STATES):
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a busy machine may answer late
             pass
         time.sleep(0.2)
     server.stop()

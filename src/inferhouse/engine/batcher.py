@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from inferhouse.engine.admission import Admission, estimated_tokens
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
+from inferhouse.engine.heap import trim_heap
 from inferhouse.engine.planning import pass_budget, plan_round, should_pack
 from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
 from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
@@ -29,6 +30,9 @@ class _Wake:
 
 
 _WAKE = _Wake()
+
+# A worker idle this long after work returns the freed heap to the OS (see ``engine/heap.py``).
+IDLE_TRIM_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +143,19 @@ class Batcher:
         # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
         # rounds full instead of alternating between one big batch and a nearly empty one.
         expected = 1
+        worked = False
         while True:
             ready = self._take_ready()
             if ready is not None:
                 self._forward(ready, backend)
                 continue
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=IDLE_TRIM_S if worked else None)
+            except queue.Empty:
+                trim_heap()
+                worked = False
+                continue
+            worked = True
             if first is None:
                 return
             if isinstance(first, _Wake):
