@@ -300,6 +300,33 @@ def test_an_admin_token_may_name_any_directory(server: RunningServer) -> None:
         _as_admin(server, "DELETE", "/admin-path")
 
 
+def test_only_an_admin_turns_on_remote_code(
+    server: RunningServer, creator: dict[str, str], model_root: Path
+) -> None:
+    remote = _body("remote", str(model_root / "tiny"))
+    remote["model"]["env"] = {"HF_TRUST_REMOTE_CODE": "true"}
+    res = requests.post(server.url + API, json=remote, headers=creator, timeout=30)
+    assert res.status_code == 403
+    assert "HF_TRUST_REMOTE_CODE" in res.json()["error"]
+    assert _as_admin(server, "GET", "/remote").status_code == 404
+    plain = _body("remote", str(model_root / "tiny"))
+    assert requests.post(server.url + API, json=plain, headers=creator, timeout=30).status_code == 200
+    try:
+        _wait_settled(server, "remote")
+        turn_on = {"model": {"env": {"HF_TRUST_REMOTE_CODE": "1"}}}
+        res = requests.put(f"{server.url}{API}/remote", json=turn_on, headers=creator, timeout=30)
+        assert res.status_code == 403
+        assert _as_admin(server, "GET", "/remote").json()["model"]["env"] == {"KEPT": "1"}
+        # Once an admin has allowed it for this model, its creator may go on updating the endpoint.
+        assert _as_admin(server, "PUT", "/remote", json=turn_on).status_code == 200
+        _wait_settled(server, "remote")
+        scale = {"compute": {"scaling": {"minReplica": 0, "maxReplica": 1}}}
+        res = requests.put(f"{server.url}{API}/remote", json=scale, headers=creator, timeout=30)
+        assert res.status_code == 200, res.text
+    finally:
+        _as_admin(server, "DELETE", "/remote")
+
+
 # -- names hidden from requests without a token --------------------------------------------------------
 
 CALL_ROUTES = [

@@ -20,7 +20,7 @@ from inferhouse.endpoints.access import (
     check_create,
     check_manage,
     check_management_api,
-    check_repository,
+    check_model,
     may_manage,
 )
 from inferhouse.endpoints.config import (
@@ -218,7 +218,7 @@ async def create_endpoint(namespace: str, request: Request) -> Response:
     check_create(principal)
     body = parse_as(EndpointBody, await json_object(request))
     config = body.to_config(found.settings.max_replicas)
-    check_repository(principal, config.model.repository, found.settings.model_roots)
+    check_model(principal, config.model, found.settings.model_roots)
     record = await found.endpoints.create(config, creator=principal.id)
     return json_response(endpoint_json(found, record, request))
 
@@ -240,9 +240,8 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
     if "repository" in changes.get("model", {}) and "task" not in changes.get("model", {}):
         merged["model"]["task"] = None  # a new model brings its own task unless one is named
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
-    if config.model.repository != record.config.model.repository:
-        principal = principal_of(request) or ANONYMOUS
-        check_repository(principal, config.model.repository, found.settings.model_roots)
+    principal = principal_of(request) or ANONYMOUS
+    check_model(principal, config.model, found.settings.model_roots, before=record.config.model)
     record = await found.endpoints.update(name, config)
     return json_response(endpoint_json(found, record, request))
 

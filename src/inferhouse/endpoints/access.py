@@ -15,7 +15,8 @@ scale-to-zero, logs):
                         a grant to call (``--endpoint NAME``) does not grant managing
 Endpoints declared in the settings or stored before creators were recorded have no creator: only an
 admin manages them. Only admin and general tokens create endpoints; the list shows what the token may
-manage. A non-admin token names local model directories only under ``INFERHOUSE_MODEL_ROOTS``.
+manage. A non-admin token names local model directories only under ``INFERHOUSE_MODEL_ROOTS``, and
+cannot turn on ``HF_TRUST_REMOTE_CODE``: that would run a model directory's Python inside the server.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inferhouse.auth import Principal
-from inferhouse.endpoints.config import Access, EndpointRecord
+from inferhouse.endpoints.config import Access, EndpointRecord, ModelConfig
 from inferhouse.engine.sources import is_local_path
 from inferhouse.errors import EndpointNotFound, Forbidden, Unauthorized
 
@@ -92,6 +93,23 @@ def check_repository(principal: Principal, repository: str, roots: Sequence[Path
         f"Model directory {repository} is not under a model root of this server "
         f"(INFERHOUSE_MODEL_ROOTS: {where}); name a model id, or ask an admin"
     )
+
+
+def check_model(
+    principal: Principal, model: ModelConfig, roots: Sequence[Path], *, before: ModelConfig | None = None
+) -> None:
+    """What a non-admin token may ask of an endpoint's model, on create (``before`` None) or update:
+    a directory under a model root, and no remote code unless an admin already allowed it for this model."""
+    if principal.is_admin:
+        return
+    moved = before is None or model.repository != before.repository
+    if moved:
+        check_repository(principal, model.repository, roots)
+    if model.trust_remote_code and (moved or not before or not before.trust_remote_code):
+        raise Forbidden(
+            "Only an admin token may set HF_TRUST_REMOTE_CODE: it runs the model directory's own Python "
+            "code inside the server"
+        )
 
 
 def listed_in_health(principal: Principal | None, record: EndpointRecord) -> bool:
