@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, ClassVar, Literal
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
 
 from inferhouse.api.services import Services, services
 from inferhouse.auth import OPERATOR, Principal
@@ -49,6 +50,10 @@ def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> t
     """Build the ``route_class`` for a router whose errors ``render`` shapes and ``policy`` guards."""
 
     class DialectRoute(APIRoute):
+        # Read by the OpenAPI document (inferhouse.api.openapi): each route's error shape and security.
+        renderer: ClassVar[ErrorRenderer] = staticmethod(render)
+        auth_policy: ClassVar[AuthPolicy] = policy
+
         def get_route_handler(self) -> Handler:
             inner = super().get_route_handler()
 
@@ -128,6 +133,16 @@ def from_validation_error(error: RequestValidationError) -> InferhouseError:
             deepest[field] = (len(path), message)
     parts = [message for _, message in deepest.values()][:_MAX_REPORTED_PROBLEMS]
     return ValidationFailed("Invalid request: " + "; ".join(parts))
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> str:
+    """The ``Allow`` header of a 405: the methods of every route on the path, not only the first's."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def from_http_exception(error: HTTPException) -> InferhouseError:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from inferhouse.api.bodies import json_object
 from inferhouse.api.dialect import dialect_route, principal_of
+from inferhouse.api.openapi import json_body
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import Services, services
@@ -116,6 +117,15 @@ class EndpointBody(_Body):
         )
 
 
+class EndpointChanges(_Body):
+    """An update: the fields to change, merged into the endpoint's configuration (``model.env`` whole)."""
+
+    type: Literal["public", "protected", "authenticated", "private"] | None = None
+    model: dict[str, Any] | None = None
+    compute: dict[str, Any] | None = None
+    provider: dict[str, str] | None = None
+
+
 def endpoint_json(found: Services, record: EndpointRecord, request: Request) -> dict[str, Any]:
     name = record.config.name
     status = record.status
@@ -185,7 +195,11 @@ async def list_endpoints(namespace: str, request: Request) -> Response:
     return json_response({"items": items})
 
 
-@router.post("/v2/endpoint/{namespace}", summary="Create an endpoint; its model loads in the background")
+@router.post(
+    "/v2/endpoint/{namespace}",
+    summary="Create an endpoint; its model loads in the background",
+    openapi_extra=json_body(EndpointBody),
+)
 async def create_endpoint(namespace: str, request: Request) -> Response:
     found = services(request)
     _check_namespace(found, namespace)
@@ -201,7 +215,11 @@ async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
     return json_response(endpoint_json(found, found.endpoints.get(name), request))
 
 
-@router.put("/v2/endpoint/{namespace}/{name}", summary="Update an endpoint; in-flight requests finish first")
+@router.put(
+    "/v2/endpoint/{namespace}/{name}",
+    summary="Update an endpoint; in-flight requests finish first",
+    openapi_extra=json_body(EndpointChanges),
+)
 async def update_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
     _check_namespace(found, namespace)
@@ -248,7 +266,11 @@ async def scale_to_zero(namespace: str, name: str, request: Request) -> Response
     return json_response(endpoint_json(found, await found.endpoints.scale_to_zero(name), request))
 
 
-@router.get("/v2/endpoint/{namespace}/{name}/logs", summary="Recent log lines of an endpoint, as text")
+@router.get(
+    "/v2/endpoint/{namespace}/{name}/logs",
+    summary="Recent log lines of an endpoint, as text",
+    response_class=PlainTextResponse,
+)
 async def endpoint_logs(
     namespace: str,
     name: str,

@@ -10,6 +10,7 @@ from inferhouse.api.chat import ChatRequest, chat_response, openai_error_event
 from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
 from inferhouse.api.headers import header_flag, use_cache
+from inferhouse.api.openapi import JSON_OR_EVENTS
 from inferhouse.api.renderers import render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import EmbeddingParameters, checked_texts
@@ -61,7 +62,9 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
 
 
 @router.post(
-    "/v1/chat/completions", summary="OpenAI chat completions; model is an endpoint name or a model id"
+    "/v1/chat/completions",
+    summary="OpenAI chat completions; model is an endpoint name or a model id",
+    responses=JSON_OR_EVENTS,
 )
 async def chat_completions(body: ChatRequest, request: Request) -> Response:
     found = services(request)

@@ -10,8 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, json_object
 from inferhouse.api.dialect import dialect_route
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.renderers import render_pinecone_control
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
@@ -111,26 +113,37 @@ def config_from_body(body: dict[str, Any]) -> IndexConfig:
     )
 
 
-@router.post("/indexes", status_code=201, summary="Create an index (either client era's body)")
+@router.post(
+    "/indexes",
+    status_code=201,
+    summary="Create an index (either client era's body)",
+    openapi_extra=json_body(wire.CreateIndexRequest),
+    responses=replies(wire.IndexDescription, status=201),
+)
 async def create_index(request: Request) -> Response:
     body = await json_object(request)
     index = services(request).indexes.create(config_from_body(body))
     return json_response(describe(index, request), status_code=201)
 
 
-@router.get("/indexes", summary="List indexes")
+@router.get("/indexes", summary="List indexes", responses=replies(wire.IndexList))
 async def list_indexes(request: Request) -> Response:
     return json_response(
         {"indexes": [describe(index, request) for index in services(request).indexes.list()]}
     )
 
 
-@router.get("/indexes/{name}", summary="Describe an index")
+@router.get("/indexes/{name}", summary="Describe an index", responses=replies(wire.IndexDescription))
 async def describe_index(name: str, request: Request) -> Response:
     return json_response(describe(services(request).indexes.get(name), request))
 
 
-@router.patch("/indexes/{name}", summary="Configure deletion protection and tags")
+@router.patch(
+    "/indexes/{name}",
+    summary="Configure deletion protection and tags",
+    openapi_extra=json_body(wire.ConfigureIndexRequest),
+    responses=replies(wire.IndexDescription),
+)
 async def configure_index(name: str, request: Request) -> Response:
     body = await json_object(request)
     tags = body.get("tags")
@@ -143,7 +156,12 @@ async def configure_index(name: str, request: Request) -> Response:
     return json_response(describe(index, request))
 
 
-@router.delete("/indexes/{name}", status_code=202, summary="Delete an index and its vectors")
+@router.delete(
+    "/indexes/{name}",
+    status_code=202,
+    summary="Delete an index and its vectors",
+    responses={202: {"description": "Deleted"}},
+)
 async def delete_index(name: str, request: Request) -> Response:
     services(request).indexes.delete(name)
     return Response(status_code=202)

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, flag, json_object
 from inferhouse.api.dialect import dialect_route
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.renderers import render_pinecone_data
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
@@ -56,7 +58,12 @@ def _record_json(record: VectorRecord, values: bool = True, meta: bool = True) -
     return out
 
 
-@router.post("/vectors/upsert", summary="Upsert up to 1000 vectors; all or nothing")
+@router.post(
+    "/vectors/upsert",
+    summary="Upsert up to 1000 vectors; all or nothing",
+    openapi_extra=json_body(wire.UpsertRequest),
+    responses=replies(wire.UpsertReply),
+)
 async def upsert(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -66,7 +73,12 @@ async def upsert(index_name: str, request: Request) -> Response:
     return json_response({"upsertedCount": count})
 
 
-@router.post("/query", summary="Nearest neighbours of a vector or of a stored id")
+@router.post(
+    "/query",
+    summary="Nearest neighbours of a vector or of a stored id",
+    openapi_extra=json_body(wire.QueryRequest),
+    responses=replies(wire.QueryReply),
+)
 async def query(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -101,7 +113,7 @@ async def query(index_name: str, request: Request) -> Response:
     return json_response({"matches": reply, "namespace": namespace, "usage": _USAGE})
 
 
-@router.get("/vectors/fetch", summary="Fetch vectors by id")
+@router.get("/vectors/fetch", summary="Fetch vectors by id", responses=replies(wire.FetchReply))
 async def fetch(
     index_name: str, request: Request, ids: Annotated[list[str] | None, Query()] = None, namespace: str = ""
 ) -> Response:
@@ -114,7 +126,12 @@ async def fetch(
     return json_response({"vectors": vectors, "namespace": namespace_name(namespace), "usage": _USAGE})
 
 
-@router.post("/vectors/update", summary="Update one vector's values, sparse values or metadata")
+@router.post(
+    "/vectors/update",
+    summary="Update one vector's values, sparse values or metadata",
+    openapi_extra=json_body(wire.UpdateRequest),
+    responses=replies({"type": "object"}),
+)
 async def update(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -128,7 +145,12 @@ async def update(index_name: str, request: Request) -> Response:
     return json_response({})
 
 
-@router.post("/vectors/delete", summary="Delete by ids, by filter, or a whole namespace")
+@router.post(
+    "/vectors/delete",
+    summary="Delete by ids, by filter, or a whole namespace",
+    openapi_extra=json_body(wire.DeleteRequest),
+    responses=replies({"type": "object"}),
+)
 async def delete(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -150,7 +172,11 @@ async def delete(index_name: str, request: Request) -> Response:
     return json_response({})
 
 
-@router.get("/vectors/list", summary="List ids, ascending, with a prefix and pagination")
+@router.get(
+    "/vectors/list",
+    summary="List ids, ascending, with a prefix and pagination",
+    responses=replies(wire.ListReply),
+)
 async def list_vectors(
     index_name: str,
     request: Request,
@@ -170,8 +196,15 @@ async def list_vectors(
     return json_response(reply)
 
 
-@router.post("/describe_index_stats", summary="Vector counts per namespace, optionally filtered")
-@router.get("/describe_index_stats", include_in_schema=False)
+@router.post(
+    "/describe_index_stats",
+    summary="Vector counts per namespace, optionally filtered",
+    openapi_extra=json_body(wire.StatsRequest, required=False),
+    responses=replies(wire.StatsReply),
+)
+@router.get(
+    "/describe_index_stats", summary="Vector counts per namespace", responses=replies(wire.StatsReply)
+)
 async def describe_index_stats(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request, optional=True) if request.method == "POST" else {}

@@ -8,8 +8,10 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, json_object
 from inferhouse.api.dialect import dialect_route, principal_of
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.pinecone_control import config_from_body, describe
 from inferhouse.api.renderers import render_pinecone_control, render_pinecone_data
 from inferhouse.api.responses import json_response
@@ -39,7 +41,13 @@ default_namespace = APIRouter(
 )
 
 
-@control.post("/indexes/create-for-model", status_code=201, summary="Create an index that embeds its records")
+@control.post(
+    "/indexes/create-for-model",
+    status_code=201,
+    summary="Create an index that embeds its records",
+    openapi_extra=json_body(wire.CreateForModelRequest),
+    responses=replies(wire.IndexDescription, status=201),
+)
 async def create_for_model(request: Request) -> Response:
     found = services(request)
     body = await json_object(request)
@@ -101,6 +109,15 @@ def _binding(request: Request, index: VectorIndex) -> Binding:
     return services(request).models.binding(index.config.embed)
 
 
+# One JSON object per line: ``_id`` (or ``id``), the text field and any other fields.
+_NDJSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-ndjson": {"schema": {"type": "string", "description": "NDJSON records"}}},
+    }
+}
+
+
 def _ndjson(raw: bytes) -> list[object]:
     items = []
     for number, line in enumerate(raw.splitlines(), 1):
@@ -117,7 +134,13 @@ async def upsert_default(index_name: str, request: Request) -> Response:
     return await upsert(index_name, "", request)
 
 
-@router.post("/upsert", status_code=201, summary="Upsert text records (NDJSON); each is chunked and embedded")
+@router.post(
+    "/upsert",
+    status_code=201,
+    summary="Upsert text records (NDJSON); each is chunked and embedded",
+    openapi_extra=_NDJSON_BODY,
+    responses={201: {"description": "Upserted"}},
+)
 async def upsert(index_name: str, namespace: str, request: Request) -> Response:
     found = services(request)
     index = found.indexes.get(index_name)
@@ -158,7 +181,12 @@ async def search_default(index_name: str, request: Request) -> Response:
     return await search(index_name, "", request)
 
 
-@router.post("/search", summary="Search text records with a text query")
+@router.post(
+    "/search",
+    summary="Search text records with a text query",
+    openapi_extra=json_body(wire.SearchRecordsRequest),
+    responses=replies(wire.SearchRecordsReply),
+)
 async def search(index_name: str, namespace: str, request: Request) -> Response:
     found = services(request)
     index = found.indexes.get(index_name)
@@ -194,7 +222,9 @@ async def search(index_name: str, namespace: str, request: Request) -> Response:
 
 
 @control.post(
-    "/embed", summary="Embed texts with an inference endpoint or endpoint (Pinecone's inference API)"
+    "/embed",
+    summary="Embed texts with an inference endpoint or endpoint (Pinecone's inference API)",
+    openapi_extra=json_body(wire.EmbedRequest),
 )
 async def embed(request: Request) -> Response:
     found = services(request)
@@ -228,7 +258,11 @@ async def embed(request: Request) -> Response:
     )
 
 
-@control.post("/rerank", summary="Rerank documents with a ranking endpoint (Pinecone's inference API)")
+@control.post(
+    "/rerank",
+    summary="Rerank documents with a ranking endpoint (Pinecone's inference API)",
+    openapi_extra=json_body(wire.RerankRequest),
+)
 async def rerank(request: Request) -> Response:
     found = services(request)
     body = await json_object(request)

@@ -65,6 +65,17 @@ class InferenceRequest(EmbeddingParameters):
         return EmbeddingParameters.model_validate(top_level).merged(self.parameters)
 
 
+class ToolkitRequest(BaseModel):
+    """What ``POST /endpoints/{name}`` reads: the endpoint's task (or custom handler) decides the rest."""
+
+    model_config = ConfigDict(extra="allow")
+
+    inputs: Any = Field(description="A string or a list for embedding tasks; what the task reads otherwise")
+    parameters: dict[str, Any] | None = None
+    options: RequestOptions | None = None
+    stream: bool | None = Field(None, description="Text generation: answer with server-sent events")
+
+
 def checked_texts(inputs: str | list[str], limit: int) -> list[str]:
     """The inputs as a list, refusing an empty request and one over the per-request cap."""
     texts = [inputs] if isinstance(inputs, str) else inputs
