@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
@@ -20,13 +20,18 @@ from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.errors import BadRequest
 from inferhouse.inference.calls import infer
-from inferhouse.inference.config import TaskType, parse_task_type
+from inferhouse.inference.config import INFERENCE_ID, TaskType, parse_task_type
 
 router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])
 
 _ALL = "_all"
-# Path parameters as the document declares them; the routes parse them (an unknown task type is a 400).
-TaskTypePath = Path(description="text_embedding, sparse_embedding, rerank, completion or chat_completion")
+# Path parameters as the document declares them; the routes check them in Elasticsearch's words.
+TaskTypeName = Annotated[
+    str, Path(description="The task type", json_schema_extra={"enum": [kind.value for kind in TaskType]})
+]
+NewInferenceId = Annotated[
+    str, Path(description="Lowercase letters, digits, _ . -", json_schema_extra={"pattern": INFERENCE_ID})
+]
 
 
 class CreateInferenceRequest(BaseModel):
@@ -85,7 +90,7 @@ async def get_one(inference_id: str, request: Request) -> Response:
     summary="Get an inference endpoint of a task type",
     responses=_LISTING,
 )
-async def get_typed(task_type: str, inference_id: str, request: Request) -> Response:
+async def get_typed(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     kind = parse_task_type(task_type)
     if inference_id == _ALL:
         return _listing(request, kind)
@@ -98,7 +103,7 @@ async def get_typed(task_type: str, inference_id: str, request: Request) -> Resp
     summary="Create an inference endpoint",
     openapi_extra=json_body(CreateInferenceRequest),
 )
-async def create(task_type: str, inference_id: str, request: Request) -> Response:
+async def create(task_type: TaskTypeName, inference_id: NewInferenceId, request: Request) -> Response:
     body = await json_object(request)
     found = services(request)
     principal = principal_of(request)
@@ -123,7 +128,7 @@ async def delete_one(inference_id: str, request: Request) -> Response:
 
 
 @router.delete("/_inference/{task_type}/{inference_id}", summary="Delete an inference endpoint")
-async def delete_typed(task_type: str, inference_id: str, request: Request) -> Response:
+async def delete_typed(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     return await _delete(request, inference_id, parse_task_type(task_type))
 
 
@@ -147,7 +152,7 @@ async def infer_one(inference_id: str, request: Request) -> Response:
 @router.post(
     "/_inference/{task_type}/{inference_id}", summary="Run inference", openapi_extra=json_body(InferRequest)
 )
-async def infer_typed(task_type: str, inference_id: str, request: Request) -> Response:
+async def infer_typed(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     body = await json_object(request)
     kind = parse_task_type(task_type)
     _allowed(request, inference_id)
@@ -160,7 +165,7 @@ async def infer_typed(task_type: str, inference_id: str, request: Request) -> Re
     openapi_extra=json_body(StreamRequest),
     responses=_SSE,
 )
-async def stream(task_type: str, inference_id: str, request: Request) -> Response:
+async def stream(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     kind = parse_task_type(task_type)
     body = await json_object(request)
     registry = services(request).inference

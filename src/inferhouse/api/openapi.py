@@ -220,7 +220,20 @@ def document(app: FastAPI) -> dict[str, Any]:
 
 def _hoist_definitions(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
     for media in operation.get("requestBody", {}).get("content", {}).values():
-        schemas.update(media.get("schema", {}).pop("$defs", {}))
+        _hoist(media.get("schema", {}), schemas)
+
+
+def _hoist(schema: Any, schemas: dict[str, Any]) -> None:
+    """Move every nested ``$defs`` (from :func:`json_body` and ``WithJsonSchema``) into components."""
+    if isinstance(schema, dict):
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas[name] = definition
+            _hoist(definition, schemas)
+        for value in schema.values():
+            _hoist(value, schemas)
+    elif isinstance(schema, list):
+        for value in schema:
+            _hoist(value, schemas)
 
 
 def _describe_errors(operation: dict[str, Any], route: APIRoute, method: str) -> None:
@@ -236,7 +249,9 @@ def _describe_errors(operation: dict[str, Any], route: APIRoute, method: str) ->
         statuses.add(404)
     if "requestBody" in operation:
         statuses |= {400, 413, 422}
-    if any(parameter["in"] == "query" for parameter in parameters):
+    # A query, or a path parameter with a documented form (a task type), can be refused as malformed.
+    constrained = [p for p in parameters if p["in"] == "query" or {"enum", "pattern"} & set(p["schema"])]
+    if constrained:
         statuses |= {400, 422}
     family = set().union(*(_FAMILY.get(str(tag), frozenset()) for tag in route.tags))
     # Reads fail only as the model's state does (503); conflicts and model work are for writes and calls.

@@ -82,6 +82,8 @@ def config_from_body(body: dict[str, Any]) -> IndexConfig:
     schema = body.get("schema")
     if isinstance(schema, dict):
         fields = schema.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise BadRequest("schema.fields must be an object of named fields")
         dense = next(
             (f for f in fields.values() if isinstance(f, dict) and f.get("type") == "dense_vector"), None
         )
@@ -160,6 +162,7 @@ async def configure_index(name: str, request: Request) -> Response:
     "/indexes/{name}",
     status_code=202,
     summary="Delete an index and its vectors",
+    response_class=Response,
     responses={202: {"description": "Deleted"}},
 )
 async def delete_index(name: str, request: Request) -> Response:

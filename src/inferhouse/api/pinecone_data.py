@@ -20,6 +20,7 @@ from inferhouse.vectors.filters import Predicate, compile_filter
 from inferhouse.vectors.index import Match, VectorIndex
 from inferhouse.vectors.records import VectorRecord
 from inferhouse.vectors.validation import (
+    MAX_FETCH_IDS,
     MAX_TOP_K,
     check_id,
     dense_values,
@@ -115,11 +116,12 @@ async def query(index_name: str, request: Request) -> Response:
 
 @router.get("/vectors/fetch", summary="Fetch vectors by id", responses=replies(wire.FetchReply))
 async def fetch(
-    index_name: str, request: Request, ids: Annotated[list[str] | None, Query()] = None, namespace: str = ""
+    index_name: str,
+    request: Request,
+    ids: Annotated[list[wire.VectorId], Query(min_length=1, max_length=MAX_FETCH_IDS)],
+    namespace: str = "",
 ) -> Response:
     index = _index(request, index_name)
-    if not ids:
-        raise BadRequest("ids must name at least one vector")
     wanted = id_list(ids)
     found = index.fetch(namespace_name(namespace), wanted)
     vectors = {vector_id: _record_json(record) for vector_id, record in found.items()}
@@ -181,7 +183,7 @@ async def list_vectors(
     index_name: str,
     request: Request,
     prefix: str = "",
-    limit: int = 100,
+    limit: int = Query(100, ge=1, le=100),
     pagination_token: Annotated[str | None, Query(alias="paginationToken")] = None,
     namespace: str = "",
 ) -> Response:

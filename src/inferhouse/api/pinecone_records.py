@@ -139,6 +139,7 @@ async def upsert_default(index_name: str, request: Request) -> Response:
     status_code=201,
     summary="Upsert text records (NDJSON); each is chunked and embedded",
     openapi_extra=_NDJSON_BODY,
+    response_class=Response,
     responses={201: {"description": "Upserted"}},
 )
 async def upsert(index_name: str, namespace: str, request: Request) -> Response:

@@ -8,7 +8,7 @@ document names the camelCase one.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,52 @@ from inferhouse.vectors.validation import (
 
 VectorId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 IndexName = Annotated[str, Field(pattern=INDEX_NAME.pattern)]
-Filter = Annotated[dict[str, object], Field(description="A metadata filter ($eq, $in, $and, ...)")]
+_SCALAR = {"type": ["string", "number", "boolean"]}
+_SCALARS = {"type": "array", "items": _SCALAR}
+_NUMBER = {"type": "number"}
+_FIELD_CONDITION = {
+    "anyOf": [
+        _SCALAR,
+        {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "$eq": _SCALAR,
+                "$ne": _SCALAR,
+                "$gt": _NUMBER,
+                "$gte": _NUMBER,
+                "$lt": _NUMBER,
+                "$lte": _NUMBER,
+                "$in": _SCALARS,
+                "$nin": _SCALARS,
+                "$exists": {"type": "boolean"},
+            },
+        },
+    ]
+}
+
+
+def _filter_grammar(schema: dict[str, Any]) -> None:
+    """$and/$or hold lists of filters (never null); any other key is a field with a value or operators."""
+    for combinator in ("$and", "$or"):
+        branches = schema["properties"][combinator].pop("anyOf")
+        schema["properties"][combinator].update(next(b for b in branches if b.get("type") == "array"))
+        schema["properties"][combinator].pop("default", None)
+    schema["patternProperties"] = {"^[^$]": _FIELD_CONDITION}
+    schema["additionalProperties"] = False
+
+
+class MetadataFilter(BaseModel):
+    """A metadata filter, as ``vectors.filters`` compiles it."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_filter_grammar)
+
+    all_of: list[MetadataFilter] | None = Field(None, alias="$and", min_length=1)
+    any_of: list[MetadataFilter] | None = Field(None, alias="$or", min_length=1)
+
+
+Filter = MetadataFilter
 MetadataValue = str | float | bool | list[str]
 
 
@@ -147,6 +192,10 @@ class IndexSchema(_Body):
 class CreateIndexRequest(_Body):
     """7.x sends ``dimension`` and ``metric``; 10.x sends ``schema``: one of the two is required."""
 
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"anyOf": [{"required": ["dimension"]}, {"required": ["schema"]}]}
+    )
+
     name: IndexName
     dimension: int | None = Field(None, ge=1, le=MAX_DIMENSION)
     metric: Metric | None = None
@@ -186,9 +235,13 @@ class IndexList(BaseModel):
     indexes: list[IndexDescription]
 
 
+class FieldMap(_Body):
+    text: str = Field(min_length=1, description="The record field that holds the text to embed")
+
+
 class EmbedSettings(_Body):
     model: str = Field(description="The inference endpoint or endpoint that embeds the records")
-    field_map: dict[Literal["text"], Annotated[str, Field(min_length=1)]]
+    field_map: FieldMap
     metric: Metric | None = None
     dimension: int | None = None
     read_parameters: dict[str, object] | None = None
