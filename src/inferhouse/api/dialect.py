@@ -136,13 +136,18 @@ def from_validation_error(error: RequestValidationError) -> InferhouseError:
 
 
 def allowed_methods(routes: Sequence[BaseRoute], path: str) -> str:
-    """The ``Allow`` header of a 405: the methods of every route on the path, not only the first's."""
-    methods: set[str] = set()
+    """The ``Allow`` header of a 405: the methods of every route of the path's most specific template.
+
+    ``/indexes/create-for-model`` also matches ``/indexes/{name}``; the fixed path is the resource meant,
+    so only its templates' methods (those with the fewest parameters) are listed.
+    """
+    by_template: dict[int, set[str]] = {}
     for route in iter_route_contexts(routes):
         pattern = getattr(route, "path_regex", None)
         if pattern is not None and pattern.match(path):
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
+            parameters = str(getattr(route, "path_format", "")).count("{")
+            by_template.setdefault(parameters, set()).update(route.methods or set())
+    return ", ".join(sorted(by_template[min(by_template)])) if by_template else ""
 
 
 def from_http_exception(error: HTTPException) -> InferhouseError:

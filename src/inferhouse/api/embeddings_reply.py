@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from inferhouse.errors import ValidationFailed
 
 
 class OpenAIEmbeddingRequest(BaseModel):
-    input: str | list[str] | list[int] | list[list[int]]
+    # Token arrays are parsed only to be refused with a clear message, so the document leaves them out.
+    input: Annotated[
+        str | list[str] | list[int] | list[list[int]],
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    ]
     model: str | None = None
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(None, ge=1)
@@ -47,3 +51,9 @@ def openai_embeddings_reply(
         "model": model,
         "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
     }
+
+
+class OpenAIEmbeddingCall(OpenAIEmbeddingRequest):
+    """The root ``/v1/embeddings`` body, as documented: it needs ``model`` to know what embeds."""
+
+    model: str = Field(min_length=1)  # type: ignore[assignment]

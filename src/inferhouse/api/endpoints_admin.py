@@ -226,10 +226,12 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
     record = found.endpoints.get(name)
     changes = await json_object(request)
     merged = _deep_merge(config_to_json(record.config), changes) | {"name": name}
-    if isinstance(changes.get("model"), dict) and "env" in changes["model"]:
-        merged["model"]["env"] = changes["model"]["env"]  # env is replaced as a whole, so keys can go
-    if "repository" in changes.get("model", {}) and "task" not in changes.get("model", {}):
-        merged["model"]["task"] = None  # a new model brings its own task unless one is named
+    model = changes.get("model")
+    if isinstance(model, dict):  # anything else is refused below, as the merged body's model
+        if "env" in model:
+            merged["model"]["env"] = model["env"]  # env is replaced as a whole, so keys can go
+        if "repository" in model and "task" not in model:
+            merged["model"]["task"] = None  # a new model brings its own task unless one is named
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
     record = await found.endpoints.update(name, config)
     return json_response(endpoint_json(found, record, request))

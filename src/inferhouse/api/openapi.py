@@ -227,7 +227,9 @@ def _hoist(schema: Any, schemas: dict[str, Any]) -> None:
     """Move every nested ``$defs`` (from :func:`json_body` and ``WithJsonSchema``) into components."""
     if isinstance(schema, dict):
         for name, definition in schema.pop("$defs", {}).items():
-            schemas[name] = definition
+            # Two bodies of one name would share one schema: the second would describe the first's route.
+            if schemas.setdefault(name, definition) != definition:
+                raise ValueError(f"Two request bodies are named {name}: rename one")
             _hoist(definition, schemas)
         for value in schema.values():
             _hoist(value, schemas)

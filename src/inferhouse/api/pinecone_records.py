@@ -225,7 +225,7 @@ async def search(index_name: str, namespace: str, request: Request) -> Response:
 @control.post(
     "/embed",
     summary="Embed texts with an inference endpoint or endpoint (Pinecone's inference API)",
-    openapi_extra=json_body(wire.EmbedRequest),
+    openapi_extra=json_body(wire.PineconeEmbedRequest),
 )
 async def embed(request: Request) -> Response:
     found = services(request)
@@ -262,7 +262,7 @@ async def embed(request: Request) -> Response:
 @control.post(
     "/rerank",
     summary="Rerank documents with a ranking endpoint (Pinecone's inference API)",
-    openapi_extra=json_body(wire.RerankRequest),
+    openapi_extra=json_body(wire.PineconeRerankRequest),
 )
 async def rerank(request: Request) -> Response:
     found = services(request)

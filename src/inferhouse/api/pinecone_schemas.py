@@ -97,7 +97,15 @@ class UpsertReply(BaseModel):
     upsertedCount: int
 
 
+def _exactly_one(**present: dict[str, Any]) -> ConfigDict:
+    """The routes take exactly one of these fields, counting a field as given when it has this form."""
+    branches = [{"required": [name], "properties": {name: form}} for name, form in present.items()]
+    return ConfigDict(extra="allow", json_schema_extra={"oneOf": branches})
+
+
 class QueryRequest(_Body):
+    model_config = _exactly_one(vector={"type": "array"}, id={"type": "string"})
+
     topK: int = Field(ge=1, le=MAX_TOP_K)
     vector: list[float] | None = Field(None, description="Exactly one of vector and id")
     id: VectorId | None = None
@@ -137,10 +145,12 @@ class UpdateRequest(_Body):
 
 
 class DeleteRequest(_Body):
+    model_config = _exactly_one(ids={"type": "array"}, deleteAll={"const": True}, filter={"type": "object"})
+
     ids: list[VectorId] | None = Field(
         None, max_length=MAX_FETCH_IDS, description="Exactly one of ids, deleteAll, filter"
     )
-    deleteAll: bool = False
+    deleteAll: bool | None = False
     filter: Filter | None = None
     namespace: str | None = None
 
@@ -193,7 +203,13 @@ class CreateIndexRequest(_Body):
     """7.x sends ``dimension`` and ``metric``; 10.x sends ``schema``: one of the two is required."""
 
     model_config = ConfigDict(
-        extra="allow", json_schema_extra={"anyOf": [{"required": ["dimension"]}, {"required": ["schema"]}]}
+        extra="allow",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["dimension"], "properties": {"dimension": {"type": "integer"}}},
+                {"required": ["schema"], "properties": {"schema": {"type": "object"}}},
+            ]
+        },
     )
 
     name: IndexName
@@ -303,13 +319,13 @@ class EmbedInput(_Body):
     text: str
 
 
-class EmbedRequest(_Body):
+class PineconeEmbedRequest(_Body):
     model: str
     inputs: list[EmbedInput | str] = Field(min_length=1)
     parameters: dict[str, object] | None = None
 
 
-class RerankRequest(_Body):
+class PineconeRerankRequest(_Body):
     model: str
     query: str
     documents: list[dict[str, object] | str] = Field(min_length=1)
