@@ -117,3 +117,48 @@ def test_create_index_refuses_schema_fields_that_are_not_an_object(server: Runni
     assert reply.status_code == 400
     assert reply.json()["error"]["message"] == "schema.fields must be an object of named fields"
     assert "Traceback" not in server.log()
+
+
+def test_update_endpoint_with_a_null_model_is_refused(server: RunningServer) -> None:
+    # Found by schemathesis: a null model (or any non-object) was a 500 with a logged traceback.
+    url = server.url + "/v2/endpoint/local/tiny-features"
+    before = requests.get(url, headers=server.headers, timeout=30).json()
+    reply = requests.put(url, json={"model": None}, headers=server.headers, timeout=30)
+    assert reply.status_code == 422
+    assert reply.json()["error_type"] == "validation"
+    assert requests.get(url, headers=server.headers, timeout=30).json()["model"] == before["model"]
+    assert "Traceback" not in server.log()
+
+
+def test_allow_names_the_methods_of_the_most_specific_path(server: RunningServer) -> None:
+    # /indexes/create-for-model also matches /indexes/{name}; its Allow listed that path's methods too.
+    reply = requests.options(server.url + "/indexes/create-for-model", headers=server.headers, timeout=30)
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] == "POST"
+
+
+def _body_schema(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    reference = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    found: dict[str, Any] = document["components"]["schemas"][reference["$ref"].rsplit("/", 1)[1]]
+    return found
+
+
+def test_each_route_documents_its_own_body(document: dict[str, Any]) -> None:
+    # Pinecone's /embed and /rerank bodies shared TEI's schema names and replaced them in the document.
+    tei_embed = _body_schema(document, "post", "/endpoints/{name}/embed")
+    assert "inputs" in tei_embed["required"] and "model" not in tei_embed["properties"]
+    tei_rerank = _body_schema(document, "post", "/endpoints/{name}/rerank")
+    assert {"query", "texts"} <= set(tei_rerank["required"])
+    pinecone_embed = _body_schema(document, "post", "/embed")
+    assert {"model", "inputs"} <= set(pinecone_embed["required"])
+
+
+def test_bodies_document_what_the_routes_require(document: dict[str, Any]) -> None:
+    query = _body_schema(document, "post", "/indexes/{index_name}/query")
+    assert [branch["required"] for branch in query["oneOf"]] == [["vector"], ["id"]]
+    delete = _body_schema(document, "post", "/indexes/{index_name}/vectors/delete")
+    assert [branch["required"] for branch in delete["oneOf"]] == [["ids"], ["deleteAll"], ["filter"]]
+    assert "model" in _body_schema(document, "post", "/v1/embeddings")["required"]
+    assert "model" in _body_schema(document, "post", "/v1/chat/completions")["required"]
+    create = _body_schema(document, "post", "/indexes")
+    assert {"type": "integer"} in [branch["properties"].get("dimension") for branch in create["anyOf"]]
