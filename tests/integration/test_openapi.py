@@ -146,7 +146,8 @@ def _body_schema(document: dict[str, Any], method: str, path: str) -> dict[str, 
 def test_each_route_documents_its_own_body(document: dict[str, Any]) -> None:
     # Pinecone's /embed and /rerank bodies shared TEI's schema names and replaced them in the document.
     tei_embed = _body_schema(document, "post", "/endpoints/{name}/embed")
-    assert "inputs" in tei_embed["required"] and "model" not in tei_embed["properties"]
+    assert "inputs" in tei_embed["required"]
+    assert "model" not in tei_embed["properties"]
     tei_rerank = _body_schema(document, "post", "/endpoints/{name}/rerank")
     assert {"query", "texts"} <= set(tei_rerank["required"])
     pinecone_embed = _body_schema(document, "post", "/embed")

@@ -133,7 +133,7 @@ class ChatRequest(BaseModel):
 class ChatCall(ChatRequest):
     """The root ``/v1/chat/completions`` body, as documented: it needs ``model`` to know what answers."""
 
-    model: str = Field(min_length=1)  # type: ignore[assignment]
+    model: str = Field(min_length=1)
 
 
 def openai_finish_reason(reason: FinishReason, stopped: bool) -> str:

@@ -56,4 +56,4 @@ def openai_embeddings_reply(
 class OpenAIEmbeddingCall(OpenAIEmbeddingRequest):
     """The root ``/v1/embeddings`` body, as documented: it needs ``model`` to know what embeds."""
 
-    model: str = Field(min_length=1)  # type: ignore[assignment]
+    model: str = Field(min_length=1)

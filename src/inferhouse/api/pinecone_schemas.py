@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict, JsonValue
 
 from inferhouse.vectors.validation import (
     INDEX_NAME,
@@ -97,9 +98,11 @@ class UpsertReply(BaseModel):
     upsertedCount: int
 
 
-def _exactly_one(**present: dict[str, Any]) -> ConfigDict:
+def _exactly_one(**present: JsonDict) -> ConfigDict:
     """The routes take exactly one of these fields, counting a field as given when it has this form."""
-    branches = [{"required": [name], "properties": {name: form}} for name, form in present.items()]
+    branches: list[JsonValue] = [
+        {"required": [name], "properties": {name: form}} for name, form in present.items()
+    ]
     return ConfigDict(extra="allow", json_schema_extra={"oneOf": branches})
 
 
