@@ -114,7 +114,15 @@ async def query(index_name: str, request: Request) -> Response:
     return json_response({"matches": reply, "namespace": namespace, "usage": _USAGE})
 
 
-@router.get("/vectors/fetch", summary="Fetch vectors by id", responses=replies(wire.FetchReply))
+# Many long ids make a request line over the HTTP server's limit, which it refuses in plain text.
+_LINE_TOO_LONG = {
+    400: {"description": "Bad Request", "content": {"text/plain": {"schema": {"type": "string"}}}}
+}
+
+
+@router.get(
+    "/vectors/fetch", summary="Fetch vectors by id", responses=replies(wire.FetchReply) | _LINE_TOO_LONG
+)
 async def fetch(
     index_name: str,
     request: Request,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
@@ -70,7 +70,11 @@ class ToolkitRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    inputs: Any = Field(description="A string or a list for embedding tasks; what the task reads otherwise")
+    inputs: Annotated[
+        Any,
+        # Every task reads a string, a list or an object: never null.
+        WithJsonSchema({"type": ["string", "array", "object"]}),
+    ] = Field(description="A string or a list for embedding tasks; what the task reads otherwise")
     parameters: dict[str, Any] | None = None
     options: RequestOptions | None = None
     stream: bool | None = Field(None, description="Text generation: answer with server-sent events")
