@@ -44,6 +44,7 @@ from inferhouse.metrics import Metrics
 from inferhouse.records.binding import Models
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage import Database
+from inferhouse.storage.private import secure_data_dir
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
 
@@ -84,7 +85,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(secure_data_dir, settings.data_dir)
         db = Database.in_data_dir(settings.data_dir)
         tokens = TokenStore(db, settings.admin_token)
         pool = ModelPool(settings, metrics, loader)
@@ -145,7 +146,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         pinecone_data,
     )
     for module in dialects:
-        for name in ("public", "endpoint_router", "control", "default_namespace", "router"):
+        for name in ("public", "endpoint_router", "openai_router", "control", "default_namespace", "router"):
             router = getattr(module, name, None)
             if router is not None:
                 app.include_router(router)

@@ -1,8 +1,10 @@
 """API tokens: generated, stored as SHA-256 hashes, checked on every request.
 
-A token is either general (it may call everything except private endpoints; the admin role may call
-those too) or scoped to named endpoints (``inferhouse token create --endpoint NAME``), in which case it
-may call those endpoints' inference routes and nothing else.
+A token is either general (it may call everything except private endpoints, and manage the endpoints it
+created; the admin role may call and manage every endpoint) or scoped to named endpoints, in which case
+it reaches those endpoints and nothing else: ``inferhouse token create --endpoint NAME`` may call NAME,
+``--manage NAME`` may call and manage it. What a principal may do with an endpoint is decided in
+:mod:`inferhouse.endpoints.access`.
 """
 
 from __future__ import annotations
@@ -45,11 +47,19 @@ class Principal:
 
     name: str
     role: str
-    endpoints: frozenset[str] = frozenset()
+    endpoints: frozenset[str] = frozenset()  # granted calling
+    manages: frozenset[str] = frozenset()  # granted managing (and so calling)
+    # What an endpoint records as its creator: the token's hash, or a fixed name for the env admin token
+    # and the operator; never shown to callers.
+    id: str = ""
 
     @property
     def scoped(self) -> bool:
-        return bool(self.endpoints)
+        return bool(self.endpoints or self.manages)
+
+    def granted(self, endpoint: str) -> bool:
+        """Whether a grant of this token names ``endpoint`` (managing an endpoint includes calling it)."""
+        return endpoint in self.endpoints or endpoint in self.manages
 
     @property
     def is_admin(self) -> bool:
@@ -58,13 +68,14 @@ class Principal:
     def require_general(self) -> None:
         """Refuse a token scoped to endpoints on every route that is not one of those endpoints."""
         if self.scoped:
-            names = ", ".join(sorted(self.endpoints))
+            names = ", ".join(sorted(self.endpoints | self.manages))
             raise Forbidden(f"This token is scoped to the endpoint(s) {names} and may only call those")
 
 
-ANONYMOUS = Principal("anonymous", "none")
+ANONYMOUS = Principal("anonymous", "none", id="anonymous")
 # Who every request is when authentication is off: the loopback operator.
-OPERATOR = Principal("operator", "admin")
+OPERATOR = Principal("operator", "admin", id="operator")
+ENV_ADMIN = Principal("admin", "admin", id="env-admin")
 
 
 class TokenStore:
@@ -74,8 +85,11 @@ class TokenStore:
         self._db = db
         self._env_admin_hash = _hash(admin_token) if admin_token else None
 
-    def create(self, name: str, role: str = "user", endpoints: Iterable[str] = ()) -> str:
-        """Make a token; with ``endpoints`` it is scoped to calling just those endpoints."""
+    def create(
+        self, name: str, role: str = "user", endpoints: Iterable[str] = (), manages: Iterable[str] = ()
+    ) -> str:
+        """Make a token; with ``endpoints`` (calling) or ``manages`` (managing and calling) grants it is
+        scoped to just those endpoints."""
         token = new_token()
         digest = _hash(token)
         with self._db.transaction() as conn:
@@ -86,6 +100,10 @@ class TokenStore:
             conn.executemany(
                 "INSERT INTO token_grants (token_hash, endpoint) VALUES (?, ?)",
                 [(digest, endpoint) for endpoint in sorted(set(endpoints))],
+            )
+            conn.executemany(
+                "INSERT INTO token_management (token_hash, endpoint) VALUES (?, ?)",
+                [(digest, endpoint) for endpoint in sorted(set(manages))],
             )
         return token
 
@@ -107,18 +125,21 @@ class TokenStore:
     def lookup(self, token: str) -> Principal | None:
         digest = _hash(token)
         if self._env_admin_hash is not None and hmac.compare_digest(digest, self._env_admin_hash):
-            return Principal("admin", "admin")
+            return ENV_ADMIN
         # One query per request: the token and its grants (none for a general token) together.
         rows = self._db.query(
-            "SELECT t.name, t.role, g.endpoint FROM tokens t "
-            "LEFT JOIN token_grants g ON g.token_hash = t.token_hash WHERE t.token_hash = ?",
-            (digest,),
+            "SELECT t.name, t.role, g.endpoint, 0 FROM tokens t "
+            "LEFT JOIN token_grants g ON g.token_hash = t.token_hash WHERE t.token_hash = ? "
+            "UNION ALL SELECT t.name, t.role, m.endpoint, 1 FROM tokens t "
+            "JOIN token_management m ON m.token_hash = t.token_hash WHERE t.token_hash = ?",
+            (digest, digest),
         )
         if not rows:
             return None
-        name, role, _ = rows[0]
-        grants = frozenset(str(row[2]) for row in rows if row[2] is not None)
-        return Principal(str(name), str(role), grants)
+        name, role = rows[0][0], rows[0][1]
+        calls = frozenset(str(row[2]) for row in rows if row[2] is not None and not row[3])
+        manages = frozenset(str(row[2]) for row in rows if row[3])
+        return Principal(str(name), str(role), calls, manages, id=digest)
 
     def is_valid(self, token: str) -> bool:
         return self.lookup(token) is not None

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     models: dict[str, Path] = Field(
         default_factory=dict, description="Extra model ids mapped to local directories (JSON object)."
     )
+    model_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories in which non-admin tokens may name local model directories for endpoints "
+        "(JSON list); an admin token may name any directory.",
+    )
     max_loaded_models: int = Field(2, ge=1, description="Serverless models kept in memory at once.")
     namespace: str = Field(
         "local", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="The management API's one namespace."

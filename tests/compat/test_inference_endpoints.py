@@ -13,12 +13,19 @@ from huggingface_hub import (
     InferenceEndpoint,
     constants,
     create_inference_endpoint,
+    delete_inference_endpoint,
     get_inference_endpoint,
     hf_api,
     list_inference_endpoints,
+    pause_inference_endpoint,
+    resume_inference_endpoint,
+    scale_to_zero_inference_endpoint,
+    update_inference_endpoint,
 )
 from huggingface_hub.errors import HfHubHTTPError, InferenceEndpointError
 
+from inferhouse.auth import TokenStore
+from inferhouse.storage import Database
 from tests.conftest import BUNDLED_ID
 from tests.support.server import RunningServer
 
@@ -191,3 +198,61 @@ def test_create_refuses_bad_requests_with_the_hub_error_shape(server: RunningSer
         assert twice.value.response.status_code == 409
     finally:
         first.delete()
+
+
+def _user_token(server: RunningServer, name: str) -> str:
+    db = Database.in_data_dir(server.data_dir)
+    try:
+        return TokenStore(db).create(name)
+    finally:
+        db.close()
+
+
+def test_a_user_token_cannot_take_over_an_endpoint_it_did_not_create(server: RunningServer) -> None:
+    private = _create(server, "hf-takeover", type="private", min_replica=1)
+    intruder = _user_token(server, "intruder")
+    try:
+        refusals = {
+            "get": lambda: get_inference_endpoint(private.name, token=intruder),
+            "update": lambda: update_inference_endpoint(private.name, env={"TAKEN": "1"}, token=intruder),
+            "pause": lambda: pause_inference_endpoint(private.name, token=intruder),
+            "resume": lambda: resume_inference_endpoint(private.name, token=intruder),
+            "scale_to_zero": lambda: scale_to_zero_inference_endpoint(private.name, token=intruder),
+            "delete": lambda: delete_inference_endpoint(private.name, token=intruder),
+        }
+        for action, call in refusals.items():
+            with pytest.raises(HfHubHTTPError) as refused:
+                call()
+            assert refused.value.response.status_code == 403, action
+        assert private.name not in [listed.name for listed in list_inference_endpoints(token=intruder)]
+        # Nor by the raw route the Hub client has no argument for: making it public.
+        made_public = requests.put(
+            f"{server.url}/v2/endpoint/local/{private.name}",
+            json={"type": "public"},
+            headers={"Authorization": f"Bearer {intruder}"},
+            timeout=30,
+        )
+        assert made_public.status_code == 403
+        kept = get_inference_endpoint(private.name, token=server.token)
+        assert (kept.type, kept.raw["model"]["env"]) == ("private", {})
+        assert requests.post(kept.url or "", json={"inputs": "x"}, timeout=30).status_code == 401
+    finally:
+        private.delete()
+
+
+def test_a_user_token_manages_the_endpoints_it_created(server: RunningServer) -> None:
+    owner = _user_token(server, "owner")
+    mine = _create(server, "hf-owned", token=owner)
+    try:
+        assert mine.name in [listed.name for listed in list_inference_endpoints(token=owner)]
+        mine.pause()
+        assert mine.status == "paused"
+        assert get_inference_endpoint(mine.name, token=owner).status == "paused"
+        with pytest.raises(HfHubHTTPError) as refused:
+            pause_inference_endpoint(mine.name, token=_user_token(server, "neighbour"))
+        assert refused.value.response.status_code == 403
+    finally:
+        mine.delete()
+    with pytest.raises(HfHubHTTPError) as gone:
+        get_inference_endpoint(mine.name, token=server.token)
+    assert gone.value.response.status_code == 404

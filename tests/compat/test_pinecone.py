@@ -145,7 +145,8 @@ def pinecone7_python() -> Path:
     python = PINECONE7_ENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PINECONE7_ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pinecone==7.3.0"], check=True)
+        pins = ROOT / "requirements" / "pinecone7.txt"
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(pins)], check=True)
     return python
 
 

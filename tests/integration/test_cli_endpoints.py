@@ -259,3 +259,18 @@ def test_token_scoped_to_endpoints(
         db.close()
     assert principal is not None
     assert principal.endpoints == frozenset({"a", "b"})
+
+
+def test_token_granted_managing_an_endpoint(
+    env: dict[str, str], endpoint: str, server: RunningServer
+) -> None:
+    token = _run(
+        env, "token", "create", "--name", "manager", "--manage", endpoint, "--data-dir", str(server.data_dir)
+    ).stdout.strip()
+    listed = _run(env, "endpoints", "list", "--token", token)
+    assert endpoint in listed.stdout
+    assert "all-minilm-l6-v2" not in listed.stdout  # declared: the admin's to manage
+    assert _run(env, "endpoints", "pause", endpoint, "--token", token).returncode == 0
+    refused = _run(env, "endpoints", "pause", "all-minilm-l6-v2", "--token", token, check=False)
+    assert (refused.returncode, refused.stderr.startswith("error: 403")) == (1, True)
+    assert _infer(f"{server.url}/endpoints/{endpoint}", token).status_code == 503  # granted, and paused

@@ -42,8 +42,8 @@ def test_similarity_needs_sentences(server: RunningServer) -> None:
     assert res.json()["error_type"] == "empty"
 
 
-def test_endpoints_are_listed_in_health(server: RunningServer) -> None:
-    states = requests.get(server.url + "/health").json()["endpoints"]
+def test_endpoints_are_listed_in_health_to_an_admin(server: RunningServer) -> None:
+    states = requests.get(server.url + "/health", headers=server.headers).json()["endpoints"]
     assert {"all-minilm-l6-v2", "tiny-features", "tiny-similarity"} <= set(states)
     assert states["all-minilm-l6-v2"] == "running"
 

@@ -85,15 +85,26 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            health = requests.get(server.url + "/health", timeout=1)
+            # /health names every endpoint only to an admin token (the generated one once it exists).
+            health = requests.get(server.url + "/health", headers=admin_headers(server), timeout=1)
             states = set(health.json()["endpoints"].values()) if health.status_code == 200 else {"down"}
             if health.status_code == 200 and not (wait_for_endpoints and states & LOADING_STATES):
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy loading (ONNX export)
             pass
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"server did not start in {START_TIMEOUT_S}s:\n{server.log()}")
+
+
+def admin_headers(server: RunningServer) -> dict[str, str]:
+    """The admin token's header: the one the server was given, else the one it generated (if yet)."""
+    if server.headers:
+        return server.headers
+    saved = server.data_dir / "admin-token"
+    if saved.exists() and (token := saved.read_text().strip()):
+        return {"Authorization": f"Bearer {token}"}
+    return {}
 
 
 def index_name_for(node_name: str, prefix: str) -> str:

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
+from inferhouse.api.bodies import body_kind, parse_json, remember
 from inferhouse.api.services import Services, services
 from inferhouse.auth import OPERATOR, Principal
 from inferhouse.errors import (
@@ -56,12 +57,18 @@ def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> t
 
         def get_route_handler(self) -> Handler:
             inner = super().get_route_handler()
+            kind = body_kind(self.endpoint, self.methods or set())
+            typed = self.body_field
+            if kind == "json" and typed is not None and not typed.field_info.is_required():
+                kind = "optional_json"
 
             async def handler(request: Request) -> Response:
                 try:
                     found = services(request)
                     request.state.principal = authorize(found, request, policy)
-                    await read_limited_body(request, found.settings.max_body_bytes)
+                    raw = await read_limited_body(request, found.settings.max_body_bytes)
+                    if kind == "json" or (kind == "optional_json" and raw.strip()):
+                        request = json_request(request, parse_json(raw), typed=typed is not None)
                     return await inner(request)
                 except InferhouseError as error:
                     return render(error)
@@ -115,6 +122,26 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     body = b"".join(chunks)
     request._body = body  # Starlette's own cache: its body() returns this instead of re-reading
     return body
+
+
+_JSON_TYPE = re.compile(r"application/(.+\+)?json", re.IGNORECASE)
+
+
+def json_request(request: Request, body: Any, *, typed: bool) -> Request:
+    """``request`` with its parsed body cached, as JSON to FastAPI whatever its Content-Type said.
+
+    FastAPI decodes a typed body only under a JSON Content-Type and hands anything else to the model
+    as bytes; the body is parsed already, so a typed route sees it as JSON like every other route.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if typed and not _JSON_TYPE.fullmatch(content_type):
+        headers = [(key, value) for key, value in request.scope["headers"] if key != b"content-type"]
+        scope = {**request.scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        relabelled = Request(scope, request.receive)
+        relabelled._body = request._body
+        request = relabelled
+    remember(request, body)
+    return request
 
 
 def from_validation_error(error: RequestValidationError) -> InferhouseError:

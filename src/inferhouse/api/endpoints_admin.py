@@ -9,13 +9,21 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inferhouse.api.bodies import json_object
+from inferhouse.api.bodies import json_object, takes
 from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.openapi import json_body
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import Services, services
 from inferhouse.api.validation import parse_as
+from inferhouse.auth import ANONYMOUS, Principal
+from inferhouse.endpoints.access import (
+    check_create,
+    check_manage,
+    check_management_api,
+    check_repository,
+    may_manage,
+)
 from inferhouse.endpoints.config import (
     ComputeConfig,
     EndpointConfig,
@@ -26,7 +34,8 @@ from inferhouse.endpoints.config import (
 from inferhouse.errors import NotFound, ValidationFailed
 from inferhouse.settings import ENDPOINT_NAME_PATTERN
 
-router = APIRouter(route_class=dialect_route(render_hf), tags=["Endpoint management"])
+# Any valid token passes the route class; what it may manage is decided per endpoint by `_managed`.
+router = APIRouter(route_class=dialect_route(render_hf, policy="token"), tags=["Endpoint management"])
 
 HEALTH_ROUTE = "/health"
 
@@ -155,6 +164,22 @@ def _check_namespace(found: Services, namespace: str) -> None:
         )
 
 
+def _caller(found: Services, request: Request, namespace: str) -> Principal:
+    """The token behind a management request (policy "token" guarantees one), in this namespace."""
+    _check_namespace(found, namespace)
+    return principal_of(request) or ANONYMOUS
+
+
+def _managed(found: Services, request: Request, namespace: str, name: str) -> EndpointRecord:
+    """The endpoint a management route acts on, once the caller may manage it: every per-endpoint
+    management route goes through here (the rules are in inferhouse.endpoints.access)."""
+    principal = _caller(found, request, namespace)
+    check_management_api(principal)
+    record = found.endpoints.get(name)
+    check_manage(principal, record)
+    return record
+
+
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in changes.items():
@@ -190,9 +215,10 @@ async def whoami(request: Request) -> Response:
 @router.get("/v2/endpoint/{namespace}", summary="List endpoints")
 async def list_endpoints(namespace: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    items = [endpoint_json(found, record, request) for record in found.endpoints]
-    return json_response({"items": items})
+    principal = _caller(found, request, namespace)
+    check_management_api(principal)
+    mine = [record for record in found.endpoints if may_manage(principal, record)]
+    return json_response({"items": [endpoint_json(found, record, request) for record in mine]})
 
 
 @router.post(
@@ -202,17 +228,19 @@ async def list_endpoints(namespace: str, request: Request) -> Response:
 )
 async def create_endpoint(namespace: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    principal = _caller(found, request, namespace)
+    check_create(principal)
     body = parse_as(EndpointBody, await json_object(request))
-    record = await found.endpoints.create(body.to_config(found.settings.max_replicas))
+    config = body.to_config(found.settings.max_replicas)
+    check_repository(principal, config.model.repository, found.settings.model_roots)
+    record = await found.endpoints.create(config, creator=principal.id)
     return json_response(endpoint_json(found, record, request))
 
 
 @router.get("/v2/endpoint/{namespace}/{name}", summary="Describe an endpoint")
 async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    return json_response(endpoint_json(found, found.endpoints.get(name), request))
+    return json_response(endpoint_json(found, _managed(found, request, namespace, name), request))
 
 
 @router.put(
@@ -222,8 +250,7 @@ async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
 )
 async def update_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    record = found.endpoints.get(name)
+    record = _managed(found, request, namespace, name)
     changes = await json_object(request)
     merged = _deep_merge(config_to_json(record.config), changes) | {"name": name}
     model = changes.get("model")
@@ -233,6 +260,9 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
         if "repository" in model and "task" not in model:
             merged["model"]["task"] = None  # a new model brings its own task unless one is named
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
+    if config.model.repository != record.config.model.repository:
+        principal = principal_of(request) or ANONYMOUS
+        check_repository(principal, config.model.repository, found.settings.model_roots)
     record = await found.endpoints.update(name, config)
     return json_response(endpoint_json(found, record, request))
 
@@ -240,31 +270,34 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
 @router.delete("/v2/endpoint/{namespace}/{name}", summary="Delete an endpoint")
 async def delete_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     await found.endpoints.delete(name)
     return json_response({})
 
 
 @router.post("/v2/endpoint/{namespace}/{name}/pause", summary="Pause: unload and refuse requests")
+@takes("none")
 async def pause_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     return json_response(endpoint_json(found, await found.endpoints.pause(name), request))
 
 
 @router.post(
     "/v2/endpoint/{namespace}/{name}/resume", summary="Resume a paused, scaled-to-zero or failed one"
 )
+@takes("none")
 async def resume_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     return json_response(endpoint_json(found, await found.endpoints.resume(name), request))
 
 
 @router.post("/v2/endpoint/{namespace}/{name}/scale-to-zero", summary="Unload until the next request")
+@takes("none")
 async def scale_to_zero(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
+    _managed(found, request, namespace, name)
     return json_response(endpoint_json(found, await found.endpoints.scale_to_zero(name), request))
 
 
@@ -280,7 +313,6 @@ async def endpoint_logs(
     tail: int = Query(200, ge=1, le=1000, description="How many of the latest lines"),
 ) -> Response:
     found = services(request)
-    _check_namespace(found, namespace)
-    found.endpoints.get(name)
+    _managed(found, request, namespace, name)
     lines = found.endpoints.logs.tail(name, tail)
     return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))

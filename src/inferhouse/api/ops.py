@@ -9,17 +9,37 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
-from inferhouse.api.services import services
+from inferhouse.api.services import Services, services
+from inferhouse.auth import OPERATOR, Principal
+from inferhouse.endpoints.access import listed_in_health
+from inferhouse.errors import Unauthorized
 
 public = APIRouter(route_class=dialect_route(render_hf, policy="public"), tags=["Operations"])
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Operations"])
 
 
-@public.get("/health", summary="Liveness: 200 while the server runs")
+@public.get(
+    "/health", summary="Liveness: 200 while the server runs; public endpoints' states (all to an admin)"
+)
 async def health(request: Request) -> Response:
     found = services(request)
-    states = {name: found.endpoints.get(name).status.state.value for name in found.endpoints.names()}
+    principal = _optional_principal(found, request)
+    states = {
+        record.config.name: record.status.state.value
+        for record in sorted(found.endpoints, key=lambda record: record.config.name)
+        if listed_in_health(principal, record)
+    }
     return json_response({"status": "ok", "endpoints": states})
+
+
+def _optional_principal(found: Services, request: Request) -> Principal | None:
+    """Liveness must not fail on a bad token: one that is missing or unknown lists public endpoints."""
+    if not found.settings.auth:
+        return OPERATOR
+    try:
+        return found.tokens.identify(request.headers.get("authorization"), request.headers.get("api-key"))
+    except Unauthorized:
+        return None
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from inferhouse.api import pinecone_schemas as wire
-from inferhouse.api.bodies import field, flag, json_object
+from inferhouse.api.bodies import field, flag, json_object, takes
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.renderers import render_pinecone_data
@@ -215,6 +215,7 @@ async def list_vectors(
 @router.get(
     "/describe_index_stats", summary="Vector counts per namespace", responses=replies(wire.StatsReply)
 )
+@takes("optional_json")
 async def describe_index_stats(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request, optional=True) if request.method == "POST" else {}

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 
 from inferhouse.api import pinecone_schemas as wire
-from inferhouse.api.bodies import field, json_object
+from inferhouse.api.bodies import field, json_object, parse_json, takes
 from inferhouse.api.dialect import dialect_route, principal_of
 from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.pinecone_control import config_from_body, describe
@@ -17,7 +16,7 @@ from inferhouse.api.renderers import render_pinecone_control, render_pinecone_da
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
-from inferhouse.errors import BadRequest, InvalidJson
+from inferhouse.errors import BadRequest
 from inferhouse.records.binding import Binding, embed_counted
 from inferhouse.records.search import RecordHit, Rerank, search_records
 from inferhouse.records.upsert import parse_records, upsert_records
@@ -122,14 +121,12 @@ def _ndjson(raw: bytes) -> list[object]:
     items = []
     for number, line in enumerate(raw.splitlines(), 1):
         if line.strip():
-            try:
-                items.append(orjson.loads(line))
-            except orjson.JSONDecodeError as error:
-                raise InvalidJson(f"Line {number} of the body is not valid JSON: {error}") from None
+            items.append(parse_json(line, f"Line {number} of the body"))
     return items
 
 
 @default_namespace.post("//upsert", status_code=201, include_in_schema=False)
+@takes("ndjson")
 async def upsert_default(index_name: str, request: Request) -> Response:
     return await upsert(index_name, "", request)
 
@@ -142,11 +139,13 @@ async def upsert_default(index_name: str, request: Request) -> Response:
     response_class=Response,
     responses={201: {"description": "Upserted"}},
 )
+@takes("ndjson")
 async def upsert(index_name: str, namespace: str, request: Request) -> Response:
+    items = _ndjson(await request.body())  # a body that is not NDJSON is refused first, as JSON bodies are
     found = services(request)
     index = found.indexes.get(index_name)
     binding = _binding(request, index)
-    records = parse_records(_ndjson(await request.body()), binding.text_field)
+    records = parse_records(items, binding.text_field)
     await upsert_records(index, namespace_name(namespace), records, binding)
     return Response(status_code=201)
 

@@ -13,7 +13,7 @@ from inferhouse import __version__
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
 from inferhouse.api.headers import header_flag, use_cache
-from inferhouse.api.renderers import render_hf
+from inferhouse.api.renderers import render_hf, render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
     EmbeddingParameters,
@@ -30,6 +30,8 @@ from inferhouse.engine.tasks import sentence_similarity
 from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
 
 router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["TEI"])
+# TEI's OpenAI-compatible route answers errors as OpenAI does, like the root /v1/embeddings.
+openai_router = APIRouter(route_class=dialect_route(render_openai, policy="endpoint"), tags=["TEI"])
 
 
 class EmbedRequest(EmbeddingParameters):
@@ -149,7 +151,7 @@ async def info(name: str, request: Request) -> Response:
         return json_response(reply)
 
 
-@router.post("/endpoints/{name}/v1/embeddings", summary="TEI's OpenAI-compatible embeddings")
+@openai_router.post("/endpoints/{name}/v1/embeddings", summary="TEI's OpenAI-compatible embeddings")
 async def openai_embeddings(name: str, body: OpenAIEmbeddingRequest, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:

@@ -69,8 +69,11 @@ def load_settings(**overrides: Any) -> Settings:
 
 def _token(given: str | None, data_dir: Path | None) -> str | None:
     """The token to send: given, else the server's configured admin token, else the one it generated."""
-    if given:
-        return given
+    return given or saved_token(data_dir)
+
+
+def saved_token(data_dir: Path | None = None) -> str | None:
+    """The server's configured admin token, else the one it generated and saved in its data directory."""
     from inferhouse.auth import ADMIN_TOKEN_FILE
 
     settings = load_settings(data_dir=data_dir)

@@ -19,6 +19,9 @@ def serve(
 ) -> None:
     """Start the server: the default embedding endpoint, then every API on one port."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    from inferhouse.storage.private import OWNER_ONLY_UMASK
+
+    os.umask(OWNER_ONLY_UMASK)  # what the server writes into its data dir is for its owner only
     settings = load_settings(host=host, port=port, data_dir=data_dir)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -24,6 +24,16 @@ def token_create(
             show_default=False,
         ),
     ] = None,
+    manage: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--manage",
+            metavar="NAME",
+            help="Scope the token to calling and managing this endpoint (update, pause, resume, "
+            "scale to zero, delete, logs; repeat for several)",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API token and print it (only its hash is stored)."""
@@ -33,6 +43,6 @@ def token_create(
     settings = load_settings(data_dir=data_dir)
     db = Database.in_data_dir(settings.data_dir)
     try:
-        typer.echo(TokenStore(db).create(name, endpoints=endpoint or ()))
+        typer.echo(TokenStore(db).create(name, endpoints=endpoint or (), manages=manage or ()))
     finally:
         db.close()

@@ -137,9 +137,13 @@ class EndpointRecord:
     config: EndpointConfig
     status: EndpointStatus
     serving: EndpointConfig | None = None
+    # The id of the token that created it (see Principal.id); None for endpoints declared in the settings
+    # or stored before creators were recorded: only an admin manages those.
+    creator: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "creator": self.creator,
             "config": config_to_json(self.config),
             "serving": config_to_json(self.serving) if self.serving else None,
             "status": {
@@ -156,6 +160,7 @@ class EndpointRecord:
         return cls(
             config=config_from_json(raw["config"]),
             serving=config_from_json(raw["serving"]) if raw.get("serving") else None,
+            creator=raw.get("creator"),
             status=EndpointStatus(
                 state=State(status["state"]),
                 message=status.get("message"),

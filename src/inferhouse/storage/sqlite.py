@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from inferhouse.storage.private import create_owner_only
+
 _SCHEMA = [
     """
     CREATE TABLE IF NOT EXISTS tokens (
@@ -19,6 +21,14 @@ _SCHEMA = [
     """,
     """
     CREATE TABLE IF NOT EXISTS token_grants (
+        token_hash TEXT NOT NULL REFERENCES tokens(token_hash) ON DELETE CASCADE,
+        endpoint TEXT NOT NULL,
+        PRIMARY KEY (token_hash, endpoint)
+    )
+    """,
+    # Endpoints a token may manage (and call); kept apart from token_grants, which grant calling only.
+    """
+    CREATE TABLE IF NOT EXISTS token_management (
         token_hash TEXT NOT NULL REFERENCES tokens(token_hash) ON DELETE CASCADE,
         endpoint TEXT NOT NULL,
         PRIMARY KEY (token_hash, endpoint)
@@ -52,7 +62,7 @@ def connect_durable(path: Path, schema: list[str], page_size: int | None = None)
     ``page_size`` applies only when the file is new. Transactions are explicit (``isolation_level=None``);
     callers serialise use with their own lock.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_owner_only(path)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     if page_size is not None:
         conn.execute(f"PRAGMA page_size={int(page_size)}")  # must precede WAL mode and the first table

@@ -5,6 +5,11 @@ keys in one object are an AND. A list-valued field matches ``$eq``/``$in`` when 
 ``$ne``/``$nin`` when none does. Types never mix: ``1`` does not equal ``"1"`` nor ``true``, and range
 operators take numbers only. A record without the field matches only ``$ne``, ``$nin`` and
 ``$exists: false``.
+
+A filter is bounded before it is compiled, so a hostile one costs a 400 and not a deep recursion or a
+slow scan: at most :data:`MAX_FILTER_DEPTH` nested ``$and``/``$or`` levels and at most
+:data:`MAX_FILTER_TERMS` terms (each clause object, field condition and listed ``$in``/``$nin`` value
+counts one).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from inferhouse.errors import InvalidFilter
 Metadata = Mapping[str, Any]
 Predicate = Callable[[Metadata], bool]
 
+# Pinecone publishes no nesting limit; real filters nest two or three levels.
+MAX_FILTER_DEPTH = 16
+MAX_FILTER_TERMS = 20_000
 _MISSING = object()
 _RANGE: dict[str, Callable[[Any, Any], bool]] = {
     "$gt": operator.gt,
@@ -52,7 +60,28 @@ def compile_filter(spec: object) -> Predicate:
     """Parse ``spec`` and return a predicate; raise :class:`InvalidFilter` (a 400) when malformed."""
     if not isinstance(spec, Mapping):
         raise InvalidFilter(f"filter must be an object, got {type(spec).__name__}")
+    _check_bounds(spec)
     return _compile_object(spec, "filter")
+
+
+def _check_bounds(spec: Mapping[str, Any]) -> None:
+    """Count levels and terms without recursing, refusing as soon as a bound is passed."""
+    terms = 0
+    pending: list[tuple[Mapping[str, Any], int]] = [(spec, 0)]
+    while pending:
+        clause, depth = pending.pop()
+        terms += 1
+        for key, value in clause.items():
+            if key in ("$and", "$or") and isinstance(value, list):
+                if depth + 1 > MAX_FILTER_DEPTH:
+                    raise InvalidFilter(f"filter nests $and/$or more than {MAX_FILTER_DEPTH} levels deep")
+                pending.extend((item, depth + 1) for item in value if isinstance(item, Mapping))
+                continue
+            terms += 1
+            if isinstance(value, Mapping):
+                terms += sum(len(operand) for operand in value.values() if isinstance(operand, list))
+        if terms > MAX_FILTER_TERMS:
+            raise InvalidFilter(f"filter has more than {MAX_FILTER_TERMS} terms (clauses, fields, values)")
 
 
 def _compile_object(spec: Mapping[str, Any], where: str) -> Predicate:
@@ -116,10 +145,20 @@ def _equals(operand: object) -> Callable[[object], bool]:
 
 
 def _member_of(operands: list[object]) -> Callable[[object], bool]:
+    # One set per type, so a long $in costs a lookup per element and types still never mix.
+    booleans = {item for item in operands if isinstance(item, bool)}
+    numbers = {item for item in operands if _is_number(item)}
+    strings = {item for item in operands if isinstance(item, str)}
+
+    def contains(element: object) -> bool:
+        if isinstance(element, bool):
+            return element in booleans
+        if _is_number(element):
+            return element in numbers
+        return isinstance(element, str) and element in strings
+
     def test(value: object) -> bool:
-        if value is _MISSING:
-            return False
-        return any(_same(element, item) for element in _elements(value) for item in operands)
+        return value is not _MISSING and any(contains(element) for element in _elements(value))
 
     return test
 

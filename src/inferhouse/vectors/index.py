@@ -75,6 +75,17 @@ class VectorIndex:
 
     def upsert(self, namespace: str, records: list[VectorRecord] | RecordBatch) -> int:
         batch = records if isinstance(records, RecordBatch) else RecordBatch.of(records)
+        self._check_sparse(batch.sparse)
+        return self._write(namespace, batch)
+
+    def _check_sparse(self, sparse: Iterable[SparseValues | None]) -> None:
+        """As Pinecone: sparse values only on a dotproduct index, the one metric that scores them."""
+        if self.config.metric != Metric.DOTPRODUCT and any(item is not None for item in sparse):
+            raise BadRequest(
+                "Index configuration does not support sparse values: only dotproduct indexes take them"
+            )
+
+    def _write(self, namespace: str, batch: RecordBatch) -> int:
         if len(batch):
             check_matches_index(batch.values.shape[-1], self.config.dimension)
         with self._lock:
@@ -180,6 +191,7 @@ class VectorIndex:
         set_metadata: Metadata | None,
     ) -> bool:
         """Change parts of one record; ``set_metadata`` merges into its metadata. False if it is absent."""
+        self._check_sparse([sparse])
         with self._lock:
             found = self._namespaces.get(namespace)
             current = found.get(vector_id) if found is not None else None
@@ -192,7 +204,7 @@ class VectorIndex:
                 current.sparse if sparse is None else sparse,
                 merged,
             )
-            self.upsert(namespace, [updated])
+            self._write(namespace, RecordBatch.of([updated]))
             return True
 
     def delete(self, namespace: str, ids: list[str]) -> None:
@@ -224,7 +236,7 @@ class VectorIndex:
             ids = self.store.list_ids(namespace, prefix, after, limit + 1)
         page = ids[:limit]
         more = len(ids) > limit
-        return page, base64.urlsafe_b64encode(page[-1].encode()).decode() if more else None
+        return page, _encode_token(page[-1]) if more else None
 
     def size(self, namespace: str) -> int:
         """Rows in one namespace (0 when it does not exist)."""
@@ -248,10 +260,23 @@ class VectorIndex:
         self.store.close()
 
 
+# A token names the last id of the page it ends; the marker tells one we issued from any other base64.
+_TOKEN_MARKER = b"after:"
+
+
+def _encode_token(last_id: str) -> str:
+    return base64.urlsafe_b64encode(_TOKEN_MARKER + last_id.encode()).decode()
+
+
 def _decode_token(token: str | None) -> str | None:
+    """The id a token continues after; anything but a token this server issued is a 400, never page one."""
     if not token:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Invalid pagination token") from None
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        last_id = raw.removeprefix(_TOKEN_MARKER).decode() if raw.startswith(_TOKEN_MARKER) else ""
+    except (ValueError, UnicodeError):
+        last_id = ""
+    if not last_id or _encode_token(last_id) != token:
+        raise BadRequest(f"Invalid pagination token {token!r:.80}: pass the pagination.next of a listing")
+    return last_id

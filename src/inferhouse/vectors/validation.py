@@ -19,7 +19,7 @@ MAX_TOP_K = 10_000
 MAX_ID_LENGTH = 512
 MAX_METADATA_BYTES = 40 * 1024
 MAX_DIMENSION = 20_000
-INDEX_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$")
+INDEX_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?")
 DEFAULT_NAMESPACE_ALIAS = "__default__"
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -34,7 +34,7 @@ def namespace_name(value: object) -> str:
 
 
 def check_index_name(name: object) -> str:
-    if not isinstance(name, str) or not INDEX_NAME.match(name):
+    if not isinstance(name, str) or not INDEX_NAME.fullmatch(name):
         raise BadRequest(
             "Name must consist of lower case alphanumeric characters or '-', start and end with an "
             "alphanumeric character, and be 1 to 45 characters long"

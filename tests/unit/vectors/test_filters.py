@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inferhouse.errors import InvalidFilter
-from inferhouse.vectors.filters import compile_filter
+from inferhouse.vectors.filters import MAX_FILTER_DEPTH, MAX_FILTER_TERMS, compile_filter
 
 FIELDS = ["genre", "year", "score", "flag", "tags"]
 strings = st.sampled_from(["drama", "comedy", "news", "1"])
@@ -128,3 +128,38 @@ def test_type_rules() -> None:
 def test_malformed_filters_say_where(spec: Any, message: str) -> None:
     with pytest.raises(InvalidFilter, match=message.replace("$", r"\$")):
         compile_filter(spec)
+
+
+def _nested(levels: int, operator: str = "$and") -> dict[str, Any]:
+    spec: dict[str, Any] = {"genre": "drama"}
+    for _ in range(levels):
+        spec = {operator: [spec]}
+    return spec
+
+
+def test_nesting_is_bounded() -> None:
+    deepest = compile_filter(_nested(MAX_FILTER_DEPTH, "$or"))
+    assert deepest({"genre": "drama"})
+    assert not deepest({"genre": "comedy"})
+    for levels in (MAX_FILTER_DEPTH + 1, 238, 5000):
+        with pytest.raises(InvalidFilter, match=f"more than {MAX_FILTER_DEPTH} levels"):
+            compile_filter(_nested(levels))
+
+
+def test_size_is_bounded() -> None:
+    wide = compile_filter({"n": {"$in": list(range(MAX_FILTER_TERMS - 2))}})
+    assert wide({"n": 7})
+    assert not wide({"n": -1})
+    with pytest.raises(InvalidFilter, match=f"more than {MAX_FILTER_TERMS} terms"):
+        compile_filter({"n": {"$in": list(range(MAX_FILTER_TERMS))}})
+    with pytest.raises(InvalidFilter, match=f"more than {MAX_FILTER_TERMS} terms"):
+        compile_filter({"$or": [{"n": i} for i in range(MAX_FILTER_TERMS)]})
+
+
+def test_membership_keeps_types_apart() -> None:
+    assert not compile_filter({"flag": {"$in": [1, "true"]}})({"flag": True})
+    assert compile_filter({"flag": {"$in": [True]}})({"flag": True})
+    assert not compile_filter({"n": {"$in": [True, "1"]}})({"n": 1})
+    assert compile_filter({"n": {"$in": [1.0]}})({"n": 1})
+    assert compile_filter({"tags": {"$nin": ["c", 2]}})({"tags": ["a", "b"]})
+    assert not compile_filter({"tags": {"$nin": ["b"]}})({"tags": ["a", "b"]})

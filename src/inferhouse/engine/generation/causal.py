@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
+from inferhouse.engine.generation.cache_keyword import cache_keyword, returned_cache
+
 
 class CausalRows:
     def __init__(self, model: Any, device: torch.device) -> None:
@@ -24,6 +26,7 @@ class CausalRows:
         self._device = device
         parameters = inspect.signature(model.forward).parameters
         self._logits_to_keep = "logits_to_keep" in parameters
+        self._cache_keyword = cache_keyword(model)
         self._cache: Any = None
         self._mask = torch.zeros((0, 0), dtype=torch.long, device=device)
         self._lengths = torch.zeros((0,), dtype=torch.long, device=device)
@@ -36,9 +39,10 @@ class CausalRows:
         """Cached columns (real tokens of the longest row plus pads); for tests and metrics."""
         return int(self._mask.shape[1])
 
-    def _forward(self, **inputs: Any) -> Any:
+    def _forward(self, cache: Any, **inputs: Any) -> Any:
         if self._logits_to_keep:
             inputs["logits_to_keep"] = 1
+        inputs[self._cache_keyword] = cache
         return self._model(use_cache=True, return_dict=True, **inputs)
 
     def prefill(self, prompt_ids: Sequence[int]) -> torch.Tensor:
@@ -50,9 +54,9 @@ class CausalRows:
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
             position_ids=positions,
-            past_key_values=DynamicCache(),
+            cache=DynamicCache(),
         )
-        self._merge(out.past_key_values, length)
+        self._merge(returned_cache(out), length)
         logits: torch.Tensor = out.logits[0, -1, :]
         return logits
 
@@ -85,9 +89,9 @@ class CausalRows:
             input_ids=ids,
             attention_mask=mask,
             position_ids=self._lengths[:, None],
-            past_key_values=self._cache,
+            cache=self._cache,
         )
-        self._cache = out.past_key_values
+        self._cache = returned_cache(out)
         self._mask = mask
         self._lengths = self._lengths + 1
         logits: torch.Tensor = out.logits[:, -1, :]

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from transformers import DynamicCache, EncoderDecoderCache
 
+from inferhouse.engine.generation.cache_keyword import cache_keyword, returned_cache
+
 
 @dataclass
 class _Row:
@@ -28,6 +30,7 @@ class Seq2SeqRows:
         self._device = device
         self._prefix = list(decoder_prefix)
         self._rows: list[_Row] = []
+        self._cache_keyword = cache_keyword(model)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -41,11 +44,11 @@ class Seq2SeqRows:
             encoder_outputs=encoder_outputs,
             attention_mask=mask,
             decoder_input_ids=decoder_ids,
-            past_key_values=EncoderDecoderCache(DynamicCache(), DynamicCache()),
             use_cache=True,
             return_dict=True,
+            **{self._cache_keyword: EncoderDecoderCache(DynamicCache(), DynamicCache())},
         )
-        self._rows.append(_Row(encoder_outputs, mask, out.past_key_values))
+        self._rows.append(_Row(encoder_outputs, mask, returned_cache(out)))
         logits: torch.Tensor = out.logits[0, -1, :]
         return logits
 
@@ -56,11 +59,11 @@ class Seq2SeqRows:
                 encoder_outputs=row.encoder_outputs,
                 attention_mask=row.attention_mask,
                 decoder_input_ids=torch.tensor([[token]], dtype=torch.long, device=self._device),
-                past_key_values=row.cache,
                 use_cache=True,
                 return_dict=True,
+                **{self._cache_keyword: row.cache},
             )
-            row.cache = out.past_key_values
+            row.cache = returned_cache(out)
             logits.append(out.logits[0, -1, :])
         return torch.stack(logits)
 
