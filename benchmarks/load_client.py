@@ -35,6 +35,7 @@ class Connection:
         ).encode("latin-1")
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.retry_after: float | None = None  # the last reply's Retry-After, if it had one
 
     async def post(self, body: Any) -> tuple[int, Any]:
         """POST ``body`` as JSON; the status and the decoded reply. A connection the server closed
@@ -55,6 +56,7 @@ class Connection:
                 raise HttpError(f"{self.host}:{self.port} closed the connection without a reply")
         status = int(status_line.split()[1])
         length, chunked = 0, False
+        self.retry_after = None
         while (line := await self._reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             name = name.strip().lower()
@@ -62,6 +64,8 @@ class Connection:
                 length = int(value)
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
+            elif name == b"retry-after":
+                self.retry_after = float(value)
         data = await (self._read_chunked() if chunked else self._reader.readexactly(length))
         return status, orjson.loads(data)
 

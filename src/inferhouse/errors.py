@@ -185,10 +185,14 @@ class SettingsInvalid(ValidationFailed):
 
 
 class Overloaded(InferhouseError):
-    """The model's queue is full; the caller should retry later."""
+    """The model's queue is full, or its wait too long; the caller should retry after ``retry_after`` s."""
 
     status_code = 429
     kind = "overloaded"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BackendFailure(InferhouseError):

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     )
     max_client_batch_size: int = Field(256, ge=1, description="Inputs accepted in one request.")
     max_queued_inputs: int = Field(4096, ge=1, description="Inputs waiting per model before 429.")
+    max_queue_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Estimated wait past which an embedding model answers 429 (Retry-After); 0: no limit.",
+    )
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
     cache_bytes: int = Field(
         64 * 1024 * 1024, ge=0, description="Memory for cached embeddings; 0 turns it off."

@@ -21,11 +21,18 @@ from inferhouse.errors import (
 )
 
 
-def _headers(error: InferhouseError) -> dict[str, str] | None:
+def _retry_headers(error: InferhouseError) -> dict[str, str] | None:
     if isinstance(error, ModelLoading):
         return {"Retry-After": str(max(1, round(error.estimated_time)))}
     if isinstance(error, Overloaded):
-        return {"Retry-After": "1"}
+        return {"Retry-After": str(error.retry_after)}
+    return None
+
+
+def _headers(error: InferhouseError) -> dict[str, str] | None:
+    retry = _retry_headers(error)
+    if retry is not None:
+        return retry
     if isinstance(error, Unauthorized):
         return {"WWW-Authenticate": "Bearer"}
     return None
@@ -71,14 +78,17 @@ def render_pinecone_control(error: InferhouseError) -> Response:
     """Pinecone's control plane: ``{"error": {"code", "message"}, "status"}``."""
     status = _pinecone_status(error)
     code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[0]
-    return json_response({"error": {"code": code, "message": error.message}, "status": status}, status)
+    body = {"error": {"code": code, "message": error.message}, "status": status}
+    return json_response(body, status, _retry_headers(error))
 
 
 def render_pinecone_data(error: InferhouseError) -> Response:
     """Pinecone's data plane (gRPC-style status): ``{"code", "message", "details"}``."""
     status = _pinecone_status(error)
     code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[1]
-    return json_response({"code": code, "message": error.message, "details": []}, status)
+    return json_response(
+        {"code": code, "message": error.message, "details": []}, status, _retry_headers(error)
+    )
 
 
 def _elasticsearch_type(error: InferhouseError) -> str:

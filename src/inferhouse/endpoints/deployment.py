@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,7 @@ ACCELERATORS = ("cpu", "gpu")
 _MEMORY_OVERHEAD = 1.25
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 _SKIPPED_WEIGHT_DIRS = {"onnx", "openvino"}
+QUEUE_SECONDS_ENV = "INFERHOUSE_MAX_QUEUE_SECONDS"
 
 # The process environment is shared, so endpoints load one at a time while their env is applied.
 _ENV_LOCK = threading.Lock()
@@ -263,6 +265,22 @@ def load_deployment(
     return deployment
 
 
+def queue_seconds(env: Mapping[str, str]) -> float | None:
+    """The endpoint's own ``INFERHOUSE_MAX_QUEUE_SECONDS`` (its ``model.env``), or None for the server's."""
+    raw = env.get(QUEUE_SECONDS_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise ValidationFailed(
+            f"{QUEUE_SECONDS_ENV} must be a number of seconds, at least 0 (0: no limit), got {raw!r}"
+        )
+    return value
+
+
 def generation_replicas(task: str, asked: int) -> int:
     """Copies of the model to load: one for text generation, whose generator batches concurrent
     requests into shared decoding steps (a second copy would split them); ``asked`` otherwise."""
@@ -277,6 +295,7 @@ def _load_replicas(deployment: Deployment, settings: Settings, metrics: Metrics,
     try:
         with model_env(model.env, path):
             if task in EMBEDDING_TASKS and not custom:
+                max_queue_seconds = queue_seconds(model.env)  # a bad value fails before the load
                 backends = [
                     load_embedding_backend(
                         path,
@@ -288,7 +307,9 @@ def _load_replicas(deployment: Deployment, settings: Settings, metrics: Metrics,
                     )
                     for _ in range(replicas)
                 ]
-                deployment.embedder = build_embedder(config.name, list(backends), settings, metrics)
+                deployment.embedder = build_embedder(
+                    config.name, list(backends), settings, metrics, max_queue_seconds
+                )
                 return
             if task in GENERATION_TASKS and not custom:
                 # One generator per endpoint: it batches concurrent requests itself (generation_replicas).

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from inferhouse.engine.admission import Admission, estimated_tokens
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
+from inferhouse.engine.heap import trim_heap
 from inferhouse.engine.planning import pass_budget, plan_round, should_pack
 from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
 from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
@@ -28,6 +30,9 @@ class _Wake:
 
 
 _WAKE = _Wake()
+
+# A worker idle this long after work returns the freed heap to the OS (see ``engine/heap.py``).
+IDLE_TRIM_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,7 @@ class _Job:
     texts: list[str]
     direction: TruncationDirection
     allow_truncation: bool
+    costs: list[int]  # each input's estimated tokens until it is computed, then 0 (see Admission)
     future: Future[BatchOutput] = field(default_factory=Future)
     tokenized: list[TokenizedText] = field(default_factory=list)
     vectors: npt.NDArray[np.float32] | None = None
@@ -74,8 +80,10 @@ class Batcher:
         max_batch_size: int,
         max_queued_inputs: int,
         max_wait_s: float = 0.0,
+        max_queue_s: float = 0.0,
         on_batch: Callable[[BatchStats], None] | None = None,
         name: str = "model",
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         replicas = list(backends) if isinstance(backends, Sequence) else [backends]
         if not replicas:
@@ -90,6 +98,11 @@ class Batcher:
         self._ready_lock = threading.Lock()
         workers = [replica for replica in replicas for _ in range(max(1, replica.concurrency))]
         self._workers = len(workers)
+        self._max_input_length = replicas[0].max_input_length
+        self._clock = clock  # times passes for admission
+        self.admission = Admission(max_queue_s, self._workers)
+        # Guards jobs' ``costs`` between a worker settling a pass and another failing the same job.
+        self._costs_lock = threading.Lock()
         self._replicas = len(replicas)
         self._threads = start_workers(self._run, workers, f"batcher-{name}")
 
@@ -109,8 +122,16 @@ class Batcher:
     async def embed(
         self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
     ) -> BatchOutput:
-        job = _Job(list(texts), direction, allow_truncation)
-        self._queue.put(job, len(job.texts))
+        costs = estimated_tokens(texts, self._max_input_length)
+        job = _Job(list(texts), direction, allow_truncation, costs)
+        self.admission.admit(sum(costs))
+        try:
+            self._queue.put(job, len(job.texts))
+        except InferhouseError:
+            self.admission.done(sum(costs))
+            raise
+        # A caller that goes away stops counting as work ahead at once, not when a worker drops its job.
+        job.future.add_done_callback(lambda done: self._release(job) if done.cancelled() else None)
         return await asyncio.wrap_future(job.future)
 
     def close(self) -> None:
@@ -122,12 +143,19 @@ class Batcher:
         # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
         # rounds full instead of alternating between one big batch and a nearly empty one.
         expected = 1
+        worked = False
         while True:
             ready = self._take_ready()
             if ready is not None:
                 self._forward(ready, backend)
                 continue
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=IDLE_TRIM_S if worked else None)
+            except queue.Empty:
+                trim_heap()
+                worked = False
+                continue
+            worked = True
             if first is None:
                 return
             if isinstance(first, _Wake):
@@ -165,6 +193,7 @@ class Batcher:
 
     def _round(self, jobs: list[_Job], backend: EmbeddingBackend) -> None:
         """Tokenize and plan ``jobs``; run the first pass here and leave the rest to any idle worker."""
+        started = self._clock()
         items: list[tuple[_Job, int]] = []
         for job in jobs:
             if self._prepare(job, backend):
@@ -188,8 +217,11 @@ class Batcher:
             for _ in range(min(len(batches) - 1, self._workers - 1)):
                 self._queue.nudge(_WAKE)
             batches = batches[:1]
+        # The round's tokenization counts as busy time of its first pass.
+        tokenizing = self._clock() - started
         for batch in batches:
-            self._forward(batch, backend)
+            self._forward(batch, backend, tokenizing)
+            tokenizing = 0.0
 
     def _take_ready(self) -> list[tuple[_Job, int]] | None:
         with self._ready_lock:
@@ -197,8 +229,7 @@ class Batcher:
 
     def _prepare(self, job: _Job, backend: EmbeddingBackend) -> bool:
         if not job.future.set_running_or_notify_cancel():
-            self._release(job)  # the caller went away before its turn came
-            return False
+            return False  # the caller went away before its turn came (released when it cancelled)
         try:
             job.tokenized = backend.tokenize(job.texts, job.direction)
         except Exception as exc:  # a tokenizer bug must fail the request, not the worker thread
@@ -220,11 +251,14 @@ class Batcher:
         job.remaining = len(job.texts)
         return True
 
-    def _forward(self, planned: list[tuple[_Job, int]], backend: EmbeddingBackend) -> None:
+    def _forward(
+        self, planned: list[tuple[_Job, int]], backend: EmbeddingBackend, extra_s: float = 0.0
+    ) -> None:
         chosen = [(job, index) for job, index in planned if not job.future.done()]
         if not chosen:
             return
         batch = [job.tokenized[index] for job, index in chosen]
+        started = self._clock()
         try:
             vectors = backend.forward(batch)
         except Exception as exc:
@@ -232,6 +266,10 @@ class Batcher:
             for job in {job for job, _ in chosen}:
                 self._fail(job, BackendFailure(f"The model failed on this input: {type(exc).__name__}"))
             return
+        self.admission.measure(
+            sum(job.costs[index] for job, index in chosen), self._clock() - started + extra_s
+        )
+        self._settle(chosen)
         for row, (job, index) in enumerate(chosen):
             if job.future.done() or job.vectors is None:
                 continue
@@ -261,4 +299,14 @@ class Batcher:
         job.future.set_exception(error)
 
     def _release(self, job: _Job) -> None:
+        self._settle([(job, index) for index in range(len(job.texts))])
         self._queue.release(len(job.texts))
+
+    def _settle(self, inputs: Sequence[tuple[_Job, int]]) -> None:
+        """Take ``inputs`` (computed, failed or abandoned) off the admitted work, each only once."""
+        settled = 0
+        with self._costs_lock:
+            for job, index in inputs:
+                settled += job.costs[index]
+                job.costs[index] = 0
+        self.admission.done(settled)

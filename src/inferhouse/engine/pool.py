@@ -32,15 +32,21 @@ def load_torch_backend(path: Path, settings: Settings) -> EmbeddingBackend:
 
 
 def build_embedder(
-    label: str, replicas: list[EmbeddingBackend], settings: Settings, metrics: Metrics
+    label: str,
+    replicas: list[EmbeddingBackend],
+    settings: Settings,
+    metrics: Metrics,
+    max_queue_seconds: float | None = None,
 ) -> Embedder:
-    """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics."""
+    """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics;
+    ``max_queue_seconds`` overrides the server's setting of that name."""
     batcher = Batcher(
         replicas,
         max_batch_tokens=settings.max_batch_tokens,
         max_batch_size=settings.max_batch_size,
         max_queued_inputs=settings.max_queued_inputs,
         max_wait_s=settings.max_batch_wait_ms / 1000,
+        max_queue_s=settings.max_queue_seconds if max_queue_seconds is None else max_queue_seconds,
         on_batch=partial(metrics.observe_batch, label),
         name=label,
     )

@@ -189,3 +189,12 @@ def test_a_verdict_measured_for_another_layout_is_measured_again(
     assert json.loads(verdict_file.read_text())["onnx_workers"] == 1
     use_onnx(reference, model_dir, tmp_path, choice="auto", threads=2)
     assert json.loads(verdict_file.read_text())["onnx_workers"] == 2
+
+
+def test_sessions_allocate_from_malloc_not_a_growing_arena(
+    reference: SentenceTransformerBackend, model_dir: Path, tmp_path: Path
+) -> None:
+    # The runtime's arena kept every block it grew to for each new request shape: RSS grew run after run.
+    verdict = use_onnx(reference, model_dir, tmp_path, choice="onnx")
+    assert isinstance(verdict.backend, OnnxBackend)
+    assert verdict.backend._session.get_session_options().enable_cpu_mem_arena is False

@@ -309,6 +309,10 @@ def _session(file: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     # Spinning threads wait for the next pass by burning a core that tokenization and HTTP need.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ONNX Runtime's arena keeps every block it ever grew to and cuts blocks for new shapes out of it;
+    # under varied request sizes it grew by hundreds of MB per load run and never shrank
+    # (benchmarks/soak.py). Without it, tensors come from malloc and go back to it.
+    options.enable_cpu_mem_arena = False
     options.log_severity_level = 3  # warnings about unused initializers are not the user's concern
     return onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
 

@@ -1,0 +1,219 @@
+"""Admission by estimated wait: arithmetic on reported passes, then the batcher with a clock that moves
+only when a forward pass runs, so every estimate is exact."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferhouse.engine.admission import Admission, estimated_tokens
+from inferhouse.engine.backends.base import TokenizedText
+from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
+from inferhouse.engine.batcher import Batcher
+from inferhouse.errors import BackendFailure, Overloaded
+from tests.support.fake_time import FakeTime
+
+# 40 characters: 2 + 40 // 4 = 12 estimated tokens.
+TEXT = "a sentence of exactly forty characters.."
+
+
+def test_estimated_tokens_count_characters_and_stop_at_the_models_length() -> None:
+    assert len(TEXT) == 40
+    assert estimated_tokens([TEXT, "", "word " * 1000], max_input_length=128) == [12, 2, 128]
+
+
+def test_nothing_measured_yet_admits_everything() -> None:
+    admission = Admission(max_wait_s=1.0)
+    for _ in range(100):
+        admission.admit(10_000)
+    assert admission.rate is None
+    assert admission.pending == 1_000_000
+
+
+def test_work_is_refused_once_the_wait_ahead_passes_the_limit() -> None:
+    admission = Admission(max_wait_s=1.0)
+    admission.measure(1000, 1.0)  # 1000 tokens/s
+    admission.admit(600)  # nothing ahead
+    admission.admit(400)  # 0.6 s ahead
+    admission.admit(500)  # 1.0 s ahead: at the limit, still admitted
+    with pytest.raises(Overloaded) as refused:
+        admission.admit(1)  # 1.5 s ahead
+    assert refused.value.retry_after == 1
+    assert "1.5 s" in refused.value.message
+    assert admission.pending == 1500  # the refused work was not counted
+    admission.done(1000)
+    admission.admit(1)  # 0.5 s ahead again
+
+
+def test_retry_after_is_the_time_until_the_wait_is_back_under_the_limit() -> None:
+    admission = Admission(max_wait_s=1.0)
+    admission.measure(1000, 1.0)
+    admission.admit(5200)
+    with pytest.raises(Overloaded) as refused:
+        admission.admit(1)
+    assert refused.value.retry_after == math.ceil(5.2 - 1.0)
+
+
+def test_a_request_larger_than_the_limit_is_admitted_when_nothing_is_ahead() -> None:
+    admission = Admission(max_wait_s=1.0)
+    admission.measure(100, 1.0)
+    admission.admit(10_000)  # 100 s of work alone: slow, but never refused forever
+    assert admission.pending == 10_000
+
+
+def test_every_worker_adds_its_rate() -> None:
+    admission = Admission(max_wait_s=1.0, workers=2)
+    admission.measure(1000, 1.0)
+    assert admission.rate == 2000
+    admission.admit(2000)
+    admission.admit(1)  # 1 s ahead: at the limit
+    with pytest.raises(Overloaded):
+        admission.admit(1)
+
+
+@pytest.mark.parametrize("limit", [0.0, math.inf])
+def test_a_limit_of_zero_or_infinity_admits_everything(limit: float) -> None:
+    admission = Admission(max_wait_s=limit)
+    admission.measure(1, 1.0)
+    for _ in range(10):
+        admission.admit(1000)
+    assert admission.pending == 10_000
+
+
+def test_recent_passes_outweigh_old_ones() -> None:
+    admission = Admission(max_wait_s=1.0)
+    for _ in range(50):
+        admission.measure(100, 1.0)
+    for _ in range(50):
+        admission.measure(1000, 1.0)
+    rate = admission.rate
+    assert rate is not None
+    assert 990 < rate <= 1000
+
+
+class TickingBackend:
+    """A real tiny model whose every forward pass takes exactly one second of a fake clock; a pass can
+    be held at a gate (open by default), and a pass over a text of ``fail_on`` raises."""
+
+    def __init__(self, inner: SentenceTransformerBackend, time: FakeTime) -> None:
+        self.inner = inner
+        self.time = time
+        self.dimension = inner.dimension
+        self.max_input_length = inner.max_input_length
+        self.normalizes = inner.normalizes
+        self.prompts = inner.prompts
+        self.dtype = inner.dtype
+        self.batch_overhead_tokens = inner.batch_overhead_tokens
+        self.packed_token_cost = inner.packed_token_cost
+        self.packed_row_tokens = inner.packed_row_tokens
+        self.concurrency = 1
+        self.max_pass_tokens = inner.max_pass_tokens
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail_on: set[int] = set()
+
+    def tokenize(self, texts: Sequence[str], direction: str) -> list[TokenizedText]:
+        return self.inner.tokenize(texts, direction)  # type: ignore[arg-type]
+
+    def forward(self, batch: Sequence[TokenizedText]) -> np.ndarray:
+        self.entered.set()
+        assert self.gate.wait(timeout=30)
+        self.time.now += 1.0
+        if any(len(item.ids) in self.fail_on for item in batch):
+            raise RuntimeError("the model broke")
+        return self.inner.forward(batch)
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir: Path) -> SentenceTransformerBackend:
+    return SentenceTransformerBackend.load(tiny_model_dir)
+
+
+@pytest.fixture
+def ticking(backend: SentenceTransformerBackend) -> Iterator[TickingBackend]:
+    ticking = TickingBackend(backend, FakeTime())
+    yield ticking
+    ticking.gate.set()
+
+
+def _batcher(ticking: TickingBackend, max_queue_s: float = 1.0) -> Batcher:
+    return Batcher(
+        ticking,
+        max_batch_tokens=16384,
+        max_batch_size=64,
+        max_queued_inputs=1000,
+        max_queue_s=max_queue_s,
+        clock=ticking.time.clock,
+    )
+
+
+async def test_the_batcher_refuses_what_would_wait_too_long_and_serves_what_it_admitted(
+    ticking: TickingBackend,
+) -> None:
+    batcher = _batcher(ticking)
+    try:
+        await batcher.embed([TEXT])  # the first pass: 12 estimated tokens in 1 s
+        assert batcher.admission.rate == 12
+        ticking.gate.clear()
+        ticking.entered.clear()
+        held = asyncio.ensure_future(batcher.embed([TEXT] * 5))  # 60 tokens: 5 s of work
+        assert await asyncio.to_thread(ticking.entered.wait, 30)
+        with pytest.raises(Overloaded) as refused:
+            await batcher.embed([TEXT])
+        assert refused.value.retry_after == 4  # 5 s ahead, 1 s allowed
+        ticking.gate.set()
+        output = await held
+        assert output.vectors.shape == (5, ticking.dimension)
+        assert batcher.admission.pending == 0
+        await batcher.embed([TEXT])  # the queue is empty again: admitted
+    finally:
+        batcher.close()
+
+
+async def test_without_a_limit_the_batcher_queues_whatever_fits(ticking: TickingBackend) -> None:
+    batcher = _batcher(ticking, max_queue_s=0.0)
+    try:
+        await batcher.embed([TEXT])
+        ticking.gate.clear()
+        ticking.entered.clear()
+        held = asyncio.ensure_future(batcher.embed([TEXT] * 5))
+        assert await asyncio.to_thread(ticking.entered.wait, 30)
+        queued = asyncio.ensure_future(batcher.embed([TEXT]))
+        await asyncio.sleep(0)
+        ticking.gate.set()
+        await asyncio.gather(held, queued)
+    finally:
+        batcher.close()
+
+
+async def test_failed_and_abandoned_work_leaves_nothing_counted(ticking: TickingBackend) -> None:
+    batcher = _batcher(ticking)
+    try:
+        await batcher.embed([TEXT])
+        failing = len(ticking.tokenize(["broken input here"], "right")[0].ids)
+        ticking.fail_on = {failing}
+        with pytest.raises(BackendFailure):
+            await batcher.embed(["broken input here"])
+        ticking.fail_on = set()
+        ticking.gate.clear()
+        ticking.entered.clear()
+        held = asyncio.ensure_future(batcher.embed([TEXT]))
+        assert await asyncio.to_thread(ticking.entered.wait, 30)
+        abandoned = asyncio.ensure_future(batcher.embed([TEXT] * 3))
+        await asyncio.sleep(0)
+        abandoned.cancel()  # the caller went away while it waited
+        ticking.gate.set()
+        await held
+        with pytest.raises(asyncio.CancelledError):
+            await abandoned
+        await batcher.embed([TEXT])  # runs after the abandoned job was dropped
+        assert batcher.admission.pending == 0
+    finally:
+        batcher.close()
