@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from inferhouse.api.json_types import Integer
 from inferhouse.errors import ValidationFailed
 
 
@@ -16,11 +17,14 @@ class OpenAIEmbeddingRequest(BaseModel):
     # Token arrays are parsed only to be refused with a clear message, so the document leaves them out.
     input: Annotated[
         str | list[str] | list[int] | list[list[int]],
-        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+        # An empty list is refused as empty (400), as TEI does.
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+        ),
     ]
     model: str | None = None
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1)
+    dimensions: Integer | None = Field(None, ge=1)
     user: str | None = None
 
     def texts(self) -> str | list[str]:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from inferhouse.api.bodies import json_object, takes
 from inferhouse.api.dialect import dialect_route, principal_of
-from inferhouse.api.openapi import json_body
+from inferhouse.api.json_types import Integer
+from inferhouse.api.openapi import SCHEMA_REF, json_body
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import Services, services
@@ -46,9 +47,9 @@ class _Body(BaseModel):
 
 
 class ScalingBody(_Body):
-    minReplica: int = Field(1, ge=0)
-    maxReplica: int = Field(1, ge=1)
-    scaleToZeroTimeout: int | None = Field(None, ge=1, description="Minutes idle before unloading")
+    minReplica: Integer = Field(1, ge=0)
+    maxReplica: Integer = Field(1, ge=1)
+    scaleToZeroTimeout: Integer | None = Field(None, ge=1, description="Minutes idle before unloading")
 
 
 class ComputeBody(_Body):
@@ -65,7 +66,9 @@ class ModelBody(_Body):
     framework: str = "pytorch"
     image: dict[str, Any] | None = None
     env: dict[str, str] | None = None
-    secrets: dict[str, str] | None = None
+    secrets: dict[str, str] | None = Field(
+        None, description="Not supported: pass values in env", json_schema_extra={"maxProperties": 0}
+    )
 
     @model_validator(mode="after")
     def _no_secrets(self) -> ModelBody:
@@ -75,7 +78,11 @@ class ModelBody(_Body):
 
 
 class EndpointBody(_Body):
-    name: str = Field(description="1-32 lowercase letters, digits and hyphens; no hyphen at either end")
+    # The pattern is checked by the validator below, whose message says what a name may hold.
+    name: str = Field(
+        description="1-32 lowercase letters, digits and hyphens; no hyphen at either end",
+        json_schema_extra={"pattern": ENDPOINT_NAME_PATTERN},
+    )
     type: Literal["public", "protected", "authenticated", "private"] = "protected"
     model: ModelBody
     compute: ComputeBody = Field(default_factory=ComputeBody)
@@ -126,13 +133,25 @@ class EndpointBody(_Body):
         )
 
 
-class EndpointChanges(_Body):
-    """An update: the fields to change, merged into the endpoint's configuration (``model.env`` whole)."""
-
-    type: Literal["public", "protected", "authenticated", "private"] | None = None
-    model: dict[str, Any] | None = None
-    compute: dict[str, Any] | None = None
-    provider: dict[str, str] | None = None
+def _changes_body() -> dict[str, Any]:
+    """An update's body: any of the create body's fields but ``name`` (and of ``model``, any field), each
+    with its create-time form, merged into the endpoint's configuration (``model.env`` whole)."""
+    created = EndpointBody.model_json_schema(ref_template=SCHEMA_REF)
+    definitions = created.pop("$defs")
+    definitions["ModelChanges"] = {
+        key: value for key, value in definitions["ModelBody"].items() if key != "required"
+    }
+    definitions["ModelChanges"]["title"] = "ModelChanges"
+    properties = {key: value for key, value in created["properties"].items() if key != "name"}
+    properties["model"] = {"$ref": SCHEMA_REF.format(model="ModelChanges")}
+    definitions["EndpointChanges"] = {
+        "type": "object",
+        "title": "EndpointChanges",
+        "description": "The fields to change; the rest keep their values",
+        "properties": properties,
+    }
+    schema = {"$ref": SCHEMA_REF.format(model="EndpointChanges"), "$defs": definitions}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def endpoint_json(found: Services, record: EndpointRecord, request: Request) -> dict[str, Any]:
@@ -246,7 +265,7 @@ async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
 @router.put(
     "/v2/endpoint/{namespace}/{name}",
     summary="Update an endpoint; in-flight requests finish first",
-    openapi_extra=json_body(EndpointChanges),
+    openapi_extra=_changes_body(),
 )
 async def update_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)

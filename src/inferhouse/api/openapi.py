@@ -37,7 +37,7 @@ from inferhouse.errors import (
     ValidationFailed,
 )
 
-_REF = "#/components/schemas/{model}"
+SCHEMA_REF = "#/components/schemas/{model}"
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": {
@@ -146,7 +146,8 @@ _FAMILY: dict[str, frozenset[int]] = {
     "Hugging Face": _MODEL_WORK,
     "TEI": _MODEL_WORK,
     "TGI": _MODEL_WORK,
-    "OpenAI": _MODEL_WORK,
+    # The root routes name their model in the body: one this server does not have is a 404.
+    "OpenAI": _MODEL_WORK | {404},
     "Elasticsearch inference API": _MODEL_WORK | {409, 502},
     "Pinecone integrated inference": _MODEL_WORK | {409, 502},
     "Pinecone control plane": frozenset({409}),
@@ -164,10 +165,12 @@ JSON_OR_EVENTS: dict[int | str, dict[str, Any]] = {
 
 def json_body(model: type[BaseModel], *, required: bool = True, media_type: str = "application/json") -> Any:
     """``openapi_extra`` declaring ``model`` as the body of a route that parses its body itself."""
-    schema = model.model_json_schema(ref_template=_REF)
+    schema = model.model_json_schema(ref_template=SCHEMA_REF)
     definitions = schema.pop("$defs", {})
     definitions[model.__name__] = schema
-    content = {media_type: {"schema": {"$ref": _REF.format(model=model.__name__), "$defs": definitions}}}
+    content = {
+        media_type: {"schema": {"$ref": SCHEMA_REF.format(model=model.__name__), "$defs": definitions}}
+    }
     return {"requestBody": {"required": required, "content": content}}
 
 
@@ -258,7 +261,7 @@ def _describe_errors(operation: dict[str, Any], route: APIRoute, method: str) ->
     family = set().union(*(_FAMILY.get(str(tag), frozenset()) for tag in route.tags))
     # Reads fail only as the model's state does (503); conflicts and model work are for writes and calls.
     statuses |= family if method not in ("GET", "DELETE") else family & {503}
-    shape = {"$ref": _REF.format(model=_shape_name(render))}
+    shape = {"$ref": SCHEMA_REF.format(model=_shape_name(render))}
     responses: dict[str, Any] = operation["responses"]
     responses.pop("422", None)  # FastAPI's HTTPValidationError, replaced below in the dialect's shape
     for status in sorted(statuses):

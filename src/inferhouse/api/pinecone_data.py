@@ -29,6 +29,7 @@ from inferhouse.vectors.validation import (
     namespace_name,
     sparse_values,
     upsert_records,
+    whole_number,
 )
 
 router = APIRouter(
@@ -84,11 +85,12 @@ async def query(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
     namespace = namespace_name(body.get("namespace"))
-    top_k = field(body, "topK", "top_k")
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K:
-        raise BadRequest(f"topK must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
-    include_values = flag(body, "includeValues", "include_values")
-    include_metadata = flag(body, "includeMetadata", "include_metadata")
+    given = field(body, "topK", "top_k")
+    top_k = whole_number(given)
+    if top_k is None or not 1 <= top_k <= MAX_TOP_K:
+        raise BadRequest(f"topK must be an integer from 1 to {MAX_TOP_K}, got {given!r}")
+    include_values = flag(body, "includeValues", "include_values", nullable=False)
+    include_metadata = flag(body, "includeMetadata", "include_metadata", nullable=False)
     predicate = _predicate(body.get("filter"))
     sparse = sparse_values(field(body, "sparseVector", "sparse_vector"))
     if sparse is not None and index.config.metric != "dotproduct":

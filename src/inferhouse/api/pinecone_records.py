@@ -19,10 +19,10 @@ from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
 from inferhouse.errors import BadRequest
 from inferhouse.records.binding import Binding, embed_counted
 from inferhouse.records.search import RecordHit, Rerank, search_records
-from inferhouse.records.upsert import parse_records, upsert_records
+from inferhouse.records.upsert import MAX_RECORDS, parse_records, upsert_records
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.index import VectorIndex
-from inferhouse.vectors.validation import MAX_TOP_K, namespace_name
+from inferhouse.vectors.validation import MAX_ID_LENGTH, MAX_TOP_K, namespace_name, whole_number
 
 control = APIRouter(
     route_class=dialect_route(render_pinecone_control), tags=["Pinecone integrated inference"]
@@ -108,11 +108,25 @@ def _binding(request: Request, index: VectorIndex) -> Binding:
     return services(request).models.binding(index.config.embed)
 
 
-# One JSON object per line: ``_id`` (or ``id``), the text field and any other fields.
+# One JSON object per line: ``_id`` (or ``id``), the text field and any other fields. The document
+# declares the records as an array, one item a line (NDJSON has no JSON Schema of its own).
+_RECORD = {
+    "type": "object",
+    "description": "A record: its id, the text field the index embeds (its field_map) and metadata fields",
+    "properties": {
+        "_id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+        "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+    },
+    "anyOf": [{"required": ["_id"]}, {"required": ["id"]}],
+}
 _NDJSON_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/x-ndjson": {"schema": {"type": "string", "description": "NDJSON records"}}},
+        "content": {
+            "application/x-ndjson": {
+                "schema": {"type": "array", "items": _RECORD, "minItems": 1, "maxItems": MAX_RECORDS}
+            }
+        },
     }
 }
 
@@ -168,9 +182,10 @@ def _rerank(request: Request, raw: object, text: str, top_k: int) -> Rerank | No
     rank_fields = raw.get("rank_fields") or raw.get("rankFields")
     if not isinstance(rank_fields, list) or len(rank_fields) != 1 or not isinstance(rank_fields[0], str):
         raise BadRequest("rerank.rank_fields must name exactly one field")
-    top_n = raw.get("top_n", raw.get("topN", top_k))
-    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
-        raise BadRequest(f"rerank.top_n must be a positive integer, got {top_n!r}")
+    given = raw.get("top_n", raw.get("topN", top_k))
+    top_n = whole_number(given)
+    if top_n is None or top_n < 1:
+        raise BadRequest(f"rerank.top_n must be a positive integer, got {given!r}")
     query = raw.get("query") or text
     _allowed(request, raw["model"])
     return Rerank(services(request).models.ranker(raw["model"]), rank_fields[0], top_n, str(query))
@@ -199,9 +214,10 @@ async def search(index_name: str, namespace: str, request: Request) -> Response:
     text = inputs.get("text") if isinstance(inputs, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("query.inputs.text must be a non-empty string")
-    top_k = field(query, "top_k", "topK")
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K:
-        raise BadRequest(f"query.top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
+    given = field(query, "top_k", "topK")
+    top_k = whole_number(given)
+    if top_k is None or not 1 <= top_k <= MAX_TOP_K:
+        raise BadRequest(f"query.top_k must be an integer from 1 to {MAX_TOP_K}, got {given!r}")
     spec = query.get("filter")
     predicate = compile_filter(spec) if spec is not None else None
     wanted = body.get("fields")
@@ -280,9 +296,10 @@ async def rerank(request: Request) -> Response:
         if not isinstance(text, str):
             raise BadRequest(f"documents[{position}] has no string field '{rank_fields[0]}'")
         texts.append(text)
-    top_n = field(body, "top_n", "topN") or len(texts)
-    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
-        raise BadRequest(f"top_n must be a positive integer, got {top_n!r}")
+    given = field(body, "top_n", "topN") or len(texts)
+    top_n = whole_number(given)
+    if top_n is None or top_n < 1:
+        raise BadRequest(f"top_n must be a positive integer, got {given!r}")
     return_documents = field(body, "return_documents", "returnDocuments")
     _allowed(request, model)
     ranked = await found.models.ranker(model).rerank(query, texts, top_n=top_n)

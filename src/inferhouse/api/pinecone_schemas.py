@@ -23,7 +23,8 @@ from inferhouse.vectors.validation import (
 )
 
 VectorId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
-IndexName = Annotated[str, Field(pattern=INDEX_NAME.pattern)]
+# Anchored: a JSON Schema pattern matches anywhere in the string, the routes match the whole name.
+IndexName = Annotated[str, Field(pattern=f"^{INDEX_NAME.pattern}$")]
 _SCALAR = {"type": ["string", "number", "boolean"]}
 _SCALARS = {"type": "array", "items": _SCALAR}
 _NUMBER = {"type": "number"}
