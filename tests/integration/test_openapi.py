@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 import requests
 
+from inferhouse.settings import ENDPOINT_NAME_PATTERN
+from tests.conftest import TINY_ID
 from tests.support.server import RunningServer
 
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -163,3 +165,156 @@ def test_bodies_document_what_the_routes_require(document: dict[str, Any]) -> No
     assert "model" in _body_schema(document, "post", "/v1/chat/completions")["required"]
     create = _body_schema(document, "post", "/indexes")
     assert {"type": "integer"} in [branch["properties"].get("dimension") for branch in create["anyOf"]]
+
+
+# What schemathesis found the server and its document disagreeing on (test_schemathesis.py runs it whole).
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PATCH"])
+def test_create_for_model_answers_other_methods_with_405(server: RunningServer, method: str) -> None:
+    # GET fell through to /indexes/{name} and looked for an index named create-for-model.
+    reply = requests.request(
+        method, server.url + "/indexes/create-for-model", headers=server.headers, timeout=30
+    )
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] == "POST"
+
+
+def test_no_index_is_named_after_the_create_for_model_route(server: RunningServer) -> None:
+    body = {"name": "create-for-model", "dimension": 4, "metric": "cosine"}
+    reply = requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
+    assert reply.status_code == 400
+    assert "create-for-model" in reply.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"/models/{TINY_ID}", {"inputs": "a", "options": {"wait_for_model": 0}}),
+        (f"/models/{TINY_ID}/pipeline/feature-extraction", {"inputs": "a", "options": {"use_cache": "true"}}),
+        ("/endpoints/tiny-features/embed", {"inputs": "a", "truncate": 0}),
+        ("/endpoints/tiny-features/embed", {"inputs": "a", "normalize": "false"}),
+        ("/endpoints/tiny-features", {"inputs": "a", "stream": {}}),
+        ("/endpoints/tiny-features/predict", {"inputs": "a", "stream": 1}),
+        ("/endpoints/tiny-features", {"inputs": None}),
+        ("/endpoints/tiny-features/embed", {"inputs": "a", "dimensions": "4"}),
+        ("/endpoints/tiny-features/embed", {"inputs": "a", "dimensions": True}),
+        ("/endpoints/tiny-features/v1/embeddings", {"input": "a", "dimensions": "4"}),
+    ],
+)
+def test_hugging_face_bodies_take_json_booleans_and_numbers_only(
+    server: RunningServer, path: str, body: dict[str, Any]
+) -> None:
+    # Pydantic's lax mode took 0, 1 and "true" as booleans and "4" or true as integers.
+    reply = requests.post(server.url + path, json=body, headers=server.headers, timeout=60)
+    assert reply.status_code == 422, reply.text
+
+
+def test_an_integer_may_be_written_with_a_zero_fraction(server: RunningServer) -> None:
+    # JSON Schema's integer includes 8.0, which the document allows; the server refused it.
+    body = {"name": "whole-float", "dimension": 8.0, "metric": "cosine"}
+    reply = requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["dimension"] == 8
+    query = {"vector": [1.0] * 8, "topK": 2.0}
+    found = requests.post(
+        server.url + "/indexes/whole-float/query", json=query, headers=server.headers, timeout=30
+    )
+    assert found.status_code == 200, found.text
+    embed = {"inputs": "a", "dimensions": 4.0}
+    vectors = requests.post(
+        server.url + "/endpoints/tiny-features/embed", json=embed, headers=server.headers, timeout=60
+    )
+    assert vectors.status_code == 200, vectors.text
+    assert len(vectors.json()[0]) == 4
+
+
+def test_an_empty_inputs_list_is_refused_by_every_task(server: RunningServer) -> None:
+    reply = requests.post(
+        server.url + "/endpoints/tiny-features/predict",
+        json={"inputs": []},
+        headers=server.headers,
+        timeout=30,
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error_type"] == "empty"
+
+
+def test_query_refuses_null_flags(server: RunningServer) -> None:
+    body = {"name": "null-flags", "dimension": 2, "metric": "cosine"}
+    assert (
+        requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30).status_code
+        == 201
+    )
+    for name in ("includeMetadata", "includeValues"):
+        query = {"vector": [1.0, 0.0], "topK": 1, name: None}
+        reply = requests.post(
+            server.url + "/indexes/null-flags/query", json=query, headers=server.headers, timeout=30
+        )
+        assert reply.status_code == 400, (name, reply.text)
+        assert name in reply.json()["message"]
+
+
+def test_describe_index_stats_refuses_a_null_body_but_takes_none(server: RunningServer) -> None:
+    body = {"name": "stats-null", "dimension": 2, "metric": "cosine"}
+    assert (
+        requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30).status_code
+        == 201
+    )
+    url = server.url + "/indexes/stats-null/describe_index_stats"
+    headers = {**server.headers, "Content-Type": "application/json"}
+    assert requests.post(url, data=b"null", headers=headers, timeout=30).status_code == 400
+    assert requests.post(url, headers=server.headers, timeout=30).status_code == 200
+
+
+def test_similarity_documents_and_takes_its_own_body(server: RunningServer, document: dict[str, Any]) -> None:
+    # The document gave /similarity the generic body, whose inputs may be a string; only a pair is taken.
+    schema = _body_schema(document, "post", "/endpoints/{name}/similarity")
+    assert schema["properties"]["inputs"] == {"$ref": "#/components/schemas/SimilarityInputs"}
+    sentences = document["components"]["schemas"]["SimilarityInputs"]["properties"]["sentences"]
+    assert sentences["minItems"] == 1
+    url = server.url + "/endpoints/tiny-features/similarity"
+    pair = {"inputs": {"source_sentence": "a", "sentences": ["a", "b"]}}
+    assert requests.post(url, json=pair, headers=server.headers, timeout=60).status_code == 200
+    assert requests.post(url, json={"inputs": "a"}, headers=server.headers, timeout=60).status_code == 422
+
+
+def test_documented_forms_match_what_the_routes_take(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    # An unknown model on /v1/embeddings is a 404, in OpenAI's shape.
+    not_found = document["paths"]["/v1/embeddings"]["post"]["responses"]["404"]
+    assert not_found["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OpenAIError"}
+    # The endpoint name's pattern, and an update's fields in their create-time forms (none may be null).
+    create = _body_schema(document, "post", "/v2/endpoint/{namespace}")
+    assert create["properties"]["name"]["pattern"] == ENDPOINT_NAME_PATTERN
+    update = _body_schema(document, "put", "/v2/endpoint/{namespace}/{name}")
+    assert "name" not in update["properties"]
+    assert "required" not in update
+    assert "null" not in str(update["properties"]["type"])
+    assert update["properties"]["model"] == {"$ref": "#/components/schemas/ModelChanges"}
+    assert schemas["ModelChanges"]["properties"]["repository"]["minLength"] == 1
+    assert "required" not in schemas["ModelChanges"]
+    # A JSON Schema pattern matches anywhere in the string: the index name's is anchored.
+    pattern = schemas["CreateIndexRequest"]["properties"]["name"]["pattern"]
+    assert pattern.startswith("^")
+    assert pattern.endswith("$")
+    # Records upsert declares its NDJSON lines as an array of records, one a line.
+    ndjson = document["paths"]["/indexes/{index_name}/records/namespaces/{namespace}/upsert"]["post"]
+    records = ndjson["requestBody"]["content"]["application/x-ndjson"]["schema"]
+    assert records["type"] == "array"
+    assert records["items"]["type"] == "object"
+    # Toolkit inputs are never null nor an empty list.
+    inputs = _body_schema(document, "post", "/endpoints/{name}")["properties"]["inputs"]
+    assert "null" not in inputs["type"]
+    assert inputs["minItems"] == 1
+
+
+@pytest.mark.parametrize("value", [False, "1", 1.5])
+def test_endpoint_scaling_takes_json_integers_only(server: RunningServer, value: object) -> None:
+    # minReplica false was taken as 0 and the endpoint updated.
+    url = server.url + "/v2/endpoint/local/tiny-features"
+    before = requests.get(url, headers=server.headers, timeout=30).json()["compute"]
+    changes = {"compute": {"scaling": {"minReplica": value}}}
+    reply = requests.put(url, json=changes, headers=server.headers, timeout=30)
+    assert reply.status_code == 422, reply.text
+    assert requests.get(url, headers=server.headers, timeout=30).json()["compute"] == before

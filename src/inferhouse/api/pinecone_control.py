@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, json_object
@@ -22,6 +23,17 @@ from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.registry import parse_metric
 
 router = APIRouter(route_class=dialect_route(render_pinecone_control), tags=["Pinecone control plane"])
+
+# /indexes/create-for-model is a route of its own (POST only), not an index: /indexes/{name} does not match
+# it, so another method there answers 405 with Allow: POST rather than describing or deleting an index.
+CREATE_FOR_MODEL = "create-for-model"
+
+
+class _IndexName(StringConvertor):
+    regex = f"(?!{CREATE_FOR_MODEL}$)[^/]+"
+
+
+register_url_convertor("index_name", _IndexName())
 
 _DEFAULT_SPEC: dict[str, Any] = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
 
@@ -78,6 +90,10 @@ def _describe_embed(reply: dict[str, Any], embed: dict[str, Any]) -> None:
 def config_from_body(body: dict[str, Any]) -> IndexConfig:
     """Read either era's create body: 7.x puts dimension and metric at the top, 10.x in ``schema``."""
     name = body.get("name")
+    if name == CREATE_FOR_MODEL:
+        raise BadRequest(
+            f"{CREATE_FOR_MODEL} is not an index name: /indexes/{CREATE_FOR_MODEL} creates indexes"
+        )
     dimension, metric = body.get("dimension"), body.get("metric")
     schema = body.get("schema")
     if isinstance(schema, dict):
@@ -135,13 +151,15 @@ async def list_indexes(request: Request) -> Response:
     )
 
 
-@router.get("/indexes/{name}", summary="Describe an index", responses=replies(wire.IndexDescription))
+@router.get(
+    "/indexes/{name:index_name}", summary="Describe an index", responses=replies(wire.IndexDescription)
+)
 async def describe_index(name: str, request: Request) -> Response:
     return json_response(describe(services(request).indexes.get(name), request))
 
 
 @router.patch(
-    "/indexes/{name}",
+    "/indexes/{name:index_name}",
     summary="Configure deletion protection and tags",
     openapi_extra=json_body(wire.ConfigureIndexRequest),
     responses=replies(wire.IndexDescription),
@@ -159,7 +177,7 @@ async def configure_index(name: str, request: Request) -> Response:
 
 
 @router.delete(
-    "/indexes/{name}",
+    "/indexes/{name:index_name}",
     status_code=202,
     summary="Delete an index and its vectors",
     response_class=Response,
