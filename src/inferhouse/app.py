@@ -18,6 +18,7 @@ from inferhouse.api import (
     es_inference,
     hf,
     openai,
+    openapi,
     ops,
     pinecone_control,
     pinecone_data,
@@ -25,7 +26,7 @@ from inferhouse.api import (
     tei,
     tgi,
 )
-from inferhouse.api.dialect import from_http_exception
+from inferhouse.api.dialect import allowed_methods, from_http_exception
 from inferhouse.api.fast_lane import EmbedFastLane
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.services import Services
@@ -152,8 +153,12 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
 
     @app.exception_handler(HTTPException)
     async def unrouted(request: Request, error: HTTPException) -> Response:
-        return render_hf(from_http_exception(error))
+        reply = render_hf(from_http_exception(error))
+        if error.status_code == 405:
+            reply.headers["Allow"] = allowed_methods(app.router.routes, request.url.path)
+        return reply
 
+    openapi.install(app)
     app.add_middleware(EmbedFastLane)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

@@ -32,7 +32,7 @@ from tests.support.server import RunningServer
 PATH_VALUES = {
     "name": DEFAULT_ENDPOINT_NAME,
     "namespace": "local",
-    "model_id:path": "sentence-transformers/all-MiniLM-L6-v2",
+    "model_id": "sentence-transformers/all-MiniLM-L6-v2",
     "task": "feature-extraction",
     "task_type": "text_embedding",
     "inference_id": "no-such-inference",
@@ -63,7 +63,7 @@ def _write_routes() -> list[tuple[str, str, Callable[..., Any], str]]:
                 and not route.body_field.field_info.is_required()
             ):
                 kind = "optional_json"
-            found.append((method, route.path, route.renderer, kind))  # type: ignore[attr-defined]
+            found.append((method, route.path_format, route.renderer, kind))  # type: ignore[attr-defined]
     return found
 
 

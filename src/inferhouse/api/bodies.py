@@ -81,25 +81,27 @@ def remember(request: Request, value: Any) -> None:
 
 
 async def json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    """The body as a JSON object; with ``optional``, an empty body is ``{}``."""
+    """The body as a JSON object; with ``optional``, no body at all is ``{}``."""
     body = getattr(request, "_json", _UNPARSED)
-    if body is _UNPARSED:  # a route called outside the dialect route (or marked otherwise)
+    if body is _UNPARSED:  # no body was sent, or a route called outside the dialect route
         raw = await request.body()
-        body = None if optional and not raw.strip() else parse_json(raw)
-    if body is None and optional:
-        return {}
+        if optional and not raw.strip():
+            return {}
+        body = parse_json(raw)
+    # A body that was sent must be an object, even where none is needed: JSON null is not "no body".
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object")
     return body
 
 
-def flag(body: dict[str, Any], *names: str, default: bool = False) -> bool:
-    """The first present of ``names`` (camelCase and snake_case spellings), which must be a boolean."""
+def flag(body: dict[str, Any], *names: str, default: bool = False, nullable: bool = True) -> bool:
+    """The first present of ``names`` (camelCase and snake_case spellings), which must be a boolean;
+    a null one counts as absent only where ``nullable`` (the document says which)."""
     for name in names:
-        if name in body and body[name] is not None:
+        if name in body and (body[name] is not None or not nullable):
             value = body[name]
             if not isinstance(value, bool):
-                raise BadRequest(f"{name} must be true or false")
+                raise BadRequest(f"{name} must be true or false, got {value!r}")
             return value
     return default
 

@@ -130,6 +130,12 @@ class ChatRequest(BaseModel):
         return messages
 
 
+class ChatCall(ChatRequest):
+    """The root ``/v1/chat/completions`` body, as documented: it needs ``model`` to know what answers."""
+
+    model: str = Field(min_length=1)
+
+
 def openai_finish_reason(reason: FinishReason, stopped: bool) -> str:
     return "length" if reason == "length" and not stopped else "stop"
 

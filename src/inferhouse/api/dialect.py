@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, ClassVar, Literal
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
 
 from inferhouse.api.bodies import body_kind, parse_json, remember
 from inferhouse.api.services import Services, services
@@ -50,7 +51,9 @@ def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> t
     """Build the ``route_class`` for a router whose errors ``render`` shapes and ``policy`` guards."""
 
     class DialectRoute(APIRoute):
-        renderer = staticmethod(render)  # which error shape this route answers in
+        # Read by the OpenAPI document (inferhouse.api.openapi): each route's error shape and security.
+        renderer: ClassVar[ErrorRenderer] = staticmethod(render)
+        auth_policy: ClassVar[AuthPolicy] = policy
 
         def get_route_handler(self) -> Handler:
             inner = super().get_route_handler()
@@ -157,6 +160,21 @@ def from_validation_error(error: RequestValidationError) -> InferhouseError:
             deepest[field] = (len(path), message)
     parts = [message for _, message in deepest.values()][:_MAX_REPORTED_PROBLEMS]
     return ValidationFailed("Invalid request: " + "; ".join(parts))
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> str:
+    """The ``Allow`` header of a 405: the methods of every route of the path's most specific template.
+
+    ``/indexes/create-for-model`` also matches ``/indexes/{name}``; the fixed path is the resource meant,
+    so only its templates' methods (those with the fewest parameters) are listed.
+    """
+    by_template: dict[int, set[str]] = {}
+    for route in iter_route_contexts(routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            parameters = str(getattr(route, "path_format", "")).count("{")
+            by_template.setdefault(parameters, set()).update(route.methods or set())
+    return ", ".join(sorted(by_template[min(by_template)])) if by_template else ""
 
 
 def from_http_exception(error: HTTPException) -> InferhouseError:

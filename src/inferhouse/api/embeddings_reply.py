@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
+from inferhouse.api.json_types import Integer
 from inferhouse.errors import ValidationFailed
 
 
 class OpenAIEmbeddingRequest(BaseModel):
-    input: str | list[str] | list[int] | list[list[int]]
+    # Token arrays are parsed only to be refused with a clear message, so the document leaves them out.
+    input: Annotated[
+        str | list[str] | list[int] | list[list[int]],
+        # An empty list is refused as empty (400), as TEI does.
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+        ),
+    ]
     model: str | None = None
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1)
+    dimensions: Integer | None = Field(None, ge=1)
     user: str | None = None
 
     def texts(self) -> str | list[str]:
@@ -47,3 +55,9 @@ def openai_embeddings_reply(
         "model": model,
         "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
     }
+
+
+class OpenAIEmbeddingCall(OpenAIEmbeddingRequest):
+    """The root ``/v1/embeddings`` body, as documented: it needs ``model`` to know what embeds."""
+
+    model: str = Field(min_length=1)

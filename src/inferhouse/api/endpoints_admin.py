@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from inferhouse.api.bodies import json_object, takes
 from inferhouse.api.dialect import dialect_route, principal_of
+from inferhouse.api.json_types import Integer
+from inferhouse.api.openapi import SCHEMA_REF, json_body
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import Services, services
@@ -45,9 +47,9 @@ class _Body(BaseModel):
 
 
 class ScalingBody(_Body):
-    minReplica: int = Field(1, ge=0)
-    maxReplica: int = Field(1, ge=1)
-    scaleToZeroTimeout: int | None = Field(None, ge=1, description="Minutes idle before unloading")
+    minReplica: Integer = Field(1, ge=0)
+    maxReplica: Integer = Field(1, ge=1)
+    scaleToZeroTimeout: Integer | None = Field(None, ge=1, description="Minutes idle before unloading")
 
 
 class ComputeBody(_Body):
@@ -64,7 +66,9 @@ class ModelBody(_Body):
     framework: str = "pytorch"
     image: dict[str, Any] | None = None
     env: dict[str, str] | None = None
-    secrets: dict[str, str] | None = None
+    secrets: dict[str, str] | None = Field(
+        None, description="Not supported: pass values in env", json_schema_extra={"maxProperties": 0}
+    )
 
     @model_validator(mode="after")
     def _no_secrets(self) -> ModelBody:
@@ -74,7 +78,11 @@ class ModelBody(_Body):
 
 
 class EndpointBody(_Body):
-    name: str = Field(description="1-32 lowercase letters, digits and hyphens; no hyphen at either end")
+    # The pattern is checked by the validator below, whose message says what a name may hold.
+    name: str = Field(
+        description="1-32 lowercase letters, digits and hyphens; no hyphen at either end",
+        json_schema_extra={"pattern": ENDPOINT_NAME_PATTERN},
+    )
     type: Literal["public", "protected", "authenticated", "private"] = "protected"
     model: ModelBody
     compute: ComputeBody = Field(default_factory=ComputeBody)
@@ -123,6 +131,27 @@ class EndpointBody(_Body):
             ),
             provider=dict(self.provider or {"vendor": "local", "region": "local"}),
         )
+
+
+def _changes_body() -> dict[str, Any]:
+    """An update's body: any of the create body's fields but ``name`` (and of ``model``, any field), each
+    with its create-time form, merged into the endpoint's configuration (``model.env`` whole)."""
+    created = EndpointBody.model_json_schema(ref_template=SCHEMA_REF)
+    definitions = created.pop("$defs")
+    definitions["ModelChanges"] = {
+        key: value for key, value in definitions["ModelBody"].items() if key != "required"
+    }
+    definitions["ModelChanges"]["title"] = "ModelChanges"
+    properties = {key: value for key, value in created["properties"].items() if key != "name"}
+    properties["model"] = {"$ref": SCHEMA_REF.format(model="ModelChanges")}
+    definitions["EndpointChanges"] = {
+        "type": "object",
+        "title": "EndpointChanges",
+        "description": "The fields to change; the rest keep their values",
+        "properties": properties,
+    }
+    schema = {"$ref": SCHEMA_REF.format(model="EndpointChanges"), "$defs": definitions}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def endpoint_json(found: Services, record: EndpointRecord, request: Request) -> dict[str, Any]:
@@ -211,7 +240,11 @@ async def list_endpoints(namespace: str, request: Request) -> Response:
     return json_response({"items": [endpoint_json(found, record, request) for record in mine]})
 
 
-@router.post("/v2/endpoint/{namespace}", summary="Create an endpoint; its model loads in the background")
+@router.post(
+    "/v2/endpoint/{namespace}",
+    summary="Create an endpoint; its model loads in the background",
+    openapi_extra=json_body(EndpointBody),
+)
 async def create_endpoint(namespace: str, request: Request) -> Response:
     found = services(request)
     principal = _caller(found, request, namespace)
@@ -229,16 +262,22 @@ async def get_endpoint(namespace: str, name: str, request: Request) -> Response:
     return json_response(endpoint_json(found, _managed(found, request, namespace, name), request))
 
 
-@router.put("/v2/endpoint/{namespace}/{name}", summary="Update an endpoint; in-flight requests finish first")
+@router.put(
+    "/v2/endpoint/{namespace}/{name}",
+    summary="Update an endpoint; in-flight requests finish first",
+    openapi_extra=_changes_body(),
+)
 async def update_endpoint(namespace: str, name: str, request: Request) -> Response:
     found = services(request)
     record = _managed(found, request, namespace, name)
     changes = await json_object(request)
     merged = _deep_merge(config_to_json(record.config), changes) | {"name": name}
-    if isinstance(changes.get("model"), dict) and "env" in changes["model"]:
-        merged["model"]["env"] = changes["model"]["env"]  # env is replaced as a whole, so keys can go
-    if "repository" in changes.get("model", {}) and "task" not in changes.get("model", {}):
-        merged["model"]["task"] = None  # a new model brings its own task unless one is named
+    model = changes.get("model")
+    if isinstance(model, dict):  # anything else is refused below, as the merged body's model
+        if "env" in model:
+            merged["model"]["env"] = model["env"]  # env is replaced as a whole, so keys can go
+        if "repository" in model and "task" not in model:
+            merged["model"]["task"] = None  # a new model brings its own task unless one is named
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
     principal = principal_of(request) or ANONYMOUS
     check_model(principal, config.model, found.settings.model_roots, before=record.config.model)
@@ -280,7 +319,11 @@ async def scale_to_zero(namespace: str, name: str, request: Request) -> Response
     return json_response(endpoint_json(found, await found.endpoints.scale_to_zero(name), request))
 
 
-@router.get("/v2/endpoint/{namespace}/{name}/logs", summary="Recent log lines of an endpoint, as text")
+@router.get(
+    "/v2/endpoint/{namespace}/{name}/logs",
+    summary="Recent log lines of an endpoint, as text",
+    response_class=PlainTextResponse,
+)
 async def endpoint_logs(
     namespace: str,
     name: str,

@@ -5,24 +5,66 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from inferhouse.api.bodies import json_object
 from inferhouse.api.dialect import dialect_route, principal_of
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.renderers import render_elasticsearch
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.errors import BadRequest
 from inferhouse.inference.calls import infer
-from inferhouse.inference.config import TaskType, parse_task_type
+from inferhouse.inference.config import INFERENCE_ID, TaskType, parse_task_type
 
 router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])
 
 _ALL = "_all"
+# Path parameters as the document declares them; the routes check them in Elasticsearch's words.
+TaskTypeName = Annotated[
+    str, Path(description="The task type", json_schema_extra={"enum": [kind.value for kind in TaskType]})
+]
+NewInferenceId = Annotated[
+    str, Path(description="Lowercase letters, digits, _ . -", json_schema_extra={"pattern": INFERENCE_ID})
+]
+
+
+class CreateInferenceRequest(BaseModel):
+    """The service's settings are the service's to check (``inference.services``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(description="hugging_face (a remote URL) or inferhouse (a model this server runs)")
+    service_settings: dict[str, object]
+    task_settings: dict[str, object] | None = None
+    chunking_settings: dict[str, object] | None = None
+
+
+class InferRequest(BaseModel):
+    input: str | list[str] = Field(description="The texts; chat_completion takes messages on _stream")
+    query: str | None = Field(None, description="The query of a rerank task")
+    input_type: str | None = None
+    task_settings: dict[str, object] | None = None
+    return_documents: bool | None = None
+    top_n: int | None = Field(None, ge=1)
+    timeout: str | None = None
+
+
+class StreamRequest(BaseModel):
+    input: str | list[str] | None = Field(None, description="completion: the prompts")
+    messages: list[dict[str, object]] | None = Field(None, description="chat_completion: the conversation")
+    model: str | None = None
+
+
+_LISTING = replies(
+    {"type": "object", "required": ["endpoints"], "properties": {"endpoints": {"type": "array"}}}
+)
+_SSE = replies({"type": "string"}, media_type="text/event-stream")
 
 
 def _listing(request: Request, task_type: TaskType | None) -> Response:
@@ -30,12 +72,12 @@ def _listing(request: Request, task_type: TaskType | None) -> Response:
     return json_response({"endpoints": [config.reply() for config in configs]})
 
 
-@router.get("/_inference", summary="List inference endpoints")
+@router.get("/_inference", summary="List inference endpoints", responses=_LISTING)
 async def list_all(request: Request) -> Response:
     return _listing(request, None)
 
 
-@router.get("/_inference/{inference_id}", summary="Get an inference endpoint (or _all)")
+@router.get("/_inference/{inference_id}", summary="Get an inference endpoint (or _all)", responses=_LISTING)
 async def get_one(inference_id: str, request: Request) -> Response:
     if inference_id == _ALL:
         return _listing(request, None)
@@ -43,8 +85,12 @@ async def get_one(inference_id: str, request: Request) -> Response:
     return json_response({"endpoints": [config.reply()]})
 
 
-@router.get("/_inference/{task_type}/{inference_id}", summary="Get an inference endpoint of a task type")
-async def get_typed(task_type: str, inference_id: str, request: Request) -> Response:
+@router.get(
+    "/_inference/{task_type}/{inference_id}",
+    summary="Get an inference endpoint of a task type",
+    responses=_LISTING,
+)
+async def get_typed(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     kind = parse_task_type(task_type)
     if inference_id == _ALL:
         return _listing(request, kind)
@@ -52,8 +98,12 @@ async def get_typed(task_type: str, inference_id: str, request: Request) -> Resp
     return json_response({"endpoints": [config.reply()]})
 
 
-@router.put("/_inference/{task_type}/{inference_id}", summary="Create an inference endpoint")
-async def create(task_type: str, inference_id: str, request: Request) -> Response:
+@router.put(
+    "/_inference/{task_type}/{inference_id}",
+    summary="Create an inference endpoint",
+    openapi_extra=json_body(CreateInferenceRequest),
+)
+async def create(task_type: TaskTypeName, inference_id: NewInferenceId, request: Request) -> Response:
     body = await json_object(request)
     found = services(request)
     principal = principal_of(request)
@@ -78,7 +128,7 @@ async def delete_one(inference_id: str, request: Request) -> Response:
 
 
 @router.delete("/_inference/{task_type}/{inference_id}", summary="Delete an inference endpoint")
-async def delete_typed(task_type: str, inference_id: str, request: Request) -> Response:
+async def delete_typed(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     return await _delete(request, inference_id, parse_task_type(task_type))
 
 
@@ -88,15 +138,21 @@ def _allowed(request: Request, inference_id: str) -> None:
         found.models.authorize(inference_id, principal_of(request))
 
 
-@router.post("/_inference/{inference_id}", summary="Run inference with the endpoint's own task type")
+@router.post(
+    "/_inference/{inference_id}",
+    summary="Run inference with the endpoint's own task type",
+    openapi_extra=json_body(InferRequest),
+)
 async def infer_one(inference_id: str, request: Request) -> Response:
     body = await json_object(request)
     _allowed(request, inference_id)
     return json_response(await infer(services(request).inference, None, inference_id, body))
 
 
-@router.post("/_inference/{task_type}/{inference_id}", summary="Run inference")
-async def infer_typed(task_type: str, inference_id: str, request: Request) -> Response:
+@router.post(
+    "/_inference/{task_type}/{inference_id}", summary="Run inference", openapi_extra=json_body(InferRequest)
+)
+async def infer_typed(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     body = await json_object(request)
     kind = parse_task_type(task_type)
     _allowed(request, inference_id)
@@ -106,8 +162,10 @@ async def infer_typed(task_type: str, inference_id: str, request: Request) -> Re
 @router.post(
     "/_inference/{task_type}/{inference_id}/_stream",
     summary="Chat completion as server-sent events (OpenAI chunk format)",
+    openapi_extra=json_body(StreamRequest),
+    responses=_SSE,
 )
-async def stream(task_type: str, inference_id: str, request: Request) -> Response:
+async def stream(task_type: TaskTypeName, inference_id: str, request: Request) -> Response:
     kind = parse_task_type(task_type)
     body = await json_object(request)
     registry = services(request).inference

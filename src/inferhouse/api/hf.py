@@ -13,10 +13,12 @@ from inferhouse.api.bodies import json_object
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.headers import header_flag, use_cache, wait_for_model
 from inferhouse.api.images import image_reply
+from inferhouse.api.openapi import json_body
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
     InferenceRequest,
+    ToolkitRequest,
     checked_similarity,
     checked_texts,
     expect_similarity,
@@ -29,7 +31,7 @@ from inferhouse.endpoints.config import EMBEDDING_TASKS, IMAGE_TASKS
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity
-from inferhouse.errors import BadRequest, TaskMismatch, Unavailable
+from inferhouse.errors import BadRequest, EmptyInput, TaskMismatch, Unavailable
 
 endpoint_router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["Hugging Face"])
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Hugging Face"])
@@ -86,11 +88,38 @@ def wants_to_wait(request: Request, raw: dict[str, Any]) -> bool:
     return isinstance(options, dict) and options.get("wait_for_model") is True
 
 
-@endpoint_router.post("/endpoints/{name}", summary="Run a dedicated endpoint (Inference Endpoints container)")
-@endpoint_router.post("/endpoints/{name}/predict", include_in_schema=False)
+# What a task's reply can be: JSON, a generation's events (``stream``), or an image (``Accept``).
+_TASK_REPLIES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The task's reply",
+        "content": {
+            "application/json": {"schema": {}},
+            "text/event-stream": {"schema": {"type": "string"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@endpoint_router.post(
+    "/endpoints/{name}",
+    summary="Run a dedicated endpoint (Inference Endpoints container)",
+    openapi_extra=json_body(ToolkitRequest),
+    responses=_TASK_REPLIES,
+)
+@endpoint_router.post(
+    "/endpoints/{name}/predict",
+    summary="Run a dedicated endpoint, as the container's /predict",
+    openapi_extra=json_body(ToolkitRequest),
+    responses=_TASK_REPLIES,
+)
 async def endpoint_predict(name: str, request: Request) -> Response:
     found = services(request)
     raw = await json_object(request)
+    parse_as(ToolkitRequest, raw)  # the fields every task shares (stream, options...) have their types
+    if raw["inputs"] == []:  # no task has anything to do with no inputs
+        raise EmptyInput("inputs cannot be empty")
     async with AsyncExitStack() as resources:
         serving = found.endpoints.serving(name, wait=wants_to_wait(request, raw))
         deployment = await resources.enter_async_context(serving)
@@ -107,9 +136,17 @@ async def _answer(
     return reply if isinstance(reply, Response) else json_response(reply)
 
 
-@endpoint_router.get("/endpoints/{name}", include_in_schema=False)
-@endpoint_router.get("/endpoints/{name}/health", summary="200 Ok while the endpoint can serve")
-@endpoint_router.get("/endpoints/{name}/", include_in_schema=False)
+@endpoint_router.get(
+    "/endpoints/{name}", summary="200 Ok while the endpoint can serve", response_class=PlainTextResponse
+)
+@endpoint_router.get(
+    "/endpoints/{name}/health",
+    summary="200 Ok while the endpoint can serve",
+    response_class=PlainTextResponse,
+)
+@endpoint_router.get(
+    "/endpoints/{name}/", summary="200 Ok while the endpoint can serve", response_class=PlainTextResponse
+)
 async def endpoint_health(name: str, request: Request) -> Response:
     endpoints = services(request).endpoints
     if not endpoints.healthy(name):
@@ -151,6 +188,8 @@ async def serverless_pipeline(model_id: str, task: str, body: InferenceRequest, 
     return await _serverless(model_id, chosen, body, request)
 
 
-@router.post("/models/{model_id:path}", summary="Serverless inference (Inference API)")
+@router.post(
+    "/models/{model_id:path}", summary="Serverless inference (Inference API)", responses=_TASK_REPLIES
+)
 async def serverless(model_id: str, body: InferenceRequest, request: Request) -> Response:
     return await _serverless(model_id, None, body, request)

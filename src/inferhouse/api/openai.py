@@ -6,10 +6,15 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 
 from fastapi import APIRouter, Request, Response
 
-from inferhouse.api.chat import ChatRequest, chat_response, openai_error_event
+from inferhouse.api.chat import ChatCall, ChatRequest, chat_response, openai_error_event
 from inferhouse.api.dialect import dialect_route, principal_of
-from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
+from inferhouse.api.embeddings_reply import (
+    OpenAIEmbeddingCall,
+    OpenAIEmbeddingRequest,
+    openai_embeddings_reply,
+)
 from inferhouse.api.headers import header_flag, use_cache
+from inferhouse.api.openapi import JSON_OR_EVENTS, json_body
 from inferhouse.api.renderers import render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import EmbeddingParameters, checked_texts
@@ -24,7 +29,11 @@ from inferhouse.errors import TaskMismatch, ValidationFailed
 router = APIRouter(route_class=dialect_route(render_openai, policy="token"), tags=["OpenAI"])
 
 
-@router.post("/v1/embeddings", summary="OpenAI embeddings; model is an endpoint name or a model id")
+@router.post(
+    "/v1/embeddings",
+    summary="OpenAI embeddings; model is an endpoint name or a model id",
+    openapi_extra=json_body(OpenAIEmbeddingCall),
+)
 async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response:
     found = services(request)
     if not body.model:
@@ -61,7 +70,10 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
 
 
 @router.post(
-    "/v1/chat/completions", summary="OpenAI chat completions; model is an endpoint name or a model id"
+    "/v1/chat/completions",
+    summary="OpenAI chat completions; model is an endpoint name or a model id",
+    responses=JSON_OR_EVENTS,
+    openapi_extra=json_body(ChatCall),
 )
 async def chat_completions(body: ChatRequest, request: Request) -> Response:
     found = services(request)

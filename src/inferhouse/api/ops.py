@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from inferhouse.api.dialect import dialect_route
@@ -41,7 +42,7 @@ def _optional_principal(found: Services, request: Request) -> Principal | None:
         return None
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     found = services(request)
     for embedder in found.pool.loaded():

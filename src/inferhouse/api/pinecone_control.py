@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
+from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, json_object
 from inferhouse.api.dialect import dialect_route
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.renderers import render_pinecone_control
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
@@ -20,6 +23,17 @@ from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.registry import parse_metric
 
 router = APIRouter(route_class=dialect_route(render_pinecone_control), tags=["Pinecone control plane"])
+
+# /indexes/create-for-model is a route of its own (POST only), not an index: /indexes/{name} does not match
+# it, so another method there answers 405 with Allow: POST rather than describing or deleting an index.
+CREATE_FOR_MODEL = "create-for-model"
+
+
+class _IndexName(StringConvertor):
+    regex = f"(?!{CREATE_FOR_MODEL}$)[^/]+"
+
+
+register_url_convertor("index_name", _IndexName())
 
 _DEFAULT_SPEC: dict[str, Any] = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
 
@@ -76,10 +90,16 @@ def _describe_embed(reply: dict[str, Any], embed: dict[str, Any]) -> None:
 def config_from_body(body: dict[str, Any]) -> IndexConfig:
     """Read either era's create body: 7.x puts dimension and metric at the top, 10.x in ``schema``."""
     name = body.get("name")
+    if name == CREATE_FOR_MODEL:
+        raise BadRequest(
+            f"{CREATE_FOR_MODEL} is not an index name: /indexes/{CREATE_FOR_MODEL} creates indexes"
+        )
     dimension, metric = body.get("dimension"), body.get("metric")
     schema = body.get("schema")
     if isinstance(schema, dict):
         fields = schema.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise BadRequest("schema.fields must be an object of named fields")
         dense = next(
             (f for f in fields.values() if isinstance(f, dict) and f.get("type") == "dense_vector"), None
         )
@@ -111,26 +131,39 @@ def config_from_body(body: dict[str, Any]) -> IndexConfig:
     )
 
 
-@router.post("/indexes", status_code=201, summary="Create an index (either client era's body)")
+@router.post(
+    "/indexes",
+    status_code=201,
+    summary="Create an index (either client era's body)",
+    openapi_extra=json_body(wire.CreateIndexRequest),
+    responses=replies(wire.IndexDescription, status=201),
+)
 async def create_index(request: Request) -> Response:
     body = await json_object(request)
     index = services(request).indexes.create(config_from_body(body))
     return json_response(describe(index, request), status_code=201)
 
 
-@router.get("/indexes", summary="List indexes")
+@router.get("/indexes", summary="List indexes", responses=replies(wire.IndexList))
 async def list_indexes(request: Request) -> Response:
     return json_response(
         {"indexes": [describe(index, request) for index in services(request).indexes.list()]}
     )
 
 
-@router.get("/indexes/{name}", summary="Describe an index")
+@router.get(
+    "/indexes/{name:index_name}", summary="Describe an index", responses=replies(wire.IndexDescription)
+)
 async def describe_index(name: str, request: Request) -> Response:
     return json_response(describe(services(request).indexes.get(name), request))
 
 
-@router.patch("/indexes/{name}", summary="Configure deletion protection and tags")
+@router.patch(
+    "/indexes/{name:index_name}",
+    summary="Configure deletion protection and tags",
+    openapi_extra=json_body(wire.ConfigureIndexRequest),
+    responses=replies(wire.IndexDescription),
+)
 async def configure_index(name: str, request: Request) -> Response:
     body = await json_object(request)
     tags = body.get("tags")
@@ -143,7 +176,13 @@ async def configure_index(name: str, request: Request) -> Response:
     return json_response(describe(index, request))
 
 
-@router.delete("/indexes/{name}", status_code=202, summary="Delete an index and its vectors")
+@router.delete(
+    "/indexes/{name:index_name}",
+    status_code=202,
+    summary="Delete an index and its vectors",
+    response_class=Response,
+    responses={202: {"description": "Deleted"}},
+)
 async def delete_index(name: str, request: Request) -> Response:
     services(request).indexes.delete(name)
     return Response(status_code=202)

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, flag, json_object, takes
 from inferhouse.api.dialect import dialect_route
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.renderers import render_pinecone_data
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
@@ -18,6 +20,7 @@ from inferhouse.vectors.filters import Predicate, compile_filter
 from inferhouse.vectors.index import Match, VectorIndex
 from inferhouse.vectors.records import VectorRecord
 from inferhouse.vectors.validation import (
+    MAX_FETCH_IDS,
     MAX_TOP_K,
     check_id,
     dense_values,
@@ -26,6 +29,7 @@ from inferhouse.vectors.validation import (
     namespace_name,
     sparse_values,
     upsert_records,
+    whole_number,
 )
 
 router = APIRouter(
@@ -56,7 +60,12 @@ def _record_json(record: VectorRecord, values: bool = True, meta: bool = True) -
     return out
 
 
-@router.post("/vectors/upsert", summary="Upsert up to 1000 vectors; all or nothing")
+@router.post(
+    "/vectors/upsert",
+    summary="Upsert up to 1000 vectors; all or nothing",
+    openapi_extra=json_body(wire.UpsertRequest),
+    responses=replies(wire.UpsertReply),
+)
 async def upsert(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -66,16 +75,22 @@ async def upsert(index_name: str, request: Request) -> Response:
     return json_response({"upsertedCount": count})
 
 
-@router.post("/query", summary="Nearest neighbours of a vector or of a stored id")
+@router.post(
+    "/query",
+    summary="Nearest neighbours of a vector or of a stored id",
+    openapi_extra=json_body(wire.QueryRequest),
+    responses=replies(wire.QueryReply),
+)
 async def query(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
     namespace = namespace_name(body.get("namespace"))
-    top_k = field(body, "topK", "top_k")
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K:
-        raise BadRequest(f"topK must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
-    include_values = flag(body, "includeValues", "include_values")
-    include_metadata = flag(body, "includeMetadata", "include_metadata")
+    given = field(body, "topK", "top_k")
+    top_k = whole_number(given)
+    if top_k is None or not 1 <= top_k <= MAX_TOP_K:
+        raise BadRequest(f"topK must be an integer from 1 to {MAX_TOP_K}, got {given!r}")
+    include_values = flag(body, "includeValues", "include_values", nullable=False)
+    include_metadata = flag(body, "includeMetadata", "include_metadata", nullable=False)
     predicate = _predicate(body.get("filter"))
     sparse = sparse_values(field(body, "sparseVector", "sparse_vector"))
     if sparse is not None and index.config.metric != "dotproduct":
@@ -101,20 +116,34 @@ async def query(index_name: str, request: Request) -> Response:
     return json_response({"matches": reply, "namespace": namespace, "usage": _USAGE})
 
 
-@router.get("/vectors/fetch", summary="Fetch vectors by id")
+# Many long ids make a request line over the HTTP server's limit, which it refuses in plain text.
+_LINE_TOO_LONG = {
+    400: {"description": "Bad Request", "content": {"text/plain": {"schema": {"type": "string"}}}}
+}
+
+
+@router.get(
+    "/vectors/fetch", summary="Fetch vectors by id", responses=replies(wire.FetchReply) | _LINE_TOO_LONG
+)
 async def fetch(
-    index_name: str, request: Request, ids: Annotated[list[str] | None, Query()] = None, namespace: str = ""
+    index_name: str,
+    request: Request,
+    ids: Annotated[list[wire.VectorId], Query(min_length=1, max_length=MAX_FETCH_IDS)],
+    namespace: str = "",
 ) -> Response:
     index = _index(request, index_name)
-    if not ids:
-        raise BadRequest("ids must name at least one vector")
     wanted = id_list(ids)
     found = index.fetch(namespace_name(namespace), wanted)
     vectors = {vector_id: _record_json(record) for vector_id, record in found.items()}
     return json_response({"vectors": vectors, "namespace": namespace_name(namespace), "usage": _USAGE})
 
 
-@router.post("/vectors/update", summary="Update one vector's values, sparse values or metadata")
+@router.post(
+    "/vectors/update",
+    summary="Update one vector's values, sparse values or metadata",
+    openapi_extra=json_body(wire.UpdateRequest),
+    responses=replies({"type": "object"}),
+)
 async def update(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -128,7 +157,12 @@ async def update(index_name: str, request: Request) -> Response:
     return json_response({})
 
 
-@router.post("/vectors/delete", summary="Delete by ids, by filter, or a whole namespace")
+@router.post(
+    "/vectors/delete",
+    summary="Delete by ids, by filter, or a whole namespace",
+    openapi_extra=json_body(wire.DeleteRequest),
+    responses=replies({"type": "object"}),
+)
 async def delete(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
@@ -150,12 +184,16 @@ async def delete(index_name: str, request: Request) -> Response:
     return json_response({})
 
 
-@router.get("/vectors/list", summary="List ids, ascending, with a prefix and pagination")
+@router.get(
+    "/vectors/list",
+    summary="List ids, ascending, with a prefix and pagination",
+    responses=replies(wire.ListReply),
+)
 async def list_vectors(
     index_name: str,
     request: Request,
     prefix: str = "",
-    limit: int = 100,
+    limit: int = Query(100, ge=1, le=100),
     pagination_token: Annotated[str | None, Query(alias="paginationToken")] = None,
     namespace: str = "",
 ) -> Response:
@@ -170,8 +208,15 @@ async def list_vectors(
     return json_response(reply)
 
 
-@router.post("/describe_index_stats", summary="Vector counts per namespace, optionally filtered")
-@router.get("/describe_index_stats", include_in_schema=False)
+@router.post(
+    "/describe_index_stats",
+    summary="Vector counts per namespace, optionally filtered",
+    openapi_extra=json_body(wire.StatsRequest, required=False),
+    responses=replies(wire.StatsReply),
+)
+@router.get(
+    "/describe_index_stats", summary="Vector counts per namespace", responses=replies(wire.StatsReply)
+)
 @takes("optional_json")
 async def describe_index_stats(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)

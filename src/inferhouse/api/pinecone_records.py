@@ -7,8 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from inferhouse.api import pinecone_schemas as wire
 from inferhouse.api.bodies import field, json_object, parse_json, takes
 from inferhouse.api.dialect import dialect_route, principal_of
+from inferhouse.api.openapi import json_body, replies
 from inferhouse.api.pinecone_control import config_from_body, describe
 from inferhouse.api.renderers import render_pinecone_control, render_pinecone_data
 from inferhouse.api.responses import json_response
@@ -17,10 +19,10 @@ from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
 from inferhouse.errors import BadRequest
 from inferhouse.records.binding import Binding, embed_counted
 from inferhouse.records.search import RecordHit, Rerank, search_records
-from inferhouse.records.upsert import parse_records, upsert_records
+from inferhouse.records.upsert import MAX_RECORDS, parse_records, upsert_records
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.index import VectorIndex
-from inferhouse.vectors.validation import MAX_TOP_K, namespace_name
+from inferhouse.vectors.validation import MAX_ID_LENGTH, MAX_TOP_K, namespace_name, whole_number
 
 control = APIRouter(
     route_class=dialect_route(render_pinecone_control), tags=["Pinecone integrated inference"]
@@ -38,7 +40,13 @@ default_namespace = APIRouter(
 )
 
 
-@control.post("/indexes/create-for-model", status_code=201, summary="Create an index that embeds its records")
+@control.post(
+    "/indexes/create-for-model",
+    status_code=201,
+    summary="Create an index that embeds its records",
+    openapi_extra=json_body(wire.CreateForModelRequest),
+    responses=replies(wire.IndexDescription, status=201),
+)
 async def create_for_model(request: Request) -> Response:
     found = services(request)
     body = await json_object(request)
@@ -100,6 +108,29 @@ def _binding(request: Request, index: VectorIndex) -> Binding:
     return services(request).models.binding(index.config.embed)
 
 
+# One JSON object per line: ``_id`` (or ``id``), the text field and any other fields. The document
+# declares the records as an array, one item a line (NDJSON has no JSON Schema of its own).
+_RECORD = {
+    "type": "object",
+    "description": "A record: its id, the text field the index embeds (its field_map) and metadata fields",
+    "properties": {
+        "_id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+        "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+    },
+    "anyOf": [{"required": ["_id"]}, {"required": ["id"]}],
+}
+_NDJSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {
+                "schema": {"type": "array", "items": _RECORD, "minItems": 1, "maxItems": MAX_RECORDS}
+            }
+        },
+    }
+}
+
+
 def _ndjson(raw: bytes) -> list[object]:
     items = []
     for number, line in enumerate(raw.splitlines(), 1):
@@ -114,7 +145,14 @@ async def upsert_default(index_name: str, request: Request) -> Response:
     return await upsert(index_name, "", request)
 
 
-@router.post("/upsert", status_code=201, summary="Upsert text records (NDJSON); each is chunked and embedded")
+@router.post(
+    "/upsert",
+    status_code=201,
+    summary="Upsert text records (NDJSON); each is chunked and embedded",
+    openapi_extra=_NDJSON_BODY,
+    response_class=Response,
+    responses={201: {"description": "Upserted"}},
+)
 @takes("ndjson")
 async def upsert(index_name: str, namespace: str, request: Request) -> Response:
     items = _ndjson(await request.body())  # a body that is not NDJSON is refused first, as JSON bodies are
@@ -144,9 +182,10 @@ def _rerank(request: Request, raw: object, text: str, top_k: int) -> Rerank | No
     rank_fields = raw.get("rank_fields") or raw.get("rankFields")
     if not isinstance(rank_fields, list) or len(rank_fields) != 1 or not isinstance(rank_fields[0], str):
         raise BadRequest("rerank.rank_fields must name exactly one field")
-    top_n = raw.get("top_n", raw.get("topN", top_k))
-    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
-        raise BadRequest(f"rerank.top_n must be a positive integer, got {top_n!r}")
+    given = raw.get("top_n", raw.get("topN", top_k))
+    top_n = whole_number(given)
+    if top_n is None or top_n < 1:
+        raise BadRequest(f"rerank.top_n must be a positive integer, got {given!r}")
     query = raw.get("query") or text
     _allowed(request, raw["model"])
     return Rerank(services(request).models.ranker(raw["model"]), rank_fields[0], top_n, str(query))
@@ -157,7 +196,12 @@ async def search_default(index_name: str, request: Request) -> Response:
     return await search(index_name, "", request)
 
 
-@router.post("/search", summary="Search text records with a text query")
+@router.post(
+    "/search",
+    summary="Search text records with a text query",
+    openapi_extra=json_body(wire.SearchRecordsRequest),
+    responses=replies(wire.SearchRecordsReply),
+)
 async def search(index_name: str, namespace: str, request: Request) -> Response:
     found = services(request)
     index = found.indexes.get(index_name)
@@ -170,9 +214,10 @@ async def search(index_name: str, namespace: str, request: Request) -> Response:
     text = inputs.get("text") if isinstance(inputs, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("query.inputs.text must be a non-empty string")
-    top_k = field(query, "top_k", "topK")
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K:
-        raise BadRequest(f"query.top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
+    given = field(query, "top_k", "topK")
+    top_k = whole_number(given)
+    if top_k is None or not 1 <= top_k <= MAX_TOP_K:
+        raise BadRequest(f"query.top_k must be an integer from 1 to {MAX_TOP_K}, got {given!r}")
     spec = query.get("filter")
     predicate = compile_filter(spec) if spec is not None else None
     wanted = body.get("fields")
@@ -193,7 +238,9 @@ async def search(index_name: str, namespace: str, request: Request) -> Response:
 
 
 @control.post(
-    "/embed", summary="Embed texts with an inference endpoint or endpoint (Pinecone's inference API)"
+    "/embed",
+    summary="Embed texts with an inference endpoint or endpoint (Pinecone's inference API)",
+    openapi_extra=json_body(wire.PineconeEmbedRequest),
 )
 async def embed(request: Request) -> Response:
     found = services(request)
@@ -227,7 +274,11 @@ async def embed(request: Request) -> Response:
     )
 
 
-@control.post("/rerank", summary="Rerank documents with a ranking endpoint (Pinecone's inference API)")
+@control.post(
+    "/rerank",
+    summary="Rerank documents with a ranking endpoint (Pinecone's inference API)",
+    openapi_extra=json_body(wire.PineconeRerankRequest),
+)
 async def rerank(request: Request) -> Response:
     found = services(request)
     body = await json_object(request)
@@ -245,9 +296,10 @@ async def rerank(request: Request) -> Response:
         if not isinstance(text, str):
             raise BadRequest(f"documents[{position}] has no string field '{rank_fields[0]}'")
         texts.append(text)
-    top_n = field(body, "top_n", "topN") or len(texts)
-    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
-        raise BadRequest(f"top_n must be a positive integer, got {top_n!r}")
+    given = field(body, "top_n", "topN") or len(texts)
+    top_n = whole_number(given)
+    if top_n is None or top_n < 1:
+        raise BadRequest(f"top_n must be a positive integer, got {given!r}")
     return_documents = field(body, "return_documents", "returnDocuments")
     _allowed(request, model)
     ranked = await found.models.ranker(model).rerank(query, texts, top_n=top_n)

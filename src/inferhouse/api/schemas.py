@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from inferhouse.api.json_types import Flag, Integer
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
+
+# A list of texts is refused when empty with the dialect's own "empty" error, not a validation error;
+# the document says so as minItems.
+_NOT_EMPTY: dict[str, object] = {"minItems": 1}
+Texts = Annotated[list[str], Field(json_schema_extra=_NOT_EMPTY)]
 
 
 class SimilarityInputs(BaseModel):
     source_sentence: str
-    sentences: list[str]
+    sentences: Texts
 
 
 class RequestOptions(BaseModel):
     """The serverless API's ``options`` object; headers ``x-use-cache``/``x-wait-for-model`` do the same."""
 
-    use_cache: bool = True
-    wait_for_model: bool = False
+    use_cache: Flag = True
+    wait_for_model: Flag = False
 
 
 class EmbeddingParameters(BaseModel):
@@ -27,11 +33,11 @@ class EmbeddingParameters(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    normalize: bool | None = None
-    truncate: bool | None = None
+    normalize: Flag | None = None
+    truncate: Flag | None = None
     truncation_direction: Literal["right", "left", "Right", "Left"] | None = None
     prompt_name: str | None = None
-    dimensions: int | None = Field(None, ge=1)
+    dimensions: Integer | None = Field(None, ge=1)
 
     def merged(self, parameters: dict[str, Any] | None) -> EmbeddingParameters:
         """Top-level values win; ``parameters`` fills what the top level left unset."""
@@ -56,7 +62,41 @@ class EmbeddingParameters(BaseModel):
 class InferenceRequest(EmbeddingParameters):
     """``{"inputs": ..., "parameters": {...}, "options": {...}}`` as every Hugging Face client sends it."""
 
-    inputs: str | list[str] | SimilarityInputs
+    inputs: str | Texts | SimilarityInputs
+    parameters: dict[str, Any] | None = None
+    options: RequestOptions | None = None
+
+    def embedding_parameters(self) -> EmbeddingParameters:
+        top_level = self.model_dump(include=set(EmbeddingParameters.model_fields))
+        return EmbeddingParameters.model_validate(top_level).merged(self.parameters)
+
+
+class ToolkitRequest(BaseModel):
+    """What ``POST /endpoints/{name}`` reads: the endpoint's task (or custom handler) decides the rest."""
+
+    model_config = ConfigDict(extra="allow")
+
+    inputs: Annotated[
+        Any,
+        # Every task reads a string, a list or an object: never null, never an empty list.
+        WithJsonSchema({"type": ["string", "array", "object"], "minItems": 1}),
+    ] = Field(description="A string or a list for embedding tasks; what the task reads otherwise")
+    parameters: dict[str, Any] | None = None
+    options: RequestOptions | None = None
+    stream: Flag | None = Field(None, description="Text generation: answer with server-sent events")
+
+    @field_validator("inputs")
+    @classmethod
+    def _not_null(cls, inputs: Any) -> Any:
+        if inputs is None:
+            raise ValueError("inputs must be a string, a list or an object, not null")
+        return inputs
+
+
+class SimilarityRequest(EmbeddingParameters):
+    """TEI's ``/similarity`` body: a sentence and the sentences to score against it."""
+
+    inputs: SimilarityInputs
     parameters: dict[str, Any] | None = None
     options: RequestOptions | None = None
 

@@ -13,14 +13,15 @@ from inferhouse import __version__
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
 from inferhouse.api.headers import header_flag, use_cache
+from inferhouse.api.json_types import Flag
 from inferhouse.api.renderers import render_hf, render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.schemas import (
     EmbeddingParameters,
-    InferenceRequest,
+    SimilarityRequest,
+    Texts,
     checked_similarity,
     checked_texts,
-    expect_similarity,
 )
 from inferhouse.api.services import Services, services
 from inferhouse.api.tgi_replies import tgi_info
@@ -35,16 +36,17 @@ openai_router = APIRouter(route_class=dialect_route(render_openai, policy="endpo
 
 
 class EmbedRequest(EmbeddingParameters):
-    inputs: str | list[str]
-    normalize: bool | None = Field(True)
+    inputs: str | Texts
+    normalize: Flag | None = Field(True)
 
 
 class RerankRequest(BaseModel):
-    query: str
-    texts: list[str]
-    raw_scores: bool = False
-    return_text: bool = False
-    truncate: bool = False
+    # An empty query is refused as empty (400) by the ranker, not as a validation error.
+    query: str = Field(json_schema_extra={"minLength": 1})
+    texts: Texts
+    raw_scores: Flag = False
+    return_text: Flag = False
+    truncate: Flag = False
     truncation_direction: Literal["right", "left", "Right", "Left"] = "right"
 
 
@@ -76,11 +78,11 @@ async def embed(name: str, body: EmbedRequest, request: Request) -> Response:
 
 
 @router.post("/endpoints/{name}/similarity", summary="TEI /similarity")
-async def similarity(name: str, body: InferenceRequest, request: Request) -> Response:
+async def similarity(name: str, body: SimilarityRequest, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:
         embedder = _embedder(deployment, "/similarity")
-        inputs = expect_similarity(body.inputs, "similarity")
+        inputs = body.inputs
         checked_similarity(inputs, found.settings.max_client_batch_size)
         parameters = body.embedding_parameters()
         options = parameters.embed_options(default_normalize=True, use_cache=use_cache(request, body.options))

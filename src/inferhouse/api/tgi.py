@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from inferhouse.api.chat import ChatRequest, chat_response
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.headers import header_flag
+from inferhouse.api.openapi import JSON_OR_EVENTS, replies
 from inferhouse.api.responses import json_response
 from inferhouse.api.services import services
 from inferhouse.api.tgi_params import GenerateRequest
@@ -45,14 +46,22 @@ async def generate(name: str, body: GenerateRequest, request: Request) -> Respon
         return json_response(await generate_reply(generator, body, full_text=False))
 
 
-@router.post("/endpoints/{name}/generate_stream", summary="TGI /generate_stream: server-sent token events")
+@router.post(
+    "/endpoints/{name}/generate_stream",
+    summary="TGI /generate_stream: server-sent token events",
+    responses=replies({"type": "string"}, media_type="text/event-stream"),
+)
 async def generate_stream(name: str, body: GenerateRequest, request: Request) -> Response:
     async with AsyncExitStack() as resources:
         generator = generator_of(await _hold(resources, name, request))
         return await stream_reply(generator, body, resources, full_text=False)
 
 
-@router.post("/endpoints/{name}/v1/chat/completions", summary="TGI's OpenAI-style chat completions")
+@router.post(
+    "/endpoints/{name}/v1/chat/completions",
+    summary="TGI's OpenAI-style chat completions",
+    responses=JSON_OR_EVENTS,
+)
 async def chat_completions(name: str, body: ChatRequest, request: Request) -> Response:
     async with AsyncExitStack() as resources:
         generator = generator_of(await _hold(resources, name, request))

@@ -11,7 +11,8 @@ from inferhouse.chunking import ChunkingSettings, parse_chunking_settings
 from inferhouse.errors import BadRequest, SettingsInvalid
 
 # Elasticsearch's rule for inference ids; we also cap the length so ids stay usable in URLs and logs.
-_INFERENCE_ID = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{0,253}[a-z0-9])?")
+INFERENCE_ID = r"^[a-z0-9](?:[a-z0-9_.-]{0,253}[a-z0-9])?$"
+_INFERENCE_ID = re.compile(INFERENCE_ID)
 
 
 class TaskType(StrEnum):

@@ -68,7 +68,7 @@ class IndexRegistry:
 
     def create(self, config: IndexConfig) -> VectorIndex:
         check_index_name(config.name)
-        check_dimension(config.dimension)
+        config.dimension = check_dimension(config.dimension)  # 8.0 is stored as 8
         if config.deletion_protection not in PROTECTION_STATES:
             raise BadRequest("deletion_protection must be enabled or disabled")
         config.created_at = config.created_at or time.time()

@@ -42,10 +42,20 @@ def check_index_name(name: object) -> str:
     return name
 
 
+def whole_number(value: object) -> int | None:
+    """``value`` as an integer when it is one: JSON has one number type, so 3.0 is 3; true is not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def check_dimension(dimension: object) -> int:
-    if not isinstance(dimension, int) or isinstance(dimension, bool) or not 1 <= dimension <= MAX_DIMENSION:
+    whole = whole_number(dimension)
+    if whole is None or not 1 <= whole <= MAX_DIMENSION:
         raise BadRequest(f"Dimension must be an integer between 1 and {MAX_DIMENSION}, got {dimension!r}")
-    return dimension
+    return whole
 
 
 def check_id(value: object) -> str:
