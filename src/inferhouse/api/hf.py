@@ -31,7 +31,7 @@ from inferhouse.endpoints.config import EMBEDDING_TASKS, IMAGE_TASKS
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity
-from inferhouse.errors import BadRequest, EmptyInput, TaskMismatch, Unavailable
+from inferhouse.errors import BadRequest, EmptyInput, TaskMismatch, Unavailable, ValidationFailed
 
 endpoint_router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["Hugging Face"])
 router = APIRouter(route_class=dialect_route(render_hf), tags=["Hugging Face"])
@@ -117,13 +117,23 @@ _TASK_REPLIES: dict[int | str, dict[str, Any]] = {
 async def endpoint_predict(name: str, request: Request) -> Response:
     found = services(request)
     raw = await json_object(request)
-    parse_as(ToolkitRequest, raw)  # the fields every task shares (stream, options...) have their types
-    if raw["inputs"] == []:  # no task has anything to do with no inputs
-        raise EmptyInput("inputs cannot be empty")
+    _check_shared_fields(raw)
     async with AsyncExitStack() as resources:
         serving = found.endpoints.serving(name, wait=wants_to_wait(request, raw))
         deployment = await resources.enter_async_context(serving)
         return await _answer(found, deployment, raw, request, resources)
+
+
+def _check_shared_fields(raw: dict[str, Any]) -> None:
+    """The fields every task reads (inputs, parameters, options, stream) have their types; the task
+    checks what its inputs and parameters hold."""
+    if "inputs" not in raw:
+        raise ValidationFailed('An endpoint takes a body {"inputs": ..., "parameters": {...}}')
+    if raw.get("parameters") is not None and not isinstance(raw["parameters"], dict):
+        raise ValidationFailed('An endpoint takes "parameters" as an object')
+    parse_as(ToolkitRequest, raw)
+    if raw["inputs"] == []:  # no task has anything to do with no inputs
+        raise EmptyInput("inputs cannot be empty")
 
 
 async def _answer(
