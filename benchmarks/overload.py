@@ -1,6 +1,7 @@
 """Overload: more clients than the model can serve, with the queue-time limit on and off, and infinity.
 
     python benchmarks/overload.py [--seconds 60] [--clients 100] [--limits 1,0] [--no-infinity]
+                                  [--env INFERHOUSE_BACKEND=torch]
 
 For each limit (``INFERHOUSE_MAX_QUEUE_SECONDS``; 0 is no limit, the behaviour before it existed) a fresh
 ``inferhouse serve`` (default settings: backend auto, embedding cache on) serves the bundled
@@ -198,13 +199,14 @@ def main() -> None:
         "--limits", default="1,0", help="INFERHOUSE_MAX_QUEUE_SECONDS values, comma-separated"
     )
     parser.add_argument("--no-infinity", action="store_true", help="skip the infinity peer")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for inferhouse")
     parser.add_argument("--output", type=Path, default=RESULTS / "overload.json")
     args = parser.parse_args()
     corpus = Corpus()
     rows = []
     for limit in (float(value) for value in args.limits.split(",")):
         with tempfile.TemporaryDirectory(prefix="overload-") as data_dir:
-            server = serve(Path(data_dir), limit)
+            server = serve(Path(data_dir), limit, dict(item.split("=", 1) for item in args.env))
             try:
                 row = asyncio.run(overload(inferhouse_target(server), args.clients, args.seconds, corpus))
                 backend = " / ".join(
