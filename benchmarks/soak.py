@@ -6,7 +6,7 @@ One ``inferhouse serve`` (default settings, ``INFERHOUSE_MAX_QUEUE_SECONDS=--lim
 runs of ``overload.py``'s load (half 1-sentence, half 16-sentence requests, distinct sentences); its RSS
 (``VmRSS`` of the server process) is read before the first run, after each run, and after ``--idle``
 seconds without load at the end. ``--env NAME=VALUE`` (repeatable) passes settings to the server, to
-compare allocator or runtime settings. Results go to ``results/soak.json`` (or ``--output``).
+compare backends, allocator or runtime settings. Results go to ``results/soak.json`` (or ``--output``).
 """
 
 from __future__ import annotations
