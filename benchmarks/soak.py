@@ -6,7 +6,7 @@ One ``inferhouse serve`` (default settings, ``INFERHOUSE_MAX_QUEUE_SECONDS=--lim
 runs of ``overload.py``'s load (half 1-sentence, half 16-sentence requests, distinct sentences); its RSS
 (``VmRSS`` of the server process) is read before the first run, after each run, and after ``--idle``
 seconds without load at the end. ``--env NAME=VALUE`` (repeatable) passes settings to the server, to
-compare allocator or runtime settings. Results go to ``results/soak.json`` (or ``--output``).
+compare backends, allocator or runtime settings. Results go to ``results/soak.json`` (or ``--output``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.overload import RESULTS, Corpus, overload, rss_mb, serve
+from benchmarks.overload import RESULTS, Corpus, inferhouse_target, overload, rss_mb, serve
 
 
 def main() -> None:
@@ -44,11 +44,11 @@ def main() -> None:
         try:
             started = rss_mb(pid)
             backend = " / ".join(
-                line.split("] ", 1)[-1] for line in server.log().splitlines() if "backend " in line
+                line[line.index("backend ") :] for line in server.log().splitlines() if "backend " in line
             )
             print(f"start: {started:.0f} MB; {backend}", flush=True)
             for number in range(1, args.runs + 1):
-                load = asyncio.run(overload(server, args.clients, args.seconds, corpus))
+                load = asyncio.run(overload(inferhouse_target(server), args.clients, args.seconds, corpus))
                 rss = rss_mb(pid)
                 runs.append({"run": number, "rss_mb": round(rss), **load})
                 print(f"run {number}: {rss:.0f} MB  {json.dumps(load)}", flush=True)
