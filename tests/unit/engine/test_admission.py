@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from inferhouse.engine.admission import ROUND_SHARE, Admission, estimated_tokens
@@ -18,6 +16,7 @@ from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 from inferhouse.engine.batcher import MIN_ROUND_INPUTS, Batcher
 from inferhouse.errors import BackendFailure, Overloaded
 from tests.support.fake_time import FakeTime
+from tests.support.gated_backend import GatedBackend
 
 # 40 characters: 2 + 40 // 4 = 12 estimated tokens.
 TEXT = "a sentence of exactly forty characters.."
@@ -140,40 +139,19 @@ def test_recent_passes_outweigh_old_ones() -> None:
     assert 990 < rate <= 1000
 
 
-class TickingBackend:
+class TickingBackend(GatedBackend):
     """A real tiny model whose every forward pass takes exactly one second of a fake clock; a pass can
-    be held at a gate (open by default), and a pass over a text of ``fail_on`` raises."""
+    be held at the gate (open by default), and a pass over a text of ``fail_on`` raises."""
 
     def __init__(self, inner: SentenceTransformerBackend, time: FakeTime) -> None:
-        self.inner = inner
+        super().__init__(inner, open_gate=True)
         self.time = time
-        self.dimension = inner.dimension
-        self.max_input_length = inner.max_input_length
-        self.normalizes = inner.normalizes
-        self.prompts = inner.prompts
-        self.dtype = inner.dtype
-        self.batch_overhead_tokens = inner.batch_overhead_tokens
-        self.packed_token_cost = inner.packed_token_cost
-        self.packed_row_tokens = inner.packed_row_tokens
-        self.concurrency = 1
-        self.max_pass_tokens = inner.max_pass_tokens
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-        self.gate.set()
         self.fail_on: set[int] = set()
-        self.passes: list[int] = []  # inputs in each pass
 
-    def tokenize(self, texts: Sequence[str], direction: str) -> list[TokenizedText]:
-        return self.inner.tokenize(texts, direction)  # type: ignore[arg-type]
-
-    def forward(self, batch: Sequence[TokenizedText]) -> np.ndarray:
-        self.entered.set()
-        assert self.gate.wait(timeout=30)
+    def on_pass(self, batch: Sequence[TokenizedText]) -> None:
         self.time.now += 1.0
-        self.passes.append(len(batch))
         if any(len(item.ids) in self.fail_on for item in batch):
             raise RuntimeError("the model broke")
-        return self.inner.forward(batch)
 
 
 @pytest.fixture(scope="module")

@@ -14,33 +14,7 @@ from inferhouse.engine.backends.base import TokenizedText
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 from inferhouse.engine.batcher import Batcher, BatchStats
 from inferhouse.errors import InputTooLong, Overloaded, Unavailable
-
-
-class GatedBackend:
-    """Delegates to a real backend, but holds its first forward pass until the test opens the gate."""
-
-    def __init__(self, inner: SentenceTransformerBackend) -> None:
-        self.inner = inner
-        self.dimension = inner.dimension
-        self.max_input_length = inner.max_input_length
-        self.normalizes = inner.normalizes
-        self.prompts = inner.prompts
-        self.dtype = inner.dtype
-        self.batch_overhead_tokens = inner.batch_overhead_tokens
-        self.packed_token_cost = inner.packed_token_cost
-        self.packed_row_tokens = inner.packed_row_tokens
-        self.concurrency = 1
-        self.max_pass_tokens = inner.max_pass_tokens
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def tokenize(self, texts: Sequence[str], direction: str) -> list[TokenizedText]:
-        return self.inner.tokenize(texts, direction)  # type: ignore[arg-type]
-
-    def forward(self, batch: Sequence[TokenizedText]) -> np.ndarray:
-        self.entered.set()
-        self.gate.wait(timeout=30)
-        return self.inner.forward(batch)
+from tests.support.gated_backend import GatedBackend
 
 
 @pytest.fixture(scope="module")
