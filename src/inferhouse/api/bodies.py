@@ -27,6 +27,7 @@ MAX_JSON_DEPTH = 64
 BodyKind = Literal["json", "optional_json", "ndjson", "none"]
 _BODY_KIND = "__inferhouse_body__"
 _UNPARSED = object()
+_CONTAINERS = (dict, list)
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
@@ -67,11 +68,12 @@ def _deeper_than(value: Any, limit: int, raw: bytes) -> bool:
     while stack:
         item, depth = stack.pop()
         children = item.values() if type(item) is dict else item if type(item) is list else ()
-        for child in children:
-            if type(child) is dict or type(child) is list:
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
+        # Types gathered in C: a long list of numbers (a vector) costs one pass, not a loop in Python.
+        kinds = set(map(type, children))
+        if dict in kinds or list in kinds:
+            if depth + 1 > limit:
+                return True
+            stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)
     return False
 
 
