@@ -26,7 +26,7 @@ def _post(server: RunningServer, path: str, **kwargs: object) -> requests.Respon
             "validation",
             "batch size 257 > maximum allowed batch size 256",
         ),
-        ({"text": "no inputs"}, 422, "validation", "inputs: Field required"),
+        ({"text": "no inputs"}, 422, "validation", 'takes a body {"inputs": ..., "parameters": {...}}'),
         ({"inputs": {"source_sentence": "a", "sentences": ["b"]}}, 422, "validation", "sentence-embeddings"),
         ({"inputs": ["x"], "truncate": False, "dimensions": 0}, 422, "validation", "dimensions"),
     ],
