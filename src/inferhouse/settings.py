@@ -52,19 +52,30 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INFERHOUSE_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    data_dir: Path = Field(default_factory=default_data_dir)
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Database, admin token, index files, ONNX exports; default `~/.local/share/inferhouse`.",
+    )
 
-    auth: bool = True
-    admin_token: str | None = None
+    auth: bool = Field(True, description="Check tokens; `false` is accepted only on a loopback address.")
+    admin_token: str | None = Field(
+        None,
+        description="The admin token (held in memory only); unset: generated on the first start and saved "
+        "in `<data dir>/admin-token`.",
+    )
 
     default_endpoint: bool = Field(True, description="Serve the bundled model as endpoint all-minilm-l6-v2.")
     endpoints: list[EndpointSpec] = Field(
-        default_factory=list, description="More endpoints to serve (JSON list of {name, model, task})."
+        default_factory=list,
+        description="JSON list of endpoints to create on the first start: "
+        '`[{"name": "sim", "model": "<model id or directory>", "task": "sentence-similarity"}]`; also '
+        "`revision`, `type`, `min_replica`, `max_replica`, `scale_to_zero_timeout`, `backend`, `precision`, "
+        "`accelerator` (`cpu` or `gpu`).",
     )
     models: dict[str, Path] = Field(
-        default_factory=dict, description="Extra model ids mapped to local directories (JSON object)."
+        default_factory=dict, description="JSON object: model id to local directory, for `/models/{id}`."
     )
     model_roots: list[Path] = Field(
         default_factory=list,
@@ -83,8 +94,8 @@ class Settings(BaseSettings):
         15.0, gt=0, description="How often endpoints idle past their scaleToZeroTimeout are unloaded."
     )
 
-    max_batch_tokens: int = Field(16384, ge=64)
-    max_batch_size: int = Field(64, ge=1)
+    max_batch_tokens: int = Field(16384, ge=64, description="Padded tokens in one forward pass.")
+    max_batch_size: int = Field(64, ge=1, description="Inputs in one forward pass.")
     max_batch_wait_ms: float = Field(
         5.0, ge=0, description="How long a round waits for the callers the last round answered."
     )
@@ -93,16 +104,22 @@ class Settings(BaseSettings):
     max_queue_seconds: float = Field(
         1.0,
         ge=0,
-        description="Estimated wait past which an embedding model answers 429 (Retry-After); 0: no limit.",
+        description="Estimated wait past which an embedding model answers 429 (Retry-After); 0: no limit; "
+        'per endpoint `"env": {"INFERHOUSE_MAX_QUEUE_SECONDS": ...}`.',
     )
-    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="Request body limit.")
     cache_bytes: int = Field(
-        64 * 1024 * 1024, ge=0, description="Memory for cached embeddings; 0 turns it off."
+        64 * 1024 * 1024, ge=0, description="Memory for cached embeddings, per model; 0 turns it off."
     )
-    torch_threads: int | None = Field(None, ge=1, description="Threads for torch; its default when unset.")
+    torch_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads for a model: torch's threads, or ONNX Runtime's workers; unset: all cores.",
+    )
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto",
-        description="How CPU endpoints run encoders: auto picks ONNX Runtime where it is faster and exact.",
+        description="CPU endpoints' encoder backend: `auto` (ONNX Runtime where measured faster and exact), "
+        "`torch`, `onnx`, `onnx-int8`.",
     )
     precision: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto",
@@ -116,10 +133,11 @@ class Settings(BaseSettings):
 
     secret_key: str | None = Field(
         None,
-        description="Encrypts stored API keys of remote services; unset: a key file in the data dir.",
+        description="Encrypts the API keys of remote inference services (a Fernet key, or any passphrase); "
+        "unset: `<data dir>/secret.key`.",
     )
 
-    log_level: str = "info"
+    log_level: str = Field("info", description="Log level.")
 
     @model_validator(mode="after")
     def _auth_off_only_on_loopback(self) -> Settings:
