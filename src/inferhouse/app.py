@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferhouse import __version__
 from inferhouse.api import (
+    docs_ui,
     endpoints_admin,
     es_inference,
     hf,
@@ -129,6 +130,9 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         version=__version__,
         summary="Hugging Face model serving and vector search, self-hosted.",
         lifespan=lifespan,
+        # Served by api.docs_ui from the package's own assets, so they render offline.
+        docs_url=None,
+        redoc_url=None,
         # We export Prometheus metrics ourselves; FastAPI's OpenTelemetry hooks would otherwise look up
         # the global providers (environment reads) on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -159,6 +163,7 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         return reply
 
     openapi.install(app)
+    docs_ui.install(app)
     app.add_middleware(EmbedFastLane)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
