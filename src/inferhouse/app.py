@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inferhouse import __version__
+from inferhouse._version import __version__
 from inferhouse.api import (
     docs_ui,
     endpoints_admin,

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from typing import Protocol
 
-from inferhouse.engine.batcher import BatchStats
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class BatchFacts(Protocol):
+    """What one forward pass reports (the engine's ``BatchStats``); a Protocol, so this base module
+    imports nothing from the engine above it."""
+
+    @property
+    def size(self) -> int: ...
+    @property
+    def computed_tokens(self) -> int: ...
+    @property
+    def queued_inputs(self) -> int: ...
 
 
 class Metrics:
@@ -78,7 +90,7 @@ class Metrics:
             registry=self.registry,
         )
 
-    def observe_batch(self, model: str, stats: BatchStats) -> None:
+    def observe_batch(self, model: str, stats: BatchFacts) -> None:
         self.batch_size.labels(model).observe(stats.size)
         self.batch_tokens.labels(model).inc(stats.computed_tokens)
         self.queue_depth.labels(model).set(stats.queued_inputs)

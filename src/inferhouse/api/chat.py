@@ -16,7 +16,7 @@ from typing import Any, Literal
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from inferhouse import __version__
+from inferhouse._version import __version__
 from inferhouse.api.renderers import render_openai
 from inferhouse.api.responses import json_response
 from inferhouse.api.sse import DONE, EventStream, sse_data, stop_unless_done

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from inferhouse import __version__
+from inferhouse._version import __version__
 from inferhouse.api.dialect import dialect_route
 from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
 from inferhouse.api.headers import header_flag, use_cache

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Response
 
-from inferhouse import __version__
+from inferhouse._version import __version__
 from inferhouse.api.renderers import render_hf
 from inferhouse.api.responses import json_response
 from inferhouse.api.sse import EventStream, sse_data, stop_unless_done

@@ -26,13 +26,34 @@ def pins(name: str) -> dict[str, str]:
     return pinned
 
 
-def wanted(extra: str | None) -> list[Requirement]:
-    listed = PYPROJECT["dependencies"] + (PYPROJECT["optional-dependencies"][extra] if extra else [])
-    return [Requirement(entry) for entry in listed]
+def wanted(extra: str) -> list[Requirement]:
+    """The base dependencies and ``extra``'s, with the extras it names of this project
+    (``inferhouse[server]``) expanded in place."""
+    found = [Requirement(entry) for entry in PYPROJECT["dependencies"]]
+    extras, seen = [extra], set()
+    while extras:
+        name = extras.pop()
+        if name not in seen:
+            seen.add(name)
+            for entry in PYPROJECT["optional-dependencies"][name]:
+                requirement = Requirement(entry)
+                if canonicalize_name(requirement.name) == canonicalize_name(PYPROJECT["name"]):
+                    extras.extend(requirement.extras)
+                else:
+                    found.append(requirement)
+    return found
 
 
-@pytest.mark.parametrize(("pinned_set", "extra"), [("serve", None), ("dev", "dev"), ("examples", "examples")])
-def test_every_dependency_is_pinned_within_its_range(pinned_set: str, extra: str | None) -> None:
+def test_the_server_dependencies_are_an_extra_the_sdk_does_without() -> None:
+    # `pip install inferhouse` is the SDK; tests/integration/test_sdk_install.py installs it.
+    assert [Requirement(entry).name for entry in PYPROJECT["dependencies"]] == ["httpx"]
+    assert "torch" in {requirement.name for requirement in wanted("server")}
+
+
+@pytest.mark.parametrize(
+    ("pinned_set", "extra"), [("serve", "server"), ("dev", "dev"), ("examples", "examples")]
+)
+def test_every_dependency_is_pinned_within_its_range(pinned_set: str, extra: str) -> None:
     pinned = pins(pinned_set)
     for requirement in wanted(extra):
         name = canonicalize_name(requirement.name)
