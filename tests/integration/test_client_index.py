@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inferhouse.client import Client, IndexDescription, InferhouseAPIError, Match, Vector
-from inferhouse.client._client import MAX_UPSERT_BYTES, MAX_UPSERT_VECTORS
+from inferhouse.client._vectors import MAX_UPSERT_BYTES, MAX_UPSERT_VECTORS
 from tests.support.server import RunningServer, index_name_for
 
 

@@ -21,7 +21,7 @@ from inferhouse.client import (
     IndexDescription,
     InferhouseAPIError,
 )
-from inferhouse.client._client import DEFAULT_BASE_URL
+from inferhouse.client._transport import DEFAULT_BASE_URL
 from inferhouse.settings import Settings
 
 __all__ = [

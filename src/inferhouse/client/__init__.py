@@ -1,15 +1,11 @@
 """A small Python SDK over httpx; it needs none of the server's heavy dependencies."""
 
-from inferhouse.client._client import (
-    Client,
-    IndexDescription,
-    IndexStats,
-    InferhouseAPIError,
-    Match,
-    Vector,
-)
+from inferhouse.client._client import Client
 from inferhouse.client._endpoints import EndpointDescription, EndpointNotReady
+from inferhouse.client._indexes import IndexDescription
 from inferhouse.client._records import RecordHit
+from inferhouse.client._transport import InferhouseAPIError
+from inferhouse.client._vectors import IndexStats, Match, Vector
 
 __all__ = [
     "Client",

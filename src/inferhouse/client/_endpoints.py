@@ -1,11 +1,16 @@
-"""The Inference Endpoints management API's shapes: the description the server returns and the bodies the
-client sends (``/v2/endpoint/{namespace}``, as ``huggingface_hub`` calls it)."""
+"""The Inference Endpoints management API: the description the server returns, the bodies the client sends
+and the client's calls (``/v2/endpoint/{namespace}``, as ``huggingface_hub`` calls it)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
+
+from inferhouse.client._transport import InferhouseAPIError, Transport, segment
 
 # States an endpoint does not leave by itself: waiting on them for "running" would only time out.
 FAILED_STATES = frozenset({"failed", "updateFailed"})
@@ -123,3 +128,162 @@ def _section(fields: Mapping[str, Any]) -> dict[str, Any] | None:
     it clears the variables)."""
     given = {key: value for key, value in fields.items() if value is not None}
     return given or None
+
+
+class EndpointsAPI(Transport):
+    """Inference Endpoints management (the ``/v2/endpoint`` API huggingface_hub speaks)."""
+
+    _namespace: str | None = None
+
+    def namespace(self) -> str:
+        """The namespace endpoints live in: the server's whoami name, asked once."""
+        if self._namespace is None:
+            self._namespace = str(self._request("GET", "/api/whoami-v2")["name"])
+        return self._namespace
+
+    def create_endpoint(
+        self,
+        name: str,
+        repository: str,
+        *,
+        task: str | None = None,
+        revision: str | None = None,
+        framework: str = "pytorch",
+        accelerator: str = "cpu",
+        instance_type: str = "intel-icl",
+        instance_size: str = "x1",
+        min_replica: int = 1,
+        max_replica: int = 1,
+        scale_to_zero_timeout: int | None = None,
+        type: str = "protected",
+        env: Mapping[str, str] | None = None,
+        vendor: str = "local",
+        region: str = "local",
+    ) -> EndpointDescription:
+        """Create an endpoint serving ``repository``. The reply comes before the model is loaded: see
+        :meth:`wait_endpoint`. ``scale_to_zero_timeout`` is in idle minutes."""
+        body = endpoint_body(
+            name=name,
+            type=type,
+            repository=repository,
+            revision=revision,
+            task=task,
+            framework=framework,
+            env=env,
+            accelerator=accelerator,
+            instance_type=instance_type,
+            instance_size=instance_size,
+            min_replica=min_replica,
+            max_replica=max_replica,
+            scale_to_zero_timeout=scale_to_zero_timeout,
+            vendor=vendor,
+            region=region,
+        )
+        body["model"]["image"] = {"huggingface": {}}  # the only image this server runs
+        return self._endpoint("POST", None, json=body)
+
+    def list_endpoints(self) -> list[EndpointDescription]:
+        reply = self._request("GET", self._endpoint_path(None))
+        return [EndpointDescription.from_json(item) for item in reply.get("items", [])]
+
+    def describe_endpoint(self, name: str) -> EndpointDescription:
+        return self._endpoint("GET", name)
+
+    def update_endpoint(
+        self,
+        name: str,
+        *,
+        repository: str | None = None,
+        revision: str | None = None,
+        task: str | None = None,
+        framework: str | None = None,
+        accelerator: str | None = None,
+        instance_type: str | None = None,
+        instance_size: str | None = None,
+        min_replica: int | None = None,
+        max_replica: int | None = None,
+        scale_to_zero_timeout: int | None = None,
+        type: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> EndpointDescription:
+        """Change only the fields given; ``None`` leaves a field as it is."""
+        body = endpoint_body(
+            type=type,
+            repository=repository,
+            revision=revision,
+            task=task,
+            framework=framework,
+            env=env,
+            accelerator=accelerator,
+            instance_type=instance_type,
+            instance_size=instance_size,
+            min_replica=min_replica,
+            max_replica=max_replica,
+            scale_to_zero_timeout=scale_to_zero_timeout,
+        )
+        return self._endpoint("PUT", name, json=body)
+
+    def pause_endpoint(self, name: str) -> EndpointDescription:
+        """Stop serving and release the model until :meth:`resume_endpoint`."""
+        return self._endpoint("POST", name, "pause")
+
+    def resume_endpoint(self, name: str, *, running_ok: bool = True) -> EndpointDescription:
+        """Start a paused (or scaled-to-zero) endpoint; one already running is fine unless not
+        ``running_ok``."""
+        try:
+            return self._endpoint("POST", name, "resume")
+        except InferhouseAPIError as error:
+            # The server refuses to resume a running endpoint; huggingface_hub treats that as done too.
+            if running_ok and error.status_code == 400 and "already running" in error.message:
+                return self.describe_endpoint(name)
+            raise
+
+    def scale_endpoint_to_zero(self, name: str) -> EndpointDescription:
+        """Drop every replica now; the endpoint stays and starts again on the next request."""
+        return self._endpoint("POST", name, "scale-to-zero")
+
+    def delete_endpoint(self, name: str) -> None:
+        self._request("DELETE", self._endpoint_path(name))
+
+    def endpoint_logs(self, name: str, tail: int = 100) -> list[str]:
+        """The endpoint's last ``tail`` log lines, oldest first."""
+        response = self._send("GET", f"{self._endpoint_path(name)}/logs", params={"tail": tail})
+        return response.text.splitlines()
+
+    def wait_endpoint(self, name: str, timeout: float = 300, poll: float = 0.5) -> EndpointDescription:
+        """Poll until the endpoint is running and its health route answers 200, as
+        ``InferenceEndpoint.wait`` does; raise :class:`EndpointNotReady` if it fails, is paused, or is
+        not ready within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            endpoint = self.describe_endpoint(name)
+            if endpoint.state in FAILED_STATES:
+                raise EndpointNotReady(name, endpoint.state, endpoint.message, "failed")
+            if endpoint.state in STOPPED_STATES:
+                raise EndpointNotReady(name, endpoint.state, endpoint.message, "will not start by itself")
+            if endpoint.state == "running" and self._healthy(endpoint):
+                return endpoint
+            if time.monotonic() >= deadline:
+                raise EndpointNotReady(
+                    name, endpoint.state, endpoint.message, f"not ready after {timeout:g} s"
+                )
+            time.sleep(poll)
+
+    def _healthy(self, endpoint: EndpointDescription) -> bool:
+        if not endpoint.url:
+            return False
+        try:
+            response = self._http.get(endpoint.url.rstrip("/") + endpoint.health_route)
+        except httpx.TransportError:
+            return False  # not listening yet: keep polling until the deadline
+        return response.status_code == 200
+
+    def _endpoint(
+        self, method: str, name: str | None, action: str | None = None, **kwargs: Any
+    ) -> EndpointDescription:
+        path = self._endpoint_path(name) + (f"/{action}" if action else "")
+        return EndpointDescription.from_json(self._request(method, path, **kwargs))
+
+    def _endpoint_path(self, name: str | None) -> str:
+        path = f"/v2/endpoint/{segment(self.namespace())}"
+        return path if name is None else f"{path}/{segment(name)}"

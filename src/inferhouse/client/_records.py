@@ -1,11 +1,13 @@
-"""Shapes the SDK uses for integrated indexes and inference configurations."""
+"""Text records of integrated indexes: the hits of a search, and upserts batched to the server's limits."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from inferhouse.client._transport import Transport, index_path, segment
 
 # The server takes at most this many records per upsert; bodies stay under its 2 MB limit.
 MAX_RECORDS_PER_UPSERT = 1000
@@ -49,3 +51,41 @@ def ndjson_batches(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
         used += len(line) + 1
     if lines:
         yield b"\n".join(lines)
+
+
+class RecordsAPI(Transport):
+    """Text records of integrated indexes, which the server chunks and embeds."""
+
+    def upsert_records(self, index: str, records: Iterable[Mapping[str, Any]], namespace: str = "") -> int:
+        """Upsert text records (``{"_id", <text field>, ...}``) into an integrated index; the server
+        chunks and embeds them. Sent in as many requests as the limits need; returns the record count."""
+        path = f"{index_path(index)}/records/namespaces/{segment(namespace) or '__default__'}/upsert"
+        sent = 0
+        for body in ndjson_batches(records):
+            self._send("POST", path, content=body, headers={"content-type": "application/x-ndjson"})
+            sent += body.count(b"\n") + 1
+        return sent
+
+    def search_records(
+        self,
+        index: str,
+        text: str,
+        *,
+        top_k: int = 10,
+        namespace: str = "",
+        filter: Mapping[str, Any] | None = None,
+        fields: Sequence[str] | None = None,
+        rerank: Mapping[str, Any] | None = None,
+    ) -> list[RecordHit]:
+        """The records of an integrated index that best match ``text``, one hit per record."""
+        query: dict[str, Any] = {"inputs": {"text": text}, "top_k": top_k}
+        if filter is not None:
+            query["filter"] = dict(filter)
+        body: dict[str, Any] = {"query": query}
+        if fields is not None:
+            body["fields"] = list(fields)
+        if rerank is not None:
+            body["rerank"] = dict(rerank)
+        path = f"{index_path(index)}/records/namespaces/{segment(namespace) or '__default__'}/search"
+        reply = self._post(path, body)
+        return [RecordHit.from_json(hit) for hit in reply["result"]["hits"]]
