@@ -13,7 +13,9 @@ import pytest
 
 from inferhouse.errors import UpstreamError, UpstreamMalformed, UpstreamRateLimited, UpstreamRejected
 from inferhouse.inference.rate_limit import RateLimiter, RateLimiters
-from inferhouse.inference.remote import HuggingFaceRemote, RankedText, RetryPolicy, new_http_client
+from inferhouse.inference.remote import HuggingFaceRemote
+from inferhouse.inference.replies import RankedText
+from inferhouse.inference.upstream import RetryPolicy, new_http_client
 from tests.support.fake_time import FakeTime
 from tests.support.fake_upstream import FakeUpstream, Received, Reply, closed_port_url, running_upstream
 

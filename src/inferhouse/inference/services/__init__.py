@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from inferhouse.inference.config import InferenceConfig, TaskType
-from inferhouse.inference.remote import RankedText
+from inferhouse.inference.replies import RankedText
 
 __all__ = ["InferenceRunner", "InferenceService", "ParsedSettings", "RankedText"]
 

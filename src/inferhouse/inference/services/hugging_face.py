@@ -7,9 +7,10 @@ from typing import Any
 from inferhouse.errors import SettingsInvalid
 from inferhouse.inference.config import InferenceConfig, TaskType, unknown_settings
 from inferhouse.inference.rate_limit import RateLimiters
-from inferhouse.inference.remote import HuggingFaceRemote, RetryPolicy, new_http_client
+from inferhouse.inference.remote import HuggingFaceRemote
 from inferhouse.inference.services import InferenceRunner, ParsedSettings
 from inferhouse.inference.services._settings import SettingsReader
+from inferhouse.inference.upstream import RetryPolicy, new_http_client
 
 DEFAULT_REQUESTS_PER_MINUTE = 3000
 

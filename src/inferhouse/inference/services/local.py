@@ -9,7 +9,7 @@ from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.errors import SettingsInvalid, TaskMismatch
 from inferhouse.inference.config import InferenceConfig, TaskType, unknown_settings
-from inferhouse.inference.remote import RankedText
+from inferhouse.inference.replies import RankedText
 from inferhouse.inference.services import InferenceRunner, ParsedSettings
 from inferhouse.inference.services._settings import SettingsReader
 
