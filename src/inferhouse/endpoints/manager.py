@@ -27,6 +27,7 @@ from inferhouse.endpoints.config import (
     now_iso,
 )
 from inferhouse.endpoints.deployment import Deployment, MemoryBudget, check_task, load_deployment
+from inferhouse.endpoints.idle import IdleWatch, reap_forever
 from inferhouse.endpoints.logs import EndpointLogs, current_endpoint
 from inferhouse.endpoints.store import EndpointStore
 from inferhouse.errors import (
@@ -64,11 +65,10 @@ class EndpointManager:
         self._metrics = metrics
         self._store = EndpointStore(db)
         self._loader = loader
-        self._clock = clock
         self._records: dict[str, EndpointRecord] = {}
         self._deployments: dict[str, Deployment] = {}
         self._loads: dict[str, asyncio.Task[None]] = {}
-        self._last_used: dict[str, float] = {}
+        self._idle = IdleWatch(clock)
         self._load_seconds: dict[str, float] = {}
         self._reaper: asyncio.Task[None] | None = None
         self.budget = MemoryBudget(settings.endpoint_memory_bytes)
@@ -92,7 +92,9 @@ class EndpointManager:
             if record.status.state in RESTARTED_STATES and name not in self._loads:
                 self._start_load(name, record.serving or record.config)
             self._observe_state(name)
-        self._reaper = asyncio.create_task(self._reap_forever())
+        self._reaper = asyncio.create_task(
+            reap_forever(lambda: self._settings.idle_check_seconds, self.reap_idle)
+        )
 
     async def wait_until_settled(self) -> None:
         """Wait for every load in progress (tests and ``serve --wait``)."""
@@ -206,7 +208,7 @@ class EndpointManager:
         del self._records[name]
         self._store.delete(name)
         self.logs.forget(name)
-        self._last_used.pop(name, None)
+        self._idle.forget(name)
         self._metrics.endpoint_replicas.labels(name).set(0)
         for state in State:
             self._metrics.endpoint_state.labels(name, state.value).set(0)
@@ -234,12 +236,12 @@ class EndpointManager:
         try:
             deployment = await self._acquire(name, wait)
             deployment.enter()
-            self._last_used[name] = self._clock()
+            self._idle.used(name)
             try:
                 yield deployment
             finally:
                 deployment.leave()
-                self._last_used[name] = self._clock()
+                self._idle.used(name)
         except InferhouseError as error:
             outcome = error.kind
             raise
@@ -281,30 +283,13 @@ class EndpointManager:
 
     def reap_idle(self) -> list[str]:
         """Unload every running endpoint with minReplica 0 idle for its scaleToZeroTimeout (minutes)."""
-        now = self._clock()
         reaped = []
-        for name, record in list(self._records.items()):
-            scaling = record.config.compute
-            timeout = scaling.scale_to_zero_timeout
-            deployment = self._deployments.get(name)
-            if scaling.min_replica != 0 or not timeout or timeout <= 0 or deployment is None:
-                continue
-            if record.status.state is not State.RUNNING or deployment.in_flight:
-                continue
-            if now - self._last_used.get(name, now) >= timeout * 60:
-                self._unload(name)
-                self._set_state(record, State.SCALED_TO_ZERO, None)
-                self.logs.add(name, f"scaled to zero after {timeout} minute(s) without requests")
-                reaped.append(name)
+        for name, timeout in self._idle.due(self._records, self._deployments):
+            self._unload(name)
+            self._set_state(self._records[name], State.SCALED_TO_ZERO, None)
+            self.logs.add(name, f"scaled to zero after {timeout} minute(s) without requests")
+            reaped.append(name)
         return reaped
-
-    async def _reap_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.idle_check_seconds)
-            try:
-                self.reap_idle()
-            except Exception:  # the reaper must outlive a bug in one pass
-                log.exception("scaling idle endpoints to zero failed")
 
     # -- loading --------------------------------------------------------------------------------------
 
@@ -353,7 +338,7 @@ class EndpointManager:
         if record.config.model.task is None:
             record.config = record.config.with_task(deployment.task)
         record.serving = deployment.config
-        self._last_used[name] = self._clock()
+        self._idle.used(name)
         self._set_state(record, State.RUNNING, None)
         self._metrics.endpoint_replicas.labels(name).set(deployment.replicas)
         message = (
