@@ -18,8 +18,8 @@ from inferhouse.api.core.error_shapes import render_elasticsearch
 from inferhouse.api.core.openapi import json_body, replies
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
+from inferhouse.api.elasticsearch.calls import infer
 from inferhouse.errors import BadRequest
-from inferhouse.inference.calls import infer
 from inferhouse.inference.config import INFERENCE_ID, TaskType, parse_task_type
 
 router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])
