@@ -13,24 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferhouse._version import __version__
-from inferhouse.api import (
-    docs_ui,
-    endpoints_admin,
-    es_inference,
-    hf,
-    openai,
-    openapi,
-    ops,
-    pinecone_control,
-    pinecone_data,
-    pinecone_records,
-    tei,
-    tgi,
-)
-from inferhouse.api.dialect import allowed_methods, from_http_exception
-from inferhouse.api.fast_lane import EmbedFastLane
-from inferhouse.api.renderers import render_hf
-from inferhouse.api.services import Services
+from inferhouse.api import elasticsearch, generation, huggingface, operations, pinecone
+from inferhouse.api.core import openapi
+from inferhouse.api.core.dialect import allowed_methods, from_http_exception
+from inferhouse.api.core.error_shapes import render_hf
+from inferhouse.api.core.services import Services
 from inferhouse.auth import TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
@@ -130,30 +117,34 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         version=__version__,
         summary="Hugging Face model serving and vector search, self-hosted.",
         lifespan=lifespan,
-        # Served by api.docs_ui from the package's own assets, so they render offline.
+        # Served by api.operations.docs_ui from the package's own assets, so they render offline.
         docs_url=None,
         redoc_url=None,
         # We export Prometheus metrics ourselves; FastAPI's OpenTelemetry hooks would otherwise look up
         # the global providers (environment reads) on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    dialects = (
-        ops,
-        endpoints_admin,
-        hf,
-        tei,
-        tgi,
-        openai,
-        es_inference,
-        pinecone_records,
-        pinecone_control,
-        pinecone_data,
+    # Mounted in this order; where two paths could match, the first one mounted wins.
+    routers = (
+        operations.health_public_router,
+        operations.health_router,
+        operations.endpoints_admin_router,
+        huggingface.hf_endpoint_router,
+        huggingface.hf_router,
+        huggingface.tei_openai_router,
+        huggingface.tei_router,
+        generation.tgi_router,
+        huggingface.openai_embeddings_router,
+        generation.openai_chat_router,
+        elasticsearch.inference_router,
+        pinecone.records_control_router,
+        pinecone.records_default_namespace_router,
+        pinecone.records_router,
+        pinecone.control_router,
+        pinecone.data_router,
     )
-    for module in dialects:
-        for name in ("public", "endpoint_router", "openai_router", "control", "default_namespace", "router"):
-            router = getattr(module, name, None)
-            if router is not None:
-                app.include_router(router)
+    for router in routers:
+        app.include_router(router)
 
     @app.exception_handler(HTTPException)
     async def unrouted(request: Request, error: HTTPException) -> Response:
@@ -163,8 +154,8 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         return reply
 
     openapi.install(app)
-    docs_ui.install(app)
-    app.add_middleware(EmbedFastLane)
+    operations.docs_ui.install(app)
+    app.add_middleware(huggingface.EmbedFastLane)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 

@@ -1,7 +1,7 @@
 """Every JSON route refuses the same bad bodies the same way: 400 ``invalid_json`` in its dialect's shape.
 
 The routes come from the app's own route table, so a new POST, PUT or PATCH route is covered the day it
-is added; a route that takes no JSON body must say so (``api.bodies.takes``) and is listed here.
+is added; a route that takes no JSON body must say so (``api.core.bodies.takes``) and is listed here.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import pytest
 import requests
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from inferhouse.api.bodies import MAX_JSON_DEPTH, body_kind
-from inferhouse.api.renderers import (
+from inferhouse.api.core.bodies import MAX_JSON_DEPTH, body_kind
+from inferhouse.api.core.error_shapes import (
     render_elasticsearch,
     render_hf,
     render_openai,
     render_pinecone_control,
     render_pinecone_data,
+    render_tgi,
 )
-from inferhouse.api.tgi_replies import render_tgi
 from inferhouse.app import create_app
 from inferhouse.settings import DEFAULT_ENDPOINT_NAME, Settings
 from tests.support.server import RunningServer

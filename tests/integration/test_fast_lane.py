@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from inferhouse.api.fast_lane import _plain
+from inferhouse.api.huggingface.fast_lane import _plain
 from tests.support.server import RunningServer
 
 DEFAULT = "all-minilm-l6-v2"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inferhouse.api.bodies import MAX_JSON_DEPTH, parse_json
+from inferhouse.api.core.bodies import MAX_JSON_DEPTH, parse_json
 from inferhouse.errors import InvalidJson
 
 

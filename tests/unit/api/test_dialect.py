@@ -4,8 +4,8 @@ import orjson
 import pytest
 from fastapi.exceptions import RequestValidationError
 
-from inferhouse.api.dialect import from_validation_error
-from inferhouse.api.renderers import render_hf, render_openai
+from inferhouse.api.core.dialect import from_validation_error
+from inferhouse.api.core.error_shapes import render_hf, render_openai
 from inferhouse.errors import (
     EmptyInput,
     InferhouseError,

@@ -16,11 +16,12 @@ from huggingface_hub.errors import GenerationError, IncompleteGenerationError, O
 from huggingface_hub.inference._common import _format_text_generation_stream_output
 from starlette.requests import ClientDisconnect
 
-from inferhouse.api.chat import ChatRequest, _chunks, _Shape, openai_error_event
-from inferhouse.api.sse import EventStream
-from inferhouse.api.stop_text import StopTrimmer
-from inferhouse.api.tgi_params import TgiParameters
-from inferhouse.api.tgi_replies import _tgi_events, render_tgi
+from inferhouse.api.core.error_shapes import render_tgi
+from inferhouse.api.generation.chat import ChatRequest, _chunks, _Shape, openai_error_event
+from inferhouse.api.generation.sse import EventStream
+from inferhouse.api.generation.stop_text import StopTrimmer
+from inferhouse.api.generation.tgi_params import TgiParameters
+from inferhouse.api.generation.tgi_replies import _tgi_events
 from inferhouse.engine.generation.contract import GeneratedToken, GenerationResult
 from inferhouse.errors import BackendFailure, InferhouseError, Overloaded, ValidationFailed
 

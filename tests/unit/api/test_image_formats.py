@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inferhouse.api.images import ImageFormat, negotiate
+from inferhouse.api.huggingface.images import ImageFormat, negotiate
 from inferhouse.errors import ValidationFailed
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from inferhouse.api.responses import json_response
+from inferhouse.api.core.responses import json_response
 from inferhouse.engine.images import GeneratedImage
 from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.errors import ValidationFailed

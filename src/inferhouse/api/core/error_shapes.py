@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import Response
 
-from inferhouse.api.responses import json_response
+from inferhouse.api.core.responses import json_response
 from inferhouse.errors import (
     AlreadyExists,
+    BackendFailure,
     Forbidden,
     InferhouseError,
     InvalidJson,
@@ -44,6 +45,18 @@ def render_hf(error: InferhouseError) -> Response:
     if isinstance(error, ModelLoading):
         body["estimated_time"] = error.estimated_time
     return json_response(body, error.status_code, _headers(error))
+
+
+def tgi_error_type(error: InferhouseError) -> str:
+    """TGI calls a model failure ``generation``; huggingface_hub turns that into GenerationError."""
+    return "generation" if isinstance(error, BackendFailure) else error.kind
+
+
+def render_tgi(error: InferhouseError) -> Response:
+    """``{"error", "error_type"}`` as :func:`render_hf`, with TGI's name for a failed generation."""
+    if isinstance(error, BackendFailure):
+        return json_response({"error": error.message, "error_type": "generation"}, error.status_code)
+    return render_hf(error)
 
 
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}

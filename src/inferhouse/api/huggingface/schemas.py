@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-from inferhouse.api.json_types import Flag, Integer
+from inferhouse.api.core.headers import RequestOptions
+from inferhouse.api.core.json_types import Flag, Integer
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
 
@@ -19,13 +20,6 @@ Texts = Annotated[list[str], Field(json_schema_extra=_NOT_EMPTY)]
 class SimilarityInputs(BaseModel):
     source_sentence: str
     sentences: Texts
-
-
-class RequestOptions(BaseModel):
-    """The serverless API's ``options`` object; headers ``x-use-cache``/``x-wait-for-model`` do the same."""
-
-    use_cache: Flag = True
-    wait_for_model: Flag = False
 
 
 class EmbeddingParameters(BaseModel):

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from inferhouse.api import pinecone_schemas as wire
-from inferhouse.api.bodies import field, flag, json_object, takes
-from inferhouse.api.dialect import dialect_route
-from inferhouse.api.openapi import json_body, replies
-from inferhouse.api.renderers import render_pinecone_data
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import services
+from inferhouse.api.core.bodies import field, flag, json_object, takes
+from inferhouse.api.core.dialect import dialect_route
+from inferhouse.api.core.error_shapes import render_pinecone_data
+from inferhouse.api.core.openapi import json_body, replies
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import services
+from inferhouse.api.pinecone import schemas as wire
 from inferhouse.errors import BadRequest
 from inferhouse.records.upsert import delete_records
 from inferhouse.vectors.filters import Predicate, compile_filter

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from inferhouse.api.json_types import Integer
+from inferhouse.api.core.json_types import Integer
 from inferhouse.errors import ValidationFailed
 
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from inferhouse.api import pinecone_schemas as wire
-from inferhouse.api.bodies import field, json_object, parse_json, takes
-from inferhouse.api.dialect import dialect_route, principal_of
-from inferhouse.api.openapi import json_body, replies
-from inferhouse.api.pinecone_control import config_from_body, describe
-from inferhouse.api.renderers import render_pinecone_control, render_pinecone_data
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import services
+from inferhouse.api.core.bodies import field, json_object, parse_json, takes
+from inferhouse.api.core.dialect import dialect_route, principal_of
+from inferhouse.api.core.error_shapes import render_pinecone_control, render_pinecone_data
+from inferhouse.api.core.openapi import json_body, replies
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import services
+from inferhouse.api.pinecone import schemas as wire
+from inferhouse.api.pinecone.control import config_from_body, describe
 from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
 from inferhouse.errors import BadRequest
 from inferhouse.records.binding import Binding, embed_counted

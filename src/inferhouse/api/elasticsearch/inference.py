@@ -12,14 +12,14 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from inferhouse.api.bodies import json_object
-from inferhouse.api.dialect import dialect_route, principal_of
-from inferhouse.api.openapi import json_body, replies
-from inferhouse.api.renderers import render_elasticsearch
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import services
+from inferhouse.api.core.bodies import json_object
+from inferhouse.api.core.dialect import dialect_route, principal_of
+from inferhouse.api.core.error_shapes import render_elasticsearch
+from inferhouse.api.core.openapi import json_body, replies
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import services
+from inferhouse.api.elasticsearch.calls import infer
 from inferhouse.errors import BadRequest
-from inferhouse.inference.calls import infer
 from inferhouse.inference.config import INFERENCE_ID, TaskType, parse_task_type
 
 router = APIRouter(route_class=dialect_route(render_elasticsearch), tags=["Elasticsearch inference API"])

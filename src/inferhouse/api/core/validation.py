@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from inferhouse.api.dialect import from_validation_error
+from inferhouse.api.core.dialect import from_validation_error
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

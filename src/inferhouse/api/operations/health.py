@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from inferhouse.api.dialect import dialect_route
-from inferhouse.api.renderers import render_hf
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import Services, services
+from inferhouse.api.core.dialect import dialect_route
+from inferhouse.api.core.error_shapes import render_hf
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import Services, services
 from inferhouse.auth import OPERATOR, Principal
 from inferhouse.endpoints.access import listed_in_health
 from inferhouse.errors import Unauthorized

@@ -18,8 +18,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
-from inferhouse.api.bodies import body_kind, parse_json, remember
-from inferhouse.api.services import Services, services
+from inferhouse.api.core.bodies import body_kind, parse_json, remember
+from inferhouse.api.core.services import Services, services
 from inferhouse.auth import OPERATOR, Principal
 from inferhouse.errors import (
     BadRequest,
@@ -51,7 +51,7 @@ def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> t
     """Build the ``route_class`` for a router whose errors ``render`` shapes and ``policy`` guards."""
 
     class DialectRoute(APIRoute):
-        # Read by the OpenAPI document (inferhouse.api.openapi): each route's error shape and security.
+        # Read by the OpenAPI document (inferhouse.api.core.openapi): each route's error shape and security.
         renderer: ClassVar[ErrorRenderer] = staticmethod(render)
         auth_policy: ClassVar[AuthPolicy] = policy
 

@@ -11,17 +11,17 @@ from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, Request, Response
 
-from inferhouse.api.chat import ChatRequest, chat_response
-from inferhouse.api.dialect import dialect_route
-from inferhouse.api.headers import header_flag
-from inferhouse.api.openapi import JSON_OR_EVENTS, replies
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import services
-from inferhouse.api.tgi_params import GenerateRequest
-from inferhouse.api.tgi_replies import (
+from inferhouse.api.core.dialect import dialect_route
+from inferhouse.api.core.error_shapes import render_tgi
+from inferhouse.api.core.headers import header_flag
+from inferhouse.api.core.openapi import JSON_OR_EVENTS, replies
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import services
+from inferhouse.api.generation.chat import ChatRequest, chat_response
+from inferhouse.api.generation.tgi_params import GenerateRequest
+from inferhouse.api.generation.tgi_replies import (
     generate_reply,
     generator_of,
-    render_tgi,
     stream_reply,
     tgi_error_event,
 )

@@ -1,7 +1,7 @@
 """Request bodies: the one strict JSON parser every route's body goes through, and field helpers.
 
 Every POST, PUT and PATCH route takes a JSON body unless it says otherwise with :func:`takes`. The
-dialect route (``api/dialect.py``) parses that body with :func:`parse_json` before the route runs,
+dialect route (``api/core/dialect.py``) parses that body with :func:`parse_json` before the route runs,
 whatever the ``Content-Type`` says, so every route refuses the same bodies with the same
 ``invalid_json`` error: bytes that are not UTF-8, text that is not JSON (``NaN``, ``Infinity``, numbers
 too large for a double), an empty body where one is needed, and nesting deeper than

@@ -1,10 +1,21 @@
-"""Request headers the Hugging Face APIs use to steer a call."""
+"""How a caller steers a call: Hugging Face's headers, and the body's ``options`` object they stand for.
+
+Every Hugging Face-family dialect (serverless, endpoints, TEI, TGI, OpenAI at the root) honours them.
+"""
 
 from __future__ import annotations
 
 from fastapi import Request
+from pydantic import BaseModel
 
-from inferhouse.api.schemas import RequestOptions
+from inferhouse.api.core.json_types import Flag
+
+
+class RequestOptions(BaseModel):
+    """The serverless API's ``options`` object; headers ``x-use-cache``/``x-wait-for-model`` do the same."""
+
+    use_cache: Flag = True
+    wait_for_model: Flag = False
 
 
 def header_flag(request: Request, name: str) -> bool | None:

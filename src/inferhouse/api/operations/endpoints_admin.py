@@ -9,14 +9,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inferhouse.api.bodies import json_object, takes
-from inferhouse.api.dialect import dialect_route, principal_of
-from inferhouse.api.json_types import Integer
-from inferhouse.api.openapi import SCHEMA_REF, json_body
-from inferhouse.api.renderers import render_hf
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import Services, services
-from inferhouse.api.validation import parse_as
+from inferhouse.api.core.bodies import json_object, takes
+from inferhouse.api.core.dialect import dialect_route, principal_of
+from inferhouse.api.core.error_shapes import render_hf
+from inferhouse.api.core.json_types import Integer
+from inferhouse.api.core.openapi import SCHEMA_REF, json_body
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import Services, services
+from inferhouse.api.core.validation import parse_as
 from inferhouse.auth import ANONYMOUS, Principal
 from inferhouse.endpoints.access import (
     check_create,

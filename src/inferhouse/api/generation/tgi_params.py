@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from inferhouse.api.schemas import RequestOptions
+from inferhouse.api.core.headers import RequestOptions
 from inferhouse.engine.generation.contract import GenerationParams
 from inferhouse.errors import ValidationFailed
 

@@ -9,14 +9,17 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from inferhouse.api.bodies import json_object
-from inferhouse.api.dialect import dialect_route
-from inferhouse.api.headers import header_flag, use_cache, wait_for_model
-from inferhouse.api.images import image_reply
-from inferhouse.api.openapi import json_body
-from inferhouse.api.renderers import render_hf
-from inferhouse.api.responses import json_response
-from inferhouse.api.schemas import (
+from inferhouse.api.core.bodies import json_object
+from inferhouse.api.core.dialect import dialect_route
+from inferhouse.api.core.error_shapes import render_hf
+from inferhouse.api.core.headers import header_flag, use_cache, wait_for_model
+from inferhouse.api.core.openapi import json_body
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import Services, services
+from inferhouse.api.core.validation import parse_as
+from inferhouse.api.generation.tgi_replies import compat_reply
+from inferhouse.api.huggingface.images import image_reply
+from inferhouse.api.huggingface.schemas import (
     InferenceRequest,
     ToolkitRequest,
     checked_similarity,
@@ -24,9 +27,6 @@ from inferhouse.api.schemas import (
     expect_similarity,
     expect_texts,
 )
-from inferhouse.api.services import Services, services
-from inferhouse.api.tgi_replies import compat_reply
-from inferhouse.api.validation import parse_as
 from inferhouse.endpoints.config import EMBEDDING_TASKS, IMAGE_TASKS
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder

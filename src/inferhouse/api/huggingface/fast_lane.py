@@ -18,10 +18,10 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inferhouse.api.renderers import render_hf
-from inferhouse.api.responses import json_response
-from inferhouse.api.schemas import checked_texts
-from inferhouse.api.services import Services
+from inferhouse.api.core.error_shapes import render_hf
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import Services
+from inferhouse.api.huggingface.schemas import checked_texts
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.errors import InferhouseError, PayloadTooLarge
@@ -121,7 +121,7 @@ def _fast_task(deployment: Deployment, tei: bool) -> str | None:
 
 
 def _authorize(found: Services, headers: dict[str, str], name: str) -> None:
-    """The ``endpoint`` policy of :func:`inferhouse.api.dialect.authorize`, from raw headers."""
+    """The ``endpoint`` policy of :func:`inferhouse.api.core.dialect.authorize`, from raw headers."""
     if not found.settings.auth:
         return
     principal = found.tokens.identify(headers.get("authorization"), headers.get("api-key"))

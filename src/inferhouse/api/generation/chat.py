@@ -17,10 +17,10 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from inferhouse._version import __version__
-from inferhouse.api.renderers import render_openai
-from inferhouse.api.responses import json_response
-from inferhouse.api.sse import DONE, EventStream, sse_data, stop_unless_done
-from inferhouse.api.stop_text import StopTrimmer
+from inferhouse.api.core.error_shapes import render_openai
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.generation.sse import DONE, EventStream, sse_data, stop_unless_done
+from inferhouse.api.generation.stop_text import StopTrimmer
 from inferhouse.engine.generation.contract import (
     FinishReason,
     GenerationParams,

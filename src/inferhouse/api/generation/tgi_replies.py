@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import Response
 
 from inferhouse._version import __version__
-from inferhouse.api.renderers import render_hf
-from inferhouse.api.responses import json_response
-from inferhouse.api.sse import EventStream, sse_data, stop_unless_done
-from inferhouse.api.tgi_params import GenerateRequest
-from inferhouse.api.validation import parse_as
+from inferhouse.api.core.error_shapes import render_tgi, tgi_error_type
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.validation import parse_as
+from inferhouse.api.generation.sse import EventStream, sse_data, stop_unless_done
+from inferhouse.api.generation.tgi_params import GenerateRequest
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.generation.contract import (
     GeneratedToken,
@@ -29,18 +29,6 @@ from inferhouse.engine.generation.contract import (
 from inferhouse.errors import BackendFailure, InferhouseError, TaskMismatch
 
 log = logging.getLogger(__name__)
-
-
-def tgi_error_type(error: InferhouseError) -> str:
-    """TGI calls a model failure ``generation``; huggingface_hub turns that into GenerationError."""
-    return "generation" if isinstance(error, BackendFailure) else error.kind
-
-
-def render_tgi(error: InferhouseError) -> Response:
-    """``{"error", "error_type"}`` as :func:`render_hf`, with TGI's name for a failed generation."""
-    if isinstance(error, BackendFailure):
-        return json_response({"error": error.message, "error_type": "generation"}, error.status_code)
-    return render_hf(error)
 
 
 def tgi_error_event(error: InferhouseError) -> bytes:

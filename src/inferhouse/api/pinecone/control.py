@@ -11,13 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from inferhouse.api import pinecone_schemas as wire
-from inferhouse.api.bodies import field, json_object
-from inferhouse.api.dialect import dialect_route
-from inferhouse.api.openapi import json_body, replies
-from inferhouse.api.renderers import render_pinecone_control
-from inferhouse.api.responses import json_response
-from inferhouse.api.services import services
+from inferhouse.api.core.bodies import field, json_object
+from inferhouse.api.core.dialect import dialect_route
+from inferhouse.api.core.error_shapes import render_pinecone_control
+from inferhouse.api.core.openapi import json_body, replies
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import services
+from inferhouse.api.pinecone import schemas as wire
 from inferhouse.errors import BadRequest
 from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.registry import parse_metric

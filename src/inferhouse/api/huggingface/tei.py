@@ -10,21 +10,21 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from inferhouse._version import __version__
-from inferhouse.api.dialect import dialect_route
-from inferhouse.api.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
-from inferhouse.api.headers import header_flag, use_cache
-from inferhouse.api.json_types import Flag
-from inferhouse.api.renderers import render_hf, render_openai
-from inferhouse.api.responses import json_response
-from inferhouse.api.schemas import (
+from inferhouse.api.core.dialect import dialect_route
+from inferhouse.api.core.error_shapes import render_hf, render_openai
+from inferhouse.api.core.headers import header_flag, use_cache
+from inferhouse.api.core.json_types import Flag
+from inferhouse.api.core.responses import json_response
+from inferhouse.api.core.services import Services, services
+from inferhouse.api.generation.tgi_replies import tgi_info
+from inferhouse.api.huggingface.embeddings_reply import OpenAIEmbeddingRequest, openai_embeddings_reply
+from inferhouse.api.huggingface.schemas import (
     EmbeddingParameters,
     SimilarityRequest,
     Texts,
     checked_similarity,
     checked_texts,
 )
-from inferhouse.api.services import Services, services
-from inferhouse.api.tgi_replies import tgi_info
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import Embedder
 from inferhouse.engine.tasks import sentence_similarity

@@ -1,0 +1,1 @@
+"""What every dialect shares: the route class, request bodies, replies, error shapes, OpenAPI helpers."""

@@ -1,0 +1,8 @@
+"""Operations: health and metrics, endpoint management, and the offline ``/docs`` and ``/redoc`` pages."""
+
+from inferhouse.api.operations import docs_ui
+from inferhouse.api.operations.endpoints_admin import router as endpoints_admin_router
+from inferhouse.api.operations.health import public as health_public_router
+from inferhouse.api.operations.health import router as health_router
+
+__all__ = ["docs_ui", "endpoints_admin_router", "health_public_router", "health_router"]
