@@ -12,6 +12,8 @@ chunks is sent as the raw body).
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -74,8 +76,13 @@ class InProcessServer:
     http: RequestsStyleClient
     token: str | None
     data_dir: Path
+    log_buffer: io.StringIO = field(default_factory=io.StringIO)
     url: str = BASE_URL
     headers: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        """What was logged in this process while the app ran (tracebacks included), as a server log."""
+        return self.log_buffer.getvalue()
 
 
 @contextmanager
@@ -120,11 +127,24 @@ def serve_in_process(
             RequestsStyleClient(transport=_PortalTransport(portal, app), base_url=BASE_URL, timeout=60)
         )
         server = InProcessServer(app, http, token, data_dir)
+        stack.enter_context(_logging_to(server.log_buffer))
         if token is not None:
             server.headers = {"Authorization": f"Bearer {token}"}
         if wait_for_endpoints:
             _wait_for_endpoints(server)
         yield server
+
+
+@contextmanager
+def _logging_to(buffer: io.StringIO) -> Iterator[None]:
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 def _wait_for_endpoints(server: InProcessServer) -> None:
