@@ -9,8 +9,8 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from tests.support.models import build_tiny_sentence_model, install_in_hub_cache
 from tests.support.inprocess import InProcessServer, serve_in_process
+from tests.support.models import build_tiny_sentence_model, install_in_hub_cache
 from tests.support.server import RunningServer, start_server
 
 BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"

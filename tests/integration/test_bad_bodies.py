@@ -161,7 +161,7 @@ def test_bad_bodies_are_invalid_json_everywhere(
     if kind == "ndjson" and case == "nested-10000":
         data = DEEP  # one line: the same body is a one-record NDJSON body
     headers = {**server.headers, "content-type": "application/json"}
-    reply = server.http.request(method, _url(server, path), data=data, headers=headers, timeout=30)
+    reply = server.http.request(method, _url(server, path), content=data, headers=headers, timeout=30)
     error_kind, message = _error_of(render, reply)
     if kind in ("optional_json", "ndjson") and case in ("empty", "whitespace"):
         # describe_index_stats takes no body at all; an empty NDJSON body is no records. Both then name
@@ -186,10 +186,10 @@ def test_the_content_type_does_not_change_how_a_body_is_read(
     object of the wrong shape is refused as the route's own validation refuses it, never as bytes."""
     headers = {**server.headers, "content-type": CONTENT_TYPES[content_type]}
     url = _url(server, path)
-    bad = server.http.request(method, url, data=b"{not json", headers=headers, timeout=30)
+    bad = server.http.request(method, url, content=b"{not json", headers=headers, timeout=30)
     assert bad.status_code == 400, bad.text
     assert _error_of(render, bad)[0] == INVALID_JSON_KIND[render]
-    odd = server.http.request(method, url, data=b'{"no_such_field": [1]}', headers=headers, timeout=30)
+    odd = server.http.request(method, url, content=b'{"no_such_field": [1]}', headers=headers, timeout=30)
     assert 400 <= odd.status_code < 500, odd.text
     assert "valid dictionary" not in odd.text  # FastAPI's message for a body it did not decode
     _error_of(render, odd)
@@ -197,7 +197,7 @@ def test_the_content_type_does_not_change_how_a_body_is_read(
 
 def test_a_body_without_a_content_type_is_json(server: InProcessServer) -> None:
     url = f"{server.url}/endpoints/{DEFAULT_ENDPOINT_NAME}/embed"
-    reply = server.http.post(url, data=b'{"inputs": ["hello"], "truncate": true}', headers=server.headers)
+    reply = server.http.post(url, content=b'{"inputs": ["hello"], "truncate": true}', headers=server.headers)
     assert reply.status_code == 200, reply.text
     assert len(reply.json()[0]) == 384
 

@@ -46,7 +46,10 @@ def test_bad_bodies(server: InProcessServer, body: object, status: int, kind: st
 
 def test_bad_json(server: InProcessServer) -> None:
     res = _post(
-        server, ENDPOINT, data=b'{"inputs": [', headers={**server.headers, "content-type": "application/json"}
+        server,
+        ENDPOINT,
+        content=b'{"inputs": [',
+        headers={**server.headers, "content-type": "application/json"},
     )
     assert res.status_code == 400
     assert res.json()["error_type"] == "invalid_json"
@@ -66,7 +69,7 @@ def test_huge_chunked_body_without_length(server: InProcessServer) -> None:
         yield b'"]}'
 
     res = _post(
-        server, ENDPOINT, data=chunks(), headers={**server.headers, "content-type": "application/json"}
+        server, ENDPOINT, content=chunks(), headers={**server.headers, "content-type": "application/json"}
     )
     assert res.status_code == 413
 
@@ -105,7 +108,7 @@ def test_wrong_token(server: InProcessServer) -> None:
 
 
 def test_token_is_checked_before_the_body(server: InProcessServer) -> None:
-    res = _post(server, ENDPOINT, data=b"{not json", headers={"Authorization": "Basic abc"})
+    res = _post(server, ENDPOINT, content=b"{not json", headers={"Authorization": "Basic abc"})
     assert res.status_code == 401
     assert "Bearer" in res.json()["error"]
 

@@ -6,8 +6,7 @@ restart, log files, the CLI) or a real client library that opens its own connect
 ``tests.support.server``.
 
 The app runs on an event loop in a portal thread (anyio), so tests stay synchronous: ``InProcessServer.http``
-is a plain ``httpx.Client`` that takes ``requests``-style keywords (``data=`` bytes or an iterator of
-chunks is sent as the raw body).
+is a plain ``httpx.Client`` (send a raw body with ``content=``, as bytes or an iterator of chunks).
 """
 
 from __future__ import annotations
@@ -51,21 +50,15 @@ class _PortalTransport(httpx.BaseTransport):
                 yield chunk
 
         relayed = httpx.Request(
-            request.method, request.url, headers=request.headers, content=body(), extensions=request.extensions
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=body(),
+            extensions=request.extensions,
         )
         reply = await self._asgi.handle_async_request(relayed)
         raw = b"".join([chunk async for chunk in reply.stream])  # type: ignore[union-attr]
         return httpx.Response(reply.status_code, headers=reply.headers, stream=httpx.ByteStream(raw))
-
-
-class RequestsStyleClient(httpx.Client):
-    """``httpx.Client`` that also accepts ``requests``' ``data=bytes`` / ``data=iterator`` for a raw body."""
-
-    def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
-        data = kwargs.get("data")
-        if data is not None and not isinstance(data, Mapping):
-            kwargs["content"] = kwargs.pop("data")
-        return super().request(method, url, **kwargs)
 
 
 @dataclass
@@ -73,7 +66,7 @@ class InProcessServer:
     """Quacks like ``RunningServer`` for tests that need only ``url``, ``headers`` and requests."""
 
     app: FastAPI
-    http: RequestsStyleClient
+    http: httpx.Client
     token: str | None
     data_dir: Path
     log_buffer: io.StringIO = field(default_factory=io.StringIO)
@@ -105,7 +98,8 @@ def settings_for(data_dir: Path, *, token: str | None, env: Mapping[str, str] | 
     if token is not None:
         wanted["INFERHOUSE_ADMIN_TOKEN"] = token
     with _environment(wanted):
-        return Settings(data_dir=data_dir)
+        given: dict[str, Any] = {"data_dir": data_dir}
+        return Settings(**given)
 
 
 @contextmanager
@@ -124,7 +118,7 @@ def serve_in_process(
         portal = stack.enter_context(start_blocking_portal())
         stack.enter_context(portal.wrap_async_context_manager(app.router.lifespan_context(app)))
         http = stack.enter_context(
-            RequestsStyleClient(transport=_PortalTransport(portal, app), base_url=BASE_URL, timeout=60)
+            httpx.Client(transport=_PortalTransport(portal, app), base_url=BASE_URL, timeout=60)
         )
         server = InProcessServer(app, http, token, data_dir)
         stack.enter_context(_logging_to(server.log_buffer))
