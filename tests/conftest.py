@@ -9,6 +9,7 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+from tests.support.inprocess import InProcessServer, serve_in_process
 from tests.support.models import build_tiny_sentence_model, install_in_hub_cache
 from tests.support.server import RunningServer, start_server
 
@@ -41,19 +42,30 @@ def server(
 ) -> Iterator[RunningServer]:
     """The main server: the default endpoint, two tiny-model endpoints of the other tasks, a configured
     tiny model for serverless calls and one in the Hub cache."""
+    env = {**_main_env(tiny_model_dir, endpoint_model_dir), "HF_HUB_CACHE": str(hub_cache)}
+    running = start_server(tmp_path_factory.mktemp("data"), env=env)
+    yield running
+    running.stop()
+
+
+def _main_env(tiny_model_dir: Path, endpoint_model_dir: Path) -> dict[str, str]:
     endpoints = [
         {"name": "tiny-features", "model": ENDPOINT_MODEL_ID, "task": "feature-extraction"},
         {"name": "tiny-similarity", "model": ENDPOINT_MODEL_ID, "task": "sentence-similarity"},
     ]
     models = {TINY_ID: str(tiny_model_dir), ENDPOINT_MODEL_ID: str(endpoint_model_dir)}
-    env = {
-        "INFERHOUSE_MODELS": json.dumps(models),
-        "INFERHOUSE_ENDPOINTS": json.dumps(endpoints),
-        "HF_HUB_CACHE": str(hub_cache),
-    }
-    running = start_server(tmp_path_factory.mktemp("data"), env=env)
-    yield running
-    running.stop()
+    return {"INFERHOUSE_MODELS": json.dumps(models), "INFERHOUSE_ENDPOINTS": json.dumps(endpoints)}
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, endpoint_model_dir: Path
+) -> Iterator[InProcessServer]:
+    """The main server's app in this process, over httpx's ASGI transport (no socket): the same endpoints
+    and configured models as ``server``, but not the Hub cache (huggingface_hub reads it at import)."""
+    env = _main_env(tiny_model_dir, endpoint_model_dir)
+    with serve_in_process(tmp_path_factory.mktemp("app-data"), env=env) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
-import requests
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from inferhouse.api.core.bodies import MAX_JSON_DEPTH, body_kind
@@ -25,7 +25,7 @@ from inferhouse.api.core.error_shapes import (
 )
 from inferhouse.app import create_app
 from inferhouse.settings import DEFAULT_ENDPOINT_NAME, Settings
-from tests.support.server import RunningServer
+from tests.support.inprocess import InProcessServer
 
 # Path parameters: the endpoint must exist (its access is checked before the body is read); the body is
 # refused before anything else in the path is looked up.
@@ -90,13 +90,13 @@ CONTENT_TYPES = {
 }
 
 
-def _url(server: RunningServer, path: str) -> str:
+def _url(server: InProcessServer, path: str) -> str:
     # A management route must not change the endpoint other tests use, should a body get through.
     values = PATH_VALUES | ({"name": "no-such-endpoint"} if path.startswith("/v2/") else {})
     return server.url + re.sub(r"\{([^}]+)\}", lambda match: values[match[1]], path)
 
 
-def _error_of(render: Callable[..., Any], reply: requests.Response) -> tuple[str, str]:
+def _error_of(render: Callable[..., Any], reply: httpx.Response) -> tuple[str, str]:
     """The (kind, message) of an error reply, checking it has its dialect's shape."""
     body = reply.json()
     if render in (render_hf, render_tgi):
@@ -119,6 +119,12 @@ def _error_of(render: Callable[..., Any], reply: requests.Response) -> tuple[str
     return body["error"]["type"], body["error"]["reason"]
 
 
+@pytest.fixture(scope="module")
+def server(app_server: InProcessServer) -> InProcessServer:
+    """Nothing here needs a socket: the app runs in this process."""
+    return app_server
+
+
 # What each dialect calls a body that is not JSON: its documented kind for invalid_json.
 INVALID_JSON_KIND = {
     render_hf: "invalid_json",
@@ -131,7 +137,7 @@ INVALID_JSON_KIND = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def log_start(server: RunningServer) -> int:
+def log_start(server: InProcessServer) -> int:
     """Where the server log stood before this module's requests."""
     return len(server.log())
 
@@ -149,13 +155,13 @@ def test_the_route_table_is_what_the_tests_expect() -> None:
     ("method", "path", "render", "kind"), JSON_ROUTES, ids=[f"{m} {p}" for m, p, _, _ in JSON_ROUTES]
 )
 def test_bad_bodies_are_invalid_json_everywhere(
-    server: RunningServer, method: str, path: str, render: Callable[..., Any], kind: str, case: str
+    server: InProcessServer, method: str, path: str, render: Callable[..., Any], kind: str, case: str
 ) -> None:
     data, fragment = BAD_BODIES[case]
     if kind == "ndjson" and case == "nested-10000":
         data = DEEP  # one line: the same body is a one-record NDJSON body
     headers = {**server.headers, "content-type": "application/json"}
-    reply = requests.request(method, _url(server, path), data=data, headers=headers, timeout=30)
+    reply = server.http.request(method, _url(server, path), content=data, headers=headers, timeout=30)
     error_kind, message = _error_of(render, reply)
     if kind in ("optional_json", "ndjson") and case in ("empty", "whitespace"):
         # describe_index_stats takes no body at all; an empty NDJSON body is no records. Both then name
@@ -174,29 +180,29 @@ def test_bad_bodies_are_invalid_json_everywhere(
     ids=[f"{m} {p}" for m, p, _, k in JSON_ROUTES if k != "ndjson"],
 )
 def test_the_content_type_does_not_change_how_a_body_is_read(
-    server: RunningServer, method: str, path: str, render: Callable[..., Any], kind: str, content_type: str
+    server: InProcessServer, method: str, path: str, render: Callable[..., Any], kind: str, content_type: str
 ) -> None:
     """Whatever the Content-Type (or none), a body is read as JSON: bad JSON is invalid_json, and a JSON
     object of the wrong shape is refused as the route's own validation refuses it, never as bytes."""
     headers = {**server.headers, "content-type": CONTENT_TYPES[content_type]}
     url = _url(server, path)
-    bad = requests.request(method, url, data=b"{not json", headers=headers, timeout=30)
+    bad = server.http.request(method, url, content=b"{not json", headers=headers, timeout=30)
     assert bad.status_code == 400, bad.text
     assert _error_of(render, bad)[0] == INVALID_JSON_KIND[render]
-    odd = requests.request(method, url, data=b'{"no_such_field": [1]}', headers=headers, timeout=30)
+    odd = server.http.request(method, url, content=b'{"no_such_field": [1]}', headers=headers, timeout=30)
     assert 400 <= odd.status_code < 500, odd.text
     assert "valid dictionary" not in odd.text  # FastAPI's message for a body it did not decode
     _error_of(render, odd)
 
 
-def test_a_body_without_a_content_type_is_json(server: RunningServer) -> None:
+def test_a_body_without_a_content_type_is_json(server: InProcessServer) -> None:
     url = f"{server.url}/endpoints/{DEFAULT_ENDPOINT_NAME}/embed"
-    reply = requests.post(url, data=b'{"inputs": ["hello"], "truncate": true}', headers=server.headers)
+    reply = server.http.post(url, content=b'{"inputs": ["hello"], "truncate": true}', headers=server.headers)
     assert reply.status_code == 200, reply.text
     assert len(reply.json()[0]) == 384
 
 
-def test_no_refused_body_logged_a_traceback(server: RunningServer, log_start: int) -> None:
+def test_no_refused_body_logged_a_traceback(server: InProcessServer, log_start: int) -> None:
     """Runs last in this module: every bad body above was a client error, so none left a traceback."""
     logged = server.log()[log_start:]
     assert "Traceback" not in logged

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
-import requests
 
-from tests.support.server import RunningServer
+from tests.support.inprocess import InProcessServer
 
 ENDPOINT = "/endpoints/all-minilm-l6-v2"
 
 
-def _post(server: RunningServer, path: str, **kwargs: object) -> requests.Response:
+@pytest.fixture
+def server(app_server: InProcessServer) -> InProcessServer:
+    """Nothing here needs a socket: the app runs in this process."""
+    return app_server
+
+
+def _post(server: InProcessServer, path: str, **kwargs: object) -> httpx.Response:
     headers = kwargs.pop("headers", server.headers)
-    return requests.post(server.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+    return server.http.post(server.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -31,28 +37,31 @@ def _post(server: RunningServer, path: str, **kwargs: object) -> requests.Respon
         ({"inputs": ["x"], "truncate": False, "dimensions": 0}, 422, "validation", "dimensions"),
     ],
 )
-def test_bad_bodies(server: RunningServer, body: object, status: int, kind: str, fragment: str) -> None:
+def test_bad_bodies(server: InProcessServer, body: object, status: int, kind: str, fragment: str) -> None:
     res = _post(server, ENDPOINT, json=body)
     assert res.status_code == status, res.text
     assert res.json()["error_type"] == kind
     assert fragment in res.json()["error"]
 
 
-def test_bad_json(server: RunningServer) -> None:
+def test_bad_json(server: InProcessServer) -> None:
     res = _post(
-        server, ENDPOINT, data=b'{"inputs": [', headers={**server.headers, "content-type": "application/json"}
+        server,
+        ENDPOINT,
+        content=b'{"inputs": [',
+        headers={**server.headers, "content-type": "application/json"},
     )
     assert res.status_code == 400
     assert res.json()["error_type"] == "invalid_json"
 
 
-def test_huge_body(server: RunningServer) -> None:
+def test_huge_body(server: InProcessServer) -> None:
     res = _post(server, ENDPOINT, json={"inputs": ["x" * (3 * 1024 * 1024)]})
     assert res.status_code == 413
     assert "over the limit of 2097152 bytes" in res.json()["error"]
 
 
-def test_huge_chunked_body_without_length(server: RunningServer) -> None:
+def test_huge_chunked_body_without_length(server: InProcessServer) -> None:
     def chunks():  # type: ignore[no-untyped-def]
         yield b'{"inputs": ["'
         for _ in range(40):
@@ -60,24 +69,24 @@ def test_huge_chunked_body_without_length(server: RunningServer) -> None:
         yield b'"]}'
 
     res = _post(
-        server, ENDPOINT, data=chunks(), headers={**server.headers, "content-type": "application/json"}
+        server, ENDPOINT, content=chunks(), headers={**server.headers, "content-type": "application/json"}
     )
     assert res.status_code == 413
 
 
-def test_unknown_endpoint(server: RunningServer) -> None:
+def test_unknown_endpoint(server: InProcessServer) -> None:
     res = _post(server, "/endpoints/nope", json={"inputs": ["x"]})
     assert res.status_code == 404
     assert res.json() == {"error": "Endpoint nope not found", "error_type": "not_found"}
 
 
-def test_unknown_model(server: RunningServer) -> None:
+def test_unknown_model(server: InProcessServer) -> None:
     res = _post(server, "/models/nobody/nothing", json={"inputs": "x"})
     assert res.status_code == 404
     assert "nobody/nothing not found" in res.json()["error"]
 
 
-def test_unknown_pipeline_task(server: RunningServer) -> None:
+def test_unknown_pipeline_task(server: InProcessServer) -> None:
     res = _post(
         server, "/models/sentence-transformers/all-MiniLM-L6-v2/pipeline/summarization", json={"inputs": "x"}
     )
@@ -85,32 +94,32 @@ def test_unknown_pipeline_task(server: RunningServer) -> None:
     assert "summarization" in res.json()["error"]
 
 
-def test_no_token(server: RunningServer) -> None:
+def test_no_token(server: InProcessServer) -> None:
     res = _post(server, ENDPOINT, json={"inputs": ["x"]}, headers={})
     assert res.status_code == 401
     assert "Missing token" in res.json()["error"]
     assert res.headers["www-authenticate"] == "Bearer"
 
 
-def test_wrong_token(server: RunningServer) -> None:
+def test_wrong_token(server: InProcessServer) -> None:
     res = _post(server, ENDPOINT, json={"inputs": ["x"]}, headers={"Authorization": "Bearer wrong"})
     assert res.status_code == 401
     assert res.json()["error"] == "Invalid token"
 
 
-def test_token_is_checked_before_the_body(server: RunningServer) -> None:
-    res = _post(server, ENDPOINT, data=b"{not json", headers={"Authorization": "Basic abc"})
+def test_token_is_checked_before_the_body(server: InProcessServer) -> None:
+    res = _post(server, ENDPOINT, content=b"{not json", headers={"Authorization": "Basic abc"})
     assert res.status_code == 401
     assert "Bearer" in res.json()["error"]
 
 
-def test_unknown_route(server: RunningServer) -> None:
-    res = requests.get(server.url + "/nowhere")
+def test_unknown_route(server: InProcessServer) -> None:
+    res = server.http.get(server.url + "/nowhere")
     assert res.status_code == 404
     assert res.json()["error_type"] == "not_found"
 
 
-def test_openai_dialect_error_shape(server: RunningServer) -> None:
+def test_openai_dialect_error_shape(server: InProcessServer) -> None:
     res = _post(server, "/v1/embeddings", json={"model": "all-minilm-l6-v2", "input": []})
     assert res.status_code == 400
     error = res.json()["error"]
@@ -118,6 +127,6 @@ def test_openai_dialect_error_shape(server: RunningServer) -> None:
     assert error["type"] == "invalid_request_error"
 
 
-def test_rejected_requests_leave_the_server_healthy(server: RunningServer) -> None:
+def test_rejected_requests_leave_the_server_healthy(server: InProcessServer) -> None:
     res = _post(server, ENDPOINT, json={"inputs": ["still fine"]})
     assert res.status_code == 200

@@ -6,20 +6,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
-import openai
+import httpx
 import pytest
-import requests
 
 from inferhouse.settings import DEFAULT_ENDPOINT_NAME
 from inferhouse.vectors.filters import MAX_FILTER_DEPTH
-from tests.support.server import RunningServer, index_name_for
+from tests.support.inprocess import InProcessServer
+from tests.support.server import index_name_for
+
+
+@pytest.fixture(scope="module")
+def server(app_server: InProcessServer) -> InProcessServer:
+    """Nothing here needs a socket: the app runs in this process."""
+    return app_server
 
 
 class Logged:
     """What the server logs from now on."""
 
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: InProcessServer) -> None:
         self.server = server
         self.start = len(server.log())
 
@@ -34,29 +41,29 @@ def _nested_filter(levels: int) -> dict[str, Any]:
     return spec
 
 
-def _post(server: RunningServer, path: str, body: object) -> requests.Response:
+def _post(server: InProcessServer, path: str, body: object) -> httpx.Response:
     headers = {"Api-Key": server.token or ""}
-    return requests.post(server.url + path, json=body, headers=headers, timeout=60)
+    return server.http.post(server.url + path, json=body, headers=headers, timeout=60)
 
 
 @pytest.fixture
-def index(server: RunningServer, request: pytest.FixtureRequest) -> Iterator[str]:
+def index(server: InProcessServer, request: pytest.FixtureRequest) -> Iterator[str]:
     name = index_name_for(request.node.name, "h")
     body = {"name": name, "dimension": 4, "metric": "cosine"}
     assert _post(server, "/indexes", body).status_code == 201
     vectors = [{"id": f"v{i}", "values": [1, i, 0, 0], "metadata": {"genre": "drama"}} for i in range(5)]
     assert _post(server, f"/indexes/{name}/vectors/upsert", {"vectors": vectors}).status_code == 200
     yield name
-    requests.delete(f"{server.url}/indexes/{name}", headers=server.headers, timeout=30)
+    server.http.delete(f"{server.url}/indexes/{name}", headers=server.headers, timeout=30)
 
 
 @pytest.fixture(scope="module")
-def records_index(server: RunningServer) -> Iterator[str]:
+def records_index(server: InProcessServer) -> Iterator[str]:
     name = "hostile-records"
     body = {"name": name, "embed": {"model": DEFAULT_ENDPOINT_NAME, "field_map": {"text": "body"}}}
     assert _post(server, "/indexes/create-for-model", body).status_code == 201
     yield name
-    requests.delete(f"{server.url}/indexes/{name}", headers=server.headers, timeout=30)
+    server.http.delete(f"{server.url}/indexes/{name}", headers=server.headers, timeout=30)
 
 
 def _filtered_requests(index: str, records: str, spec: object) -> list[tuple[str, dict[str, Any]]]:
@@ -75,7 +82,7 @@ def _filtered_requests(index: str, records: str, spec: object) -> list[tuple[str
     ("levels", "fragment"), [(238, "levels deep"), (MAX_FILTER_DEPTH + 1, "levels deep")]
 )
 def test_deep_filters_are_a_400_without_a_traceback(
-    server: RunningServer, index: str, records_index: str, levels: int, fragment: str
+    server: InProcessServer, index: str, records_index: str, levels: int, fragment: str
 ) -> None:
     logged = Logged(server)
     for path, body in _filtered_requests(index, records_index, _nested_filter(levels)):
@@ -89,7 +96,7 @@ def test_deep_filters_are_a_400_without_a_traceback(
     assert "unhandled error" not in logged.since()
 
 
-def test_filters_up_to_the_limit_work(server: RunningServer, index: str, records_index: str) -> None:
+def test_filters_up_to_the_limit_work(server: InProcessServer, index: str, records_index: str) -> None:
     spec = _nested_filter(MAX_FILTER_DEPTH)
     query, stats = _filtered_requests(index, records_index, spec)[:2]
     assert len(_post(server, *query).json()["matches"]) == 3
@@ -97,7 +104,7 @@ def test_filters_up_to_the_limit_work(server: RunningServer, index: str, records
 
 
 def test_deeply_nested_values_are_refused_where_they_would_be_stored(
-    server: RunningServer, index: str, records_index: str
+    server: InProcessServer, index: str, records_index: str
 ) -> None:
     nested: Any = "leaf"
     for _ in range(25):  # 50 levels, within the body's nesting limit, so the value itself is judged
@@ -113,15 +120,15 @@ def test_deeply_nested_values_are_refused_where_they_would_be_stored(
     update = _post(server, f"/indexes/{index}/vectors/update", {"id": "v1", "setMetadata": {"tree": nested}})
     assert update.status_code == 400
     line = json.dumps({"_id": "r1", "body": "rain falls", "tree": nested}).encode()
-    records = requests.post(
+    records = server.http.post(
         f"{server.url}/indexes/{records_index}/records/namespaces/docs/upsert",
-        data=line,
+        content=line,
         headers={**server.headers, "content-type": "application/x-ndjson"},
         timeout=60,
     )
     assert records.status_code == 400, records.text
     assert "must be a string, number, boolean or list of strings" in records.json()["message"]
-    es = requests.put(
+    es = server.http.put(
         f"{server.url}/_inference/text_embedding/deep-settings",
         json={"service": "hugging_face", "service_settings": {"url": nested, "api_key": nested}},
         headers=server.headers,
@@ -133,7 +140,7 @@ def test_deeply_nested_values_are_refused_where_they_would_be_stored(
 
 
 @pytest.mark.parametrize("name", ["zzevil\n", "zzevil\n\n", "\nzzevil", "zz evil", "zzevil\r"])
-def test_names_match_whole(server: RunningServer, name: str) -> None:
+def test_names_match_whole(server: InProcessServer, name: str) -> None:
     index = _post(server, "/indexes", {"name": name, "dimension": 4, "metric": "cosine"})
     assert index.status_code == 400, index.text
     assert "Name must consist of lower case alphanumeric" in index.json()["error"]["message"]
@@ -143,15 +150,15 @@ def test_names_match_whole(server: RunningServer, name: str) -> None:
         {"name": name, "embed": {"model": DEFAULT_ENDPOINT_NAME, "field_map": {"text": "body"}}},
     )
     assert for_model.status_code == 400, for_model.text
-    inference = requests.put(
-        f"{server.url}/_inference/text_embedding/{requests.utils.quote(name)}",
+    inference = server.http.put(
+        f"{server.url}/_inference/text_embedding/{quote(name)}",
         json={"service": "inferhouse", "service_settings": {"endpoint": DEFAULT_ENDPOINT_NAME}},
         headers=server.headers,
         timeout=60,
     )
     assert inference.status_code == 400, inference.text
     assert "Invalid inference_id" in inference.json()["error"]["reason"]
-    endpoint = requests.post(
+    endpoint = server.http.post(
         f"{server.url}/v2/endpoint/local",
         json={"name": name, "model": {"repository": "sentence-transformers/all-MiniLM-L6-v2"}},
         headers=server.headers,
@@ -160,27 +167,27 @@ def test_names_match_whole(server: RunningServer, name: str) -> None:
     assert endpoint.status_code == 422, endpoint.text
     files = [path.name for path in (server.data_dir / "indexes").iterdir()]
     assert not [file for file in files if "zzevil" in file or "\n" in file]
-    assert name not in requests.get(f"{server.url}/_inference/_all", headers=server.headers).text
+    assert name not in server.http.get(f"{server.url}/_inference/_all", headers=server.headers).text
 
 
-def test_pagination_tokens_are_checked(server: RunningServer, index: str) -> None:
+def test_pagination_tokens_are_checked(server: InProcessServer, index: str) -> None:
     url = f"{server.url}/indexes/{index}/vectors/list"
     headers = {"Api-Key": server.token or ""}
-    first = requests.get(url, params={"limit": 2}, headers=headers).json()
+    first = server.http.get(url, params={"limit": 2}, headers=headers).json()
     token = first["pagination"]["next"]
-    second = requests.get(url, params={"limit": 2, "paginationToken": token}, headers=headers).json()
+    second = server.http.get(url, params={"limit": 2, "paginationToken": token}, headers=headers).json()
     assert [v["id"] for v in first["vectors"] + second["vectors"]] == ["v0", "v1", "v2", "v3"]
     # base64 of an id, as tokens used to be, a truncated token, non-base64, an empty decode
     for junk in ["junk", "!!!!", "dGVzdA==", token[:-2], token + "A", "YWZ0ZXI6", "ñ"]:
-        reply = requests.get(url, params={"limit": 2, "paginationToken": junk}, headers=headers)
+        reply = server.http.get(url, params={"limit": 2, "paginationToken": junk}, headers=headers)
         assert reply.status_code == 400, (junk, reply.text)
         assert reply.json()["code"] == 3
         assert "Invalid pagination token" in reply.json()["message"]
-    empty = requests.get(url, params={"limit": 2, "paginationToken": ""}, headers=headers).json()
+    empty = server.http.get(url, params={"limit": 2, "paginationToken": ""}, headers=headers).json()
     assert empty["vectors"] == first["vectors"]  # an empty token is no token
 
 
-def test_sparse_values_only_on_dotproduct(server: RunningServer, index: str) -> None:
+def test_sparse_values_only_on_dotproduct(server: InProcessServer, index: str) -> None:
     sparse = {"indices": [1, 7], "values": [0.5, 1.5]}
     upsert = _post(
         server,
@@ -191,7 +198,7 @@ def test_sparse_values_only_on_dotproduct(server: RunningServer, index: str) -> 
     assert upsert.json()["message"].startswith("Index configuration does not support sparse values")
     update = _post(server, f"/indexes/{index}/vectors/update", {"id": "v1", "sparseValues": sparse})
     assert update.status_code == 400, update.text
-    fetched = requests.get(
+    fetched = server.http.get(
         f"{server.url}/indexes/{index}/vectors/fetch", params={"ids": ["s", "v1"]}, headers=server.headers
     ).json()["vectors"]
     assert list(fetched) == ["v1"]
@@ -202,23 +209,4 @@ def test_sparse_values_only_on_dotproduct(server: RunningServer, index: str) -> 
         ok = {"vectors": [{"id": "s", "values": [0, 0, 1, 0], "sparseValues": sparse}]}
         assert _post(server, f"/indexes/{dot}/vectors/upsert", ok).status_code == 200
     finally:
-        requests.delete(f"{server.url}/indexes/{dot}", headers=server.headers, timeout=30)
-
-
-def test_endpoint_openai_route_answers_errors_as_openai(server: RunningServer) -> None:
-    base_url = f"{server.url}/endpoints/{DEFAULT_ENDPOINT_NAME}/v1"
-    with openai.OpenAI(base_url=base_url, api_key=server.token, max_retries=0) as client:
-        with pytest.raises(openai.BadRequestError) as empty:
-            client.embeddings.create(model=DEFAULT_ENDPOINT_NAME, input=[])
-        assert client.embeddings.create(model=DEFAULT_ENDPOINT_NAME, input=["fine"]).data[0].embedding
-    assert empty.value.code == "empty"
-    assert empty.value.type == "invalid_request_error"
-    assert "inputs cannot be empty" in empty.value.message
-    reply = requests.post(
-        f"{server.url}/endpoints/{DEFAULT_ENDPOINT_NAME}/v1/embeddings",
-        data=b'{"input": NaN}',
-        headers=server.headers,
-        timeout=30,
-    )
-    assert reply.status_code == 400
-    assert reply.json()["error"]["code"] == "invalid_json"
+        server.http.delete(f"{server.url}/indexes/{dot}", headers=server.headers, timeout=30)

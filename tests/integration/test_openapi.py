@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
 from inferhouse.settings import ENDPOINT_NAME_PATTERN
 from tests.conftest import TINY_ID
-from tests.support.server import RunningServer
+from tests.support.inprocess import InProcessServer
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 
 
 @pytest.fixture(scope="module")
-def document(server: RunningServer) -> dict[str, Any]:
-    reply = requests.get(server.url + "/openapi.json", timeout=30)
+def server(app_server: InProcessServer) -> InProcessServer:
+    """Nothing here needs a socket: the app runs in this process."""
+    return app_server
+
+
+@pytest.fixture(scope="module")
+def document(server: InProcessServer) -> dict[str, Any]:
+    reply = server.http.get(server.url + "/openapi.json", timeout=30)
     assert reply.status_code == 200
     found: dict[str, Any] = reply.json()
     return found
@@ -42,9 +47,9 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
     ],
 )
 def test_method_not_allowed_lists_every_method_of_the_path(
-    server: RunningServer, method: str, path: str, allowed: str
+    server: InProcessServer, method: str, path: str, allowed: str
 ) -> None:
-    reply = requests.request(method, server.url + path, headers=server.headers, timeout=30)
+    reply = server.http.request(method, server.url + path, headers=server.headers, timeout=30)
     assert reply.status_code == 405
     assert reply.headers["Allow"] == allowed
     assert reply.json()["error_type"] == "method_not_allowed"
@@ -112,29 +117,29 @@ def test_errors_are_documented_in_each_dialects_shape(
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-def test_create_index_refuses_schema_fields_that_are_not_an_object(server: RunningServer) -> None:
+def test_create_index_refuses_schema_fields_that_are_not_an_object(server: InProcessServer) -> None:
     # Found by schemathesis: a list here was a 500 with a logged traceback.
     body = {"name": "fields-as-list", "schema": {"fields": [None, None]}}
-    reply = requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
+    reply = server.http.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
     assert reply.status_code == 400
     assert reply.json()["error"]["message"] == "schema.fields must be an object of named fields"
     assert "Traceback" not in server.log()
 
 
-def test_update_endpoint_with_a_null_model_is_refused(server: RunningServer) -> None:
+def test_update_endpoint_with_a_null_model_is_refused(server: InProcessServer) -> None:
     # Found by schemathesis: a null model (or any non-object) was a 500 with a logged traceback.
     url = server.url + "/v2/endpoint/local/tiny-features"
-    before = requests.get(url, headers=server.headers, timeout=30).json()
-    reply = requests.put(url, json={"model": None}, headers=server.headers, timeout=30)
+    before = server.http.get(url, headers=server.headers, timeout=30).json()
+    reply = server.http.put(url, json={"model": None}, headers=server.headers, timeout=30)
     assert reply.status_code == 422
     assert reply.json()["error_type"] == "validation"
-    assert requests.get(url, headers=server.headers, timeout=30).json()["model"] == before["model"]
+    assert server.http.get(url, headers=server.headers, timeout=30).json()["model"] == before["model"]
     assert "Traceback" not in server.log()
 
 
-def test_allow_names_the_methods_of_the_most_specific_path(server: RunningServer) -> None:
+def test_allow_names_the_methods_of_the_most_specific_path(server: InProcessServer) -> None:
     # /indexes/create-for-model also matches /indexes/{name}; its Allow listed that path's methods too.
-    reply = requests.options(server.url + "/indexes/create-for-model", headers=server.headers, timeout=30)
+    reply = server.http.options(server.url + "/indexes/create-for-model", headers=server.headers, timeout=30)
     assert reply.status_code == 405
     assert reply.headers["Allow"] == "POST"
 
@@ -171,18 +176,18 @@ def test_bodies_document_what_the_routes_require(document: dict[str, Any]) -> No
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE", "PATCH"])
-def test_create_for_model_answers_other_methods_with_405(server: RunningServer, method: str) -> None:
+def test_create_for_model_answers_other_methods_with_405(server: InProcessServer, method: str) -> None:
     # GET fell through to /indexes/{name} and looked for an index named create-for-model.
-    reply = requests.request(
+    reply = server.http.request(
         method, server.url + "/indexes/create-for-model", headers=server.headers, timeout=30
     )
     assert reply.status_code == 405
     assert reply.headers["Allow"] == "POST"
 
 
-def test_no_index_is_named_after_the_create_for_model_route(server: RunningServer) -> None:
+def test_no_index_is_named_after_the_create_for_model_route(server: InProcessServer) -> None:
     body = {"name": "create-for-model", "dimension": 4, "metric": "cosine"}
-    reply = requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
+    reply = server.http.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
     assert reply.status_code == 400
     assert "create-for-model" in reply.json()["error"]["message"]
 
@@ -203,34 +208,34 @@ def test_no_index_is_named_after_the_create_for_model_route(server: RunningServe
     ],
 )
 def test_hugging_face_bodies_take_json_booleans_and_numbers_only(
-    server: RunningServer, path: str, body: dict[str, Any]
+    server: InProcessServer, path: str, body: dict[str, Any]
 ) -> None:
     # Pydantic's lax mode took 0, 1 and "true" as booleans and "4" or true as integers.
-    reply = requests.post(server.url + path, json=body, headers=server.headers, timeout=60)
+    reply = server.http.post(server.url + path, json=body, headers=server.headers, timeout=60)
     assert reply.status_code == 422, reply.text
 
 
-def test_an_integer_may_be_written_with_a_zero_fraction(server: RunningServer) -> None:
+def test_an_integer_may_be_written_with_a_zero_fraction(server: InProcessServer) -> None:
     # JSON Schema's integer includes 8.0, which the document allows; the server refused it.
     body = {"name": "whole-float", "dimension": 8.0, "metric": "cosine"}
-    reply = requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
+    reply = server.http.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30)
     assert reply.status_code == 201, reply.text
     assert reply.json()["dimension"] == 8
     query = {"vector": [1.0] * 8, "topK": 2.0}
-    found = requests.post(
+    found = server.http.post(
         server.url + "/indexes/whole-float/query", json=query, headers=server.headers, timeout=30
     )
     assert found.status_code == 200, found.text
     embed = {"inputs": "a", "dimensions": 4.0}
-    vectors = requests.post(
+    vectors = server.http.post(
         server.url + "/endpoints/tiny-features/embed", json=embed, headers=server.headers, timeout=60
     )
     assert vectors.status_code == 200, vectors.text
     assert len(vectors.json()[0]) == 4
 
 
-def test_an_empty_inputs_list_is_refused_by_every_task(server: RunningServer) -> None:
-    reply = requests.post(
+def test_an_empty_inputs_list_is_refused_by_every_task(server: InProcessServer) -> None:
+    reply = server.http.post(
         server.url + "/endpoints/tiny-features/predict",
         json={"inputs": []},
         headers=server.headers,
@@ -240,34 +245,36 @@ def test_an_empty_inputs_list_is_refused_by_every_task(server: RunningServer) ->
     assert reply.json()["error_type"] == "empty"
 
 
-def test_query_refuses_null_flags(server: RunningServer) -> None:
+def test_query_refuses_null_flags(server: InProcessServer) -> None:
     body = {"name": "null-flags", "dimension": 2, "metric": "cosine"}
     assert (
-        requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30).status_code
+        server.http.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30).status_code
         == 201
     )
     for name in ("includeMetadata", "includeValues"):
         query = {"vector": [1.0, 0.0], "topK": 1, name: None}
-        reply = requests.post(
+        reply = server.http.post(
             server.url + "/indexes/null-flags/query", json=query, headers=server.headers, timeout=30
         )
         assert reply.status_code == 400, (name, reply.text)
         assert name in reply.json()["message"]
 
 
-def test_describe_index_stats_refuses_a_null_body_but_takes_none(server: RunningServer) -> None:
+def test_describe_index_stats_refuses_a_null_body_but_takes_none(server: InProcessServer) -> None:
     body = {"name": "stats-null", "dimension": 2, "metric": "cosine"}
     assert (
-        requests.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30).status_code
+        server.http.post(server.url + "/indexes", json=body, headers=server.headers, timeout=30).status_code
         == 201
     )
     url = server.url + "/indexes/stats-null/describe_index_stats"
     headers = {**server.headers, "Content-Type": "application/json"}
-    assert requests.post(url, data=b"null", headers=headers, timeout=30).status_code == 400
-    assert requests.post(url, headers=server.headers, timeout=30).status_code == 200
+    assert server.http.post(url, content=b"null", headers=headers, timeout=30).status_code == 400
+    assert server.http.post(url, headers=server.headers, timeout=30).status_code == 200
 
 
-def test_similarity_documents_and_takes_its_own_body(server: RunningServer, document: dict[str, Any]) -> None:
+def test_similarity_documents_and_takes_its_own_body(
+    server: InProcessServer, document: dict[str, Any]
+) -> None:
     # The document gave /similarity the generic body, whose inputs may be a string; only a pair is taken.
     schema = _body_schema(document, "post", "/endpoints/{name}/similarity")
     assert schema["properties"]["inputs"] == {"$ref": "#/components/schemas/SimilarityInputs"}
@@ -275,8 +282,8 @@ def test_similarity_documents_and_takes_its_own_body(server: RunningServer, docu
     assert sentences["minItems"] == 1
     url = server.url + "/endpoints/tiny-features/similarity"
     pair = {"inputs": {"source_sentence": "a", "sentences": ["a", "b"]}}
-    assert requests.post(url, json=pair, headers=server.headers, timeout=60).status_code == 200
-    assert requests.post(url, json={"inputs": "a"}, headers=server.headers, timeout=60).status_code == 422
+    assert server.http.post(url, json=pair, headers=server.headers, timeout=60).status_code == 200
+    assert server.http.post(url, json={"inputs": "a"}, headers=server.headers, timeout=60).status_code == 422
 
 
 def test_documented_forms_match_what_the_routes_take(document: dict[str, Any]) -> None:
@@ -310,11 +317,11 @@ def test_documented_forms_match_what_the_routes_take(document: dict[str, Any]) -
 
 
 @pytest.mark.parametrize("value", [False, "1", 1.5])
-def test_endpoint_scaling_takes_json_integers_only(server: RunningServer, value: object) -> None:
+def test_endpoint_scaling_takes_json_integers_only(server: InProcessServer, value: object) -> None:
     # minReplica false was taken as 0 and the endpoint updated.
     url = server.url + "/v2/endpoint/local/tiny-features"
-    before = requests.get(url, headers=server.headers, timeout=30).json()["compute"]
+    before = server.http.get(url, headers=server.headers, timeout=30).json()["compute"]
     changes = {"compute": {"scaling": {"minReplica": value}}}
-    reply = requests.put(url, json=changes, headers=server.headers, timeout=30)
+    reply = server.http.put(url, json=changes, headers=server.headers, timeout=30)
     assert reply.status_code == 422, reply.text
-    assert requests.get(url, headers=server.headers, timeout=30).json()["compute"] == before
+    assert server.http.get(url, headers=server.headers, timeout=30).json()["compute"] == before
