@@ -1,6 +1,6 @@
 """Embedding speed side by side: the machine's limit, sentence-transformers, infinity and inferhouse.
 
-    python benchmarks/embed_serving.py [--sentences 1024] [--rounds 2] [--no-infinity]
+    python benchmarks/embed_serving.py [--sentences 1024] [--rounds 2] [--no-infinity] [--backend onnx]
 
 All four embed the same real sentences (pydoc topic help, shipped with Python) with the bundled
 all-MiniLM-L6-v2 on the same machine, in one run:
@@ -207,6 +207,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-infinity", action="store_true")
     parser.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx"],
+        default="auto",
+        help="the server's INFERHOUSE_BACKEND (auto: its start-up probe chooses)",
+    )
+    parser.add_argument(
         "--device",
         choices=("cpu", "cuda"),
         default="cpu",
@@ -237,7 +243,7 @@ def main() -> None:
         # the 64 x 64 scenario is served rather than refused (benchmarks/overload.py measures the bound).
         env = {
             "INFERHOUSE_CACHE_BYTES": "0",
-            "INFERHOUSE_BACKEND": "auto",
+            "INFERHOUSE_BACKEND": args.backend,
             "INFERHOUSE_MAX_QUEUE_SECONDS": "0",
         }
         if args.device == "cuda":
