@@ -55,7 +55,7 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
 def run_inferhouse(n: int, workdir: Path, query_set: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     from inferhouse.vectors.ann import AnnSettings
     from inferhouse.vectors.index import IndexConfig, VectorIndex
-    from inferhouse.vectors.records import RecordBatch
+    from inferhouse.vectors.rows import RowBatch
     from inferhouse.vectors.scoring import Metric
     from inferhouse.vectors.store import VectorStore
 
@@ -66,7 +66,7 @@ def run_inferhouse(n: int, workdir: Path, query_set: np.ndarray, truth: np.ndarr
     upsert_s = 0.0
     for first, rows in batches(n):
         started = time.perf_counter()
-        index.upsert("", RecordBatch.dense([str(first + i) for i in range(len(rows))], rows))
+        index.upsert("", RowBatch.dense([str(first + i) for i in range(len(rows))], rows))
         upsert_s += time.perf_counter() - started
     started = time.perf_counter()
     index.store.settle()  # acknowledged writes are durable in the journal; this is SQLite catching up

@@ -28,8 +28,8 @@ from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services.hugging_face import HuggingFaceService
 from inferhouse.inference.services.local import LocalService
 from inferhouse.inference.store import InferenceStore
+from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
-from inferhouse.records.binding import Models
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage import Database
 from inferhouse.storage.private import secure_data_dir

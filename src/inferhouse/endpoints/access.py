@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inferhouse.auth import Principal
-from inferhouse.endpoints.config import Access, EndpointRecord, ModelConfig
+from inferhouse.endpoints.config import Access, ModelConfig, StoredEndpoint
 from inferhouse.engine.sources import is_local_path
 from inferhouse.errors import EndpointNotFound, Forbidden, Unauthorized
 
 
-def check_call(name: str, record: EndpointRecord | None, principal: Principal | None) -> None:
+def check_call(name: str, record: StoredEndpoint | None, principal: Principal | None) -> None:
     """Raise unless ``principal`` (None: no token sent) may call endpoint ``name`` (None: unknown)."""
     if record is not None and record.config.access is Access.PUBLIC:
         return
@@ -51,7 +51,7 @@ def check_call(name: str, record: EndpointRecord | None, principal: Principal | 
     raise Forbidden(f"This token may not call endpoint {name}{hint}")
 
 
-def may_manage(principal: Principal, record: EndpointRecord) -> bool:
+def may_manage(principal: Principal, record: StoredEndpoint) -> bool:
     if principal.is_admin:
         return True
     if principal.scoped:
@@ -59,7 +59,7 @@ def may_manage(principal: Principal, record: EndpointRecord) -> bool:
     return record.creator is not None and record.creator == principal.id
 
 
-def check_manage(principal: Principal, record: EndpointRecord) -> None:
+def check_manage(principal: Principal, record: StoredEndpoint) -> None:
     name = record.config.name
     if not may_manage(principal, record):
         raise Forbidden(
@@ -112,6 +112,6 @@ def check_model(
         )
 
 
-def listed_in_health(principal: Principal | None, record: EndpointRecord) -> bool:
+def listed_in_health(principal: Principal | None, record: StoredEndpoint) -> bool:
     """``GET /health`` names public endpoints to everyone and every endpoint to an admin."""
     return record.config.access is Access.PUBLIC or (principal is not None and principal.is_admin)

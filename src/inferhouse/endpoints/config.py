@@ -131,7 +131,7 @@ class EndpointStatus:
 
 
 @dataclass
-class EndpointRecord:
+class StoredEndpoint:
     """One endpoint as stored: what was asked for, what last served successfully, and where it stands."""
 
     config: EndpointConfig
@@ -155,7 +155,7 @@ class EndpointRecord:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> EndpointRecord:
+    def from_json(cls, raw: dict[str, Any]) -> StoredEndpoint:
         status = raw["status"]
         return cls(
             config=config_from_json(raw["config"]),

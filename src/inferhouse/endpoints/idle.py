@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
-from inferhouse.endpoints.config import EndpointRecord, State
+from inferhouse.endpoints.config import State, StoredEndpoint
 from inferhouse.endpoints.deployment import Deployment
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class IdleWatch:
         self._last_used.pop(name, None)
 
     def due(
-        self, records: Mapping[str, EndpointRecord], deployments: Mapping[str, Deployment]
+        self, records: Mapping[str, StoredEndpoint], deployments: Mapping[str, Deployment]
     ) -> list[tuple[str, int]]:
         """(name, timeout) of every running endpoint with minReplica 0, no request in flight and none
         started for its scaleToZeroTimeout (minutes)."""

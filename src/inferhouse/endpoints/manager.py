@@ -21,9 +21,9 @@ from inferhouse.endpoints.config import (
     RESTARTED_STATES,
     SERVING_STATES,
     EndpointConfig,
-    EndpointRecord,
     EndpointStatus,
     State,
+    StoredEndpoint,
     now_iso,
 )
 from inferhouse.endpoints.deployment import Deployment, MemoryBudget, check_task, load_deployment
@@ -65,7 +65,7 @@ class EndpointManager:
         self._metrics = metrics
         self._store = EndpointStore(db)
         self._loader = loader
-        self._records: dict[str, EndpointRecord] = {}
+        self._records: dict[str, StoredEndpoint] = {}
         self._deployments: dict[str, Deployment] = {}
         self._loads: dict[str, asyncio.Task[None]] = {}
         self._idle = IdleWatch(clock)
@@ -113,13 +113,13 @@ class EndpointManager:
 
     # -- what exists --------------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[EndpointRecord]:
+    def __iter__(self) -> Iterator[StoredEndpoint]:
         return iter(list(self._records.values()))
 
     def names(self) -> list[str]:
         return sorted(self._records)
 
-    def get(self, name: str) -> EndpointRecord:
+    def get(self, name: str) -> StoredEndpoint:
         record = self._records.get(name)
         if record is None:
             raise EndpointNotFound(f"Endpoint {name} not found")
@@ -148,12 +148,12 @@ class EndpointManager:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    async def create(self, config: EndpointConfig, creator: str | None = None) -> EndpointRecord:
+    async def create(self, config: EndpointConfig, creator: str | None = None) -> StoredEndpoint:
         """Create and start loading; ``creator`` is the id of the token that asked (see endpoints.access)."""
         if config.name in self._records:
             raise AlreadyExists(f"Endpoint {config.name} already exists")
         check_task(config.model.task)
-        record = EndpointRecord(config, EndpointStatus(State.PENDING), creator=creator)
+        record = StoredEndpoint(config, EndpointStatus(State.PENDING), creator=creator)
         self._records[config.name] = record
         self._save(record)
         self.logs.add(
@@ -162,7 +162,7 @@ class EndpointManager:
         self._start_load(config.name, config)
         return record
 
-    async def update(self, name: str, config: EndpointConfig) -> EndpointRecord:
+    async def update(self, name: str, config: EndpointConfig) -> StoredEndpoint:
         record = self.get(name)
         check_task(config.model.task)
         previous = record.config
@@ -177,14 +177,14 @@ class EndpointManager:
             self._start_load(name, config)
         return record
 
-    async def pause(self, name: str) -> EndpointRecord:
+    async def pause(self, name: str) -> StoredEndpoint:
         record = self.get(name)
         self._unload(name)
         self._set_state(record, State.PAUSED, None)
         self.logs.add(name, "paused")
         return record
 
-    async def resume(self, name: str) -> EndpointRecord:
+    async def resume(self, name: str) -> StoredEndpoint:
         record = self.get(name)
         if record.status.state in SERVING_STATES:
             raise BadRequest(f"Endpoint {name} is already running")
@@ -193,7 +193,7 @@ class EndpointManager:
             self._start_load(name, record.config)
         return record
 
-    async def scale_to_zero(self, name: str) -> EndpointRecord:
+    async def scale_to_zero(self, name: str) -> StoredEndpoint:
         record = self.get(name)
         if record.status.state is State.PAUSED:
             raise BadRequest(f"Endpoint {name} is paused; resume it instead")
@@ -368,14 +368,14 @@ class EndpointManager:
             deployment.retire()
         self._metrics.endpoint_replicas.labels(name).set(0)
 
-    def _set_state(self, record: EndpointRecord, state: State, message: str | None) -> None:
+    def _set_state(self, record: StoredEndpoint, state: State, message: str | None) -> None:
         record.status.state = state
         record.status.message = message
         record.status.updated_at = now_iso()
         self._save(record)
         self._observe_state(record.config.name)
 
-    def _save(self, record: EndpointRecord) -> None:
+    def _save(self, record: StoredEndpoint) -> None:
         self._store.save(record)
 
     def _observe_state(self, name: str) -> None:

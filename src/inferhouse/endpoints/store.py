@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from inferhouse.endpoints.config import EndpointRecord
+from inferhouse.endpoints.config import StoredEndpoint
 from inferhouse.storage import Database
 
 
@@ -12,11 +12,11 @@ class EndpointStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def load_all(self) -> list[EndpointRecord]:
+    def load_all(self) -> list[StoredEndpoint]:
         rows = self._db.query("SELECT config FROM endpoints ORDER BY name")
-        return [EndpointRecord.from_json(orjson.loads(_bytes(raw))) for (raw,) in rows]
+        return [StoredEndpoint.from_json(orjson.loads(_bytes(raw))) for (raw,) in rows]
 
-    def save(self, record: EndpointRecord) -> None:
+    def save(self, record: StoredEndpoint) -> None:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO endpoints (name, config) VALUES (?, ?)",

@@ -15,7 +15,7 @@ from inferhouse.errors import BadRequest
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.namespace import Namespace
-from inferhouse.vectors.records import Metadata, RecordBatch, SparseValues, VectorRecord
+from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
 from inferhouse.vectors.validation import check_matches_index
@@ -35,12 +35,12 @@ class IndexConfig:
 
 
 # Given a lookup of stored records by id, the ids a replace should delete.
-StaleFinder = Callable[[Callable[[str], VectorRecord | None]], Iterable[str]]
+StaleFinder = Callable[[Callable[[str], VectorRow | None]], Iterable[str]]
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    record: VectorRecord
+    record: VectorRow
     score: float
 
 
@@ -59,13 +59,13 @@ class VectorIndex:
         self._load()
 
     def _load(self) -> None:
-        grouped: dict[str, list[VectorRecord]] = {}
+        grouped: dict[str, list[VectorRow]] = {}
         for namespace, record in self.store.scan():
             grouped.setdefault(namespace, []).append(record)
             if len(grouped[namespace]) >= 10_000:
-                self._namespace(namespace).put(RecordBatch.of(grouped.pop(namespace)))
+                self._namespace(namespace).put(RowBatch.of(grouped.pop(namespace)))
         for namespace, records in grouped.items():
-            self._namespace(namespace).put(RecordBatch.of(records))
+            self._namespace(namespace).put(RowBatch.of(records))
 
     def _namespace(self, name: str) -> Namespace:
         found = self._namespaces.get(name)
@@ -73,8 +73,8 @@ class VectorIndex:
             found = self._namespaces[name] = Namespace(self.config.dimension)
         return found
 
-    def upsert(self, namespace: str, records: list[VectorRecord] | RecordBatch) -> int:
-        batch = records if isinstance(records, RecordBatch) else RecordBatch.of(records)
+    def upsert(self, namespace: str, records: list[VectorRow] | RowBatch) -> int:
+        batch = records if isinstance(records, RowBatch) else RowBatch.of(records)
         self._check_sparse(batch.sparse)
         return self._write(namespace, batch)
 
@@ -85,7 +85,7 @@ class VectorIndex:
                 "Index configuration does not support sparse values: only dotproduct indexes take them"
             )
 
-    def _write(self, namespace: str, batch: RecordBatch) -> int:
+    def _write(self, namespace: str, batch: RowBatch) -> int:
         if len(batch):
             check_matches_index(batch.values.shape[-1], self.config.dimension)
         with self._lock:
@@ -98,7 +98,7 @@ class VectorIndex:
             space.commit(staged, batch)  # durable before it is visible or acknowledged
         return len(batch)
 
-    def replace(self, namespace: str, batch: RecordBatch, stale_of: StaleFinder) -> int:
+    def replace(self, namespace: str, batch: RowBatch, stale_of: StaleFinder) -> int:
         """Upsert ``batch`` and delete the rows ``stale_of`` names, in one durable write.
 
         This is how a record's chunks are rewritten: the new chunks land and the old ones the new set no
@@ -174,7 +174,7 @@ class VectorIndex:
                 return True
         return False
 
-    def fetch(self, namespace: str, ids: list[str]) -> dict[str, VectorRecord]:
+    def fetch(self, namespace: str, ids: list[str]) -> dict[str, VectorRow]:
         with self._lock:
             found = self._namespaces.get(namespace)
             if found is None:
@@ -198,13 +198,13 @@ class VectorIndex:
             if current is None:
                 return False
             merged = {**(current.metadata or {}), **set_metadata} if set_metadata else current.metadata
-            updated = VectorRecord(
+            updated = VectorRow(
                 vector_id,
                 current.values if values is None else values,
                 current.sparse if sparse is None else sparse,
                 merged,
             )
-            self._write(namespace, RecordBatch.of([updated]))
+            self._write(namespace, RowBatch.of([updated]))
             return True
 
     def delete(self, namespace: str, ids: list[str]) -> None:

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.growable import GrowableMatrix
-from inferhouse.vectors.records import Metadata, RecordBatch, SparseValues, VectorRecord
+from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
 
 _EMPTY: Metadata = {}
@@ -61,7 +61,7 @@ class Namespace:
     def norms(self) -> npt.NDArray[np.float32]:
         return self._norms[: len(self.ids)]
 
-    def put(self, batch: RecordBatch) -> None:
+    def put(self, batch: RowBatch) -> None:
         staged = self.stage(batch)
         if staged is not None:
             self.commit(staged, batch)
@@ -88,7 +88,7 @@ class Namespace:
             self.key_rows[key] = row
             self.unindexed.add(key)
 
-    def stage(self, batch: RecordBatch) -> range | None:
+    def stage(self, batch: RowBatch) -> range | None:
         """For a batch of all-new ids (the bulk-load case), write its rows past the visible end, where no
         query looks, and return their range for :meth:`commit`; None when the batch needs :meth:`put`.
         Staging is the costly part (memory, copies, norms), so it can overlap the durable write."""
@@ -101,7 +101,7 @@ class Namespace:
         self._norms[start:end] = np.linalg.norm(block, axis=1)
         return range(start, end)
 
-    def commit(self, staged: range | None, batch: RecordBatch) -> None:
+    def commit(self, staged: range | None, batch: RowBatch) -> None:
         """Make a batch visible: the rows :meth:`stage` wrote, or the whole batch when it staged nothing."""
         if staged is None or staged.start != len(self.ids):
             self.put(batch)
@@ -178,10 +178,10 @@ class Namespace:
             (self.key_rows[k] for k in self.unindexed), dtype=np.intp, count=len(self.unindexed)
         )
 
-    def record(self, row: int) -> VectorRecord:
-        return VectorRecord(self.ids[row], self._matrix[row].copy(), self.sparse[row], self.metadata[row])
+    def record(self, row: int) -> VectorRow:
+        return VectorRow(self.ids[row], self._matrix[row].copy(), self.sparse[row], self.metadata[row])
 
-    def get(self, vector_id: str) -> VectorRecord | None:
+    def get(self, vector_id: str) -> VectorRow | None:
         row = self.rows.get(vector_id)
         return None if row is None else self.record(row)
 

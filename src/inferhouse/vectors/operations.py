@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
+from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
 
 _UPSERT, _DELETE, _DROP, _REPLACE = b"U", b"D", b"N", b"R"
 _UPSERT_HEAD = struct.Struct("<I6I")  # bytes per dense row, then the length of each of six fields
@@ -44,7 +44,7 @@ class Upsert:
             "sparse_values": self.sparse_values,
         }
 
-    def records(self) -> list[VectorRecord]:
+    def records(self) -> list[VectorRow]:
         out = []
         for position, (vector_id, meta_at, meta_length, sparse_at, sparse_length) in enumerate(
             orjson.loads(self.layout)
@@ -59,7 +59,7 @@ class Upsert:
             metadata = None
             if meta_at is not None:
                 metadata = orjson.loads(self.metadata[meta_at : meta_at + meta_length])
-            out.append(VectorRecord(vector_id, values.astype(np.float32), sparse, metadata))
+            out.append(VectorRow(vector_id, values.astype(np.float32), sparse, metadata))
         return out
 
 
@@ -86,7 +86,7 @@ class Replace:
 Operation = Upsert | Delete | DropNamespace | Replace
 
 
-def upsert_of(namespace: str, batch: RecordBatch) -> Upsert:
+def upsert_of(namespace: str, batch: RowBatch) -> Upsert:
     layout: list[tuple[str, int | None, int | None, int | None, int | None]] = []
     metadata_parts: list[bytes] = []
     metadata_size = 0

@@ -34,7 +34,7 @@ from inferhouse.vectors.operations import (
     encode,
     upsert_of,
 )
-from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
+from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ _APPLY_BYTES = 32 << 20  # journal bytes folded into SQLite per transaction
 Row = tuple[str, str, bytes, bytes | None, bytes | None, bytes | None]
 
 
-def _to_row(namespace: str, record: VectorRecord) -> Row:
+def _to_row(namespace: str, record: VectorRow) -> Row:
     sparse = record.sparse
     return (
         namespace,
@@ -100,7 +100,7 @@ def _to_row(namespace: str, record: VectorRecord) -> Row:
     )
 
 
-def _from_row(row: Row) -> tuple[str, VectorRecord]:
+def _from_row(row: Row) -> tuple[str, VectorRow]:
     namespace, vector_id, dense, sparse_indices, sparse_values, metadata = row
     sparse = None
     if sparse_indices is not None and sparse_values is not None:
@@ -109,7 +109,7 @@ def _from_row(row: Row) -> tuple[str, VectorRecord]:
             np.frombuffer(sparse_values, dtype="<f4").astype(np.float32),
         )
     values = np.frombuffer(dense, dtype="<f4").astype(np.float32)
-    return namespace, VectorRecord(vector_id, values, sparse, orjson.loads(metadata) if metadata else None)
+    return namespace, VectorRow(vector_id, values, sparse, orjson.loads(metadata) if metadata else None)
 
 
 def journal_directory(path: Path) -> Path:
@@ -136,19 +136,19 @@ class VectorStore:
 
     # -- writes: journaled, acknowledged once synced -------------------------------------------------
 
-    def upsert(self, namespace: str, batch: RecordBatch) -> None:
+    def upsert(self, namespace: str, batch: RowBatch) -> None:
         self.upsert_started(namespace, batch).result()
 
-    def upsert_started(self, namespace: str, batch: RecordBatch) -> Future[None]:
+    def upsert_started(self, namespace: str, batch: RowBatch) -> Future[None]:
         """Start journaling ``batch`` on the writer thread; the future resolves once it is durable. The
         caller must leave ``batch`` alone until then."""
         return self._writer.submit(self._submit_upsert, namespace, batch)
 
-    def _submit_upsert(self, namespace: str, batch: RecordBatch) -> None:
+    def _submit_upsert(self, namespace: str, batch: RowBatch) -> None:
         if len(batch):
             self._submit(upsert_of(namespace, batch))
 
-    def replace_started(self, namespace: str, stale_ids: list[str], batch: RecordBatch) -> Future[None]:
+    def replace_started(self, namespace: str, stale_ids: list[str], batch: RowBatch) -> Future[None]:
         """Like :meth:`upsert_started`, deleting ``stale_ids`` in the same journal entry (atomically)."""
         return self._writer.submit(
             lambda: self._submit(Replace(Delete(namespace, stale_ids), upsert_of(namespace, batch)))
@@ -191,7 +191,7 @@ class VectorStore:
         with self._db_lock:
             return [row[0] for row in self._conn.execute(sql, params)]
 
-    def scan(self) -> Iterator[tuple[str, VectorRecord]]:
+    def scan(self) -> Iterator[tuple[str, VectorRow]]:
         """Every stored record, for rebuilding the in-memory index at start-up."""
         self.settle()
         cursor = self._conn.execute(

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from inferhouse.errors import BadRequest
-from inferhouse.vectors.records import Metadata, SparseValues, VectorRecord
+from inferhouse.vectors.rows import Metadata, SparseValues, VectorRow
 
 MAX_UPSERT_VECTORS = 1000
 MAX_FETCH_IDS = 1000
@@ -121,17 +121,17 @@ def metadata(value: object) -> Metadata | None:
     return dict(value)
 
 
-def upsert_records(vectors: object, dimension: int) -> list[VectorRecord]:
+def upsert_records(vectors: object, dimension: int) -> list[VectorRow]:
     if not isinstance(vectors, list) or not vectors:
         raise BadRequest("vectors must be a non-empty list")
     if len(vectors) > MAX_UPSERT_VECTORS:
         raise BadRequest(f"Upsert takes at most {MAX_UPSERT_VECTORS} vectors per request, got {len(vectors)}")
-    records: dict[str, VectorRecord] = {}
+    records: dict[str, VectorRow] = {}
     for position, item in enumerate(vectors):
         if not isinstance(item, Mapping):
             raise BadRequest(f"vectors[{position}] must be an object with id and values")
         vector_id = check_id(item.get("id"))
-        records[vector_id] = VectorRecord(  # a later duplicate in the same request wins, as in a loop
+        records[vector_id] = VectorRow(  # a later duplicate in the same request wins, as in a loop
             vector_id,
             dense_values(item.get("values"), dimension),
             sparse_values(item.get("sparseValues")),

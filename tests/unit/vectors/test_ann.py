@@ -9,7 +9,7 @@ import pytest
 
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.index import IndexConfig, VectorIndex
-from inferhouse.vectors.records import VectorRecord
+from inferhouse.vectors.rows import VectorRow
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
 
@@ -31,7 +31,7 @@ def index(tmp_path: Path) -> VectorIndex:
 def _fill(index: VectorIndex, vectors: np.ndarray) -> None:
     for start in range(0, len(vectors), 500):
         index.upsert(
-            "", [VectorRecord(f"v{i}", vectors[i]) for i in range(start, min(start + 500, len(vectors)))]
+            "", [VectorRow(f"v{i}", vectors[i]) for i in range(start, min(start + 500, len(vectors)))]
         )
 
 
@@ -80,9 +80,9 @@ def test_writes_are_visible_before_the_graph_has_them(index: VectorIndex) -> Non
     _fill(index, _clustered(rng, 3000))
     _drain(index)
     fresh = rng.normal(size=DIM).astype(np.float32) * 10
-    index.upsert("", [VectorRecord("fresh", fresh)])
+    index.upsert("", [VectorRow("fresh", fresh)])
     assert index.query("", fresh, 1)[0].record.id == "fresh"  # not maintained yet: scored exactly
-    index.upsert("", [VectorRecord("v7", -fresh)])  # overwrite a graph member with a new vector
+    index.upsert("", [VectorRow("v7", -fresh)])  # overwrite a graph member with a new vector
     assert index.query("", -fresh, 1)[0].record.id == "v7"
     index.delete("", ["fresh"])
     assert "fresh" not in [m.record.id for m in index.query("", fresh, 5)]
@@ -96,7 +96,7 @@ def test_filtered_queries_stay_exact(index: VectorIndex) -> None:
 
     rng = np.random.default_rng(3)
     vectors = _clustered(rng, 2000)
-    index.upsert("", [VectorRecord(f"v{i}", vectors[i], None, {"bucket": i % 50}) for i in range(2000)])
+    index.upsert("", [VectorRow(f"v{i}", vectors[i], None, {"bucket": i % 50}) for i in range(2000)])
     _drain(index)
     hits = index.query("", vectors[0], 40, compile_filter({"bucket": 7}))
     assert sorted(m.record.id for m in hits) == sorted(f"v{i}" for i in range(7, 2000, 50))

@@ -11,7 +11,7 @@ import pytest
 from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.journal import Journal, Position
 from inferhouse.vectors.operations import Delete, DropNamespace, encode, upsert_of
-from inferhouse.vectors.records import RecordBatch, VectorRecord
+from inferhouse.vectors.rows import RowBatch, VectorRow
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore, journal_directory
 
@@ -65,11 +65,11 @@ def test_acknowledged_writes_left_only_in_the_journal_are_replayed(tmp_path: Pat
     store = VectorStore(path)
     store.close()
     journal = Journal(journal_directory(path))  # write entries as a store would, but never apply them
-    records = [VectorRecord(f"v{i}", _vector(i), None, {"i": i}) for i in range(5)]
-    journal.append(encode(upsert_of("", RecordBatch.of(records))))
+    records = [VectorRow(f"v{i}", _vector(i), None, {"i": i}) for i in range(5)]
+    journal.append(encode(upsert_of("", RowBatch.of(records))))
     journal.append(encode(Delete("", ["v1", "v3"])))
-    journal.append(encode(upsert_of("", RecordBatch.of([VectorRecord("v1", _vector(9.0))]))))
-    journal.append(encode(upsert_of("gone", RecordBatch.of(records[:2]))))
+    journal.append(encode(upsert_of("", RowBatch.of([VectorRow("v1", _vector(9.0))]))))
+    journal.append(encode(upsert_of("gone", RowBatch.of(records[:2]))))
     journal.append(encode(DropNamespace("gone")))
     journal.close()
 
@@ -85,7 +85,7 @@ def test_acknowledged_writes_left_only_in_the_journal_are_replayed(tmp_path: Pat
 def test_listing_sees_writes_the_applier_has_not_reached(tmp_path: Path) -> None:
     store = VectorStore(tmp_path / "idx.sqlite3")
     for start in range(0, 3000, 500):
-        batch = RecordBatch.dense(
+        batch = RowBatch.dense(
             [f"id{i:05d}" for i in range(start, start + 500)], np.ones((500, 4), np.float32)
         )
         store.upsert("", batch)
@@ -100,7 +100,7 @@ def test_a_write_the_journal_refuses_changes_nothing(tmp_path: Path, monkeypatch
     nothing reaches SQLite, and the next write goes through."""
     path = tmp_path / "idx.sqlite3"
     index = VectorIndex(IndexConfig("idx", 4, Metric.COSINE), VectorStore(path))
-    index.upsert("", [VectorRecord("kept", _vector(1.0))])
+    index.upsert("", [VectorRow("kept", _vector(1.0))])
 
     def full_disk(self: Journal, parts: object) -> Position:
         raise OSError(28, "No space left on device")
@@ -108,10 +108,10 @@ def test_a_write_the_journal_refuses_changes_nothing(tmp_path: Path, monkeypatch
     with monkeypatch.context() as patch:
         patch.setattr(Journal, "append", full_disk)
         with pytest.raises(OSError, match="No space"):
-            index.upsert("", RecordBatch.dense(["lost1", "lost2"], np.ones((2, 4), np.float32)))
+            index.upsert("", RowBatch.dense(["lost1", "lost2"], np.ones((2, 4), np.float32)))
     assert index.namespace_counts() == {"": 1}
     assert index.fetch("", ["lost1", "lost2"]) == {}
-    index.upsert("", RecordBatch.dense(["after"], np.ones((1, 4), np.float32)))
+    index.upsert("", RowBatch.dense(["after"], np.ones((1, 4), np.float32)))
     assert sorted(index.fetch("", ["kept", "after", "lost1"])) == ["after", "kept"]
     assert [m.record.id for m in index.query("", np.ones(4, np.float32), 10)] == ["after", "kept"]
     index.close()

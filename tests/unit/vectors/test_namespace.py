@@ -7,23 +7,23 @@ import pytest
 
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.namespace import Namespace
-from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
+from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric
 
 
-def _records(rng: np.random.Generator, n: int, dim: int) -> list[VectorRecord]:
+def _records(rng: np.random.Generator, n: int, dim: int) -> list[VectorRow]:
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
     return [
-        VectorRecord(f"id{i:03d}", vectors[i], None, {"bucket": i % 5, "even": i % 2 == 0}) for i in range(n)
+        VectorRow(f"id{i:03d}", vectors[i], None, {"bucket": i % 5, "even": i % 2 == 0}) for i in range(n)
     ]
 
 
-def _put(space: Namespace, records: list[VectorRecord]) -> None:
-    space.put(RecordBatch.of(records))
+def _put(space: Namespace, records: list[VectorRow]) -> None:
+    space.put(RowBatch.of(records))
 
 
 def _reference(
-    records: list[VectorRecord], query: np.ndarray, metric: Metric, k: int
+    records: list[VectorRow], query: np.ndarray, metric: Metric, k: int
 ) -> list[tuple[str, float]]:
     scored = []
     for record in records:
@@ -69,7 +69,7 @@ def test_selective_filter_still_returns_exact_top_k() -> None:
 
 def test_ties_are_broken_by_id() -> None:
     space = Namespace(2)
-    _put(space, [VectorRecord(name, np.array([1.0, 0.0], dtype=np.float32)) for name in ["c", "a", "d", "b"]])
+    _put(space, [VectorRow(name, np.array([1.0, 0.0], dtype=np.float32)) for name in ["c", "a", "d", "b"]])
     hits = space.search(np.array([1.0, 0.0], dtype=np.float32), 3, Metric.DOTPRODUCT)
     assert [space.ids[h.row] for h in hits] == ["a", "b", "c"]
 
@@ -80,7 +80,7 @@ def test_delete_and_overwrite_keep_rows_consistent() -> None:
     space = Namespace(4)
     _put(space, records)
     assert space.remove(["id000", "id049", "id010", "missing"]) == 3
-    _put(space, [VectorRecord("id020", np.ones(4, dtype=np.float32), None, {"new": True})])
+    _put(space, [VectorRow("id020", np.ones(4, dtype=np.float32), None, {"new": True})])
     assert len(space) == 47
     for record in records:
         got = space.get(record.id)
@@ -101,8 +101,8 @@ def test_sparse_scores_add_to_dense_dot_products() -> None:
     _put(
         space,
         [
-            VectorRecord("s", np.array([1.0, 0.0], dtype=np.float32), sparse),
-            VectorRecord("d", np.array([0.0, 1.0], dtype=np.float32)),
+            VectorRow("s", np.array([1.0, 0.0], dtype=np.float32), sparse),
+            VectorRow("d", np.array([0.0, 1.0], dtype=np.float32)),
         ],
     )
     query_sparse = SparseValues(np.array([9], dtype=np.uint32), np.array([1.5], dtype=np.float32))
@@ -116,14 +116,14 @@ def test_a_batch_mixing_new_existing_and_repeated_ids_keeps_the_last_of_each() -
     space = Namespace(2)
     _put(
         space,
-        [VectorRecord("a", np.array([1, 0], dtype=np.float32)), VectorRecord("b", np.ones(2, np.float32))],
+        [VectorRow("a", np.array([1, 0], dtype=np.float32)), VectorRow("b", np.ones(2, np.float32))],
     )
     _put(
         space,
         [
-            VectorRecord("c", np.array([0, 1], dtype=np.float32)),
-            VectorRecord("a", np.array([2, 2], dtype=np.float32), None, {"v": 1}),
-            VectorRecord("c", np.array([3, 3], dtype=np.float32), None, {"v": 2}),
+            VectorRow("c", np.array([0, 1], dtype=np.float32)),
+            VectorRow("a", np.array([2, 2], dtype=np.float32), None, {"v": 1}),
+            VectorRow("c", np.array([3, 3], dtype=np.float32), None, {"v": 2}),
         ],
     )
     assert len(space) == 3

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inferhouse.vectors.records import RecordBatch, SparseValues, VectorRecord
+from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.store import VectorStore
 
 
@@ -14,11 +14,11 @@ def _sparse(indices: list[int], values: list[float]) -> SparseValues:
     return SparseValues(np.array(indices, dtype=np.uint32), np.array(values, dtype=np.float32))
 
 
-def _upsert(store: VectorStore, namespace: str, records: list[VectorRecord]) -> None:
-    store.upsert(namespace, RecordBatch.of(records))
+def _upsert(store: VectorStore, namespace: str, records: list[VectorRow]) -> None:
+    store.upsert(namespace, RowBatch.of(records))
 
 
-def _stored(path: Path) -> dict[tuple[str, str], VectorRecord]:
+def _stored(path: Path) -> dict[tuple[str, str], VectorRow]:
     store = VectorStore(path)
     try:
         return {(namespace, record.id): record for namespace, record in store.scan()}
@@ -29,18 +29,16 @@ def _stored(path: Path) -> dict[tuple[str, str], VectorRecord]:
 def test_every_kind_of_record_round_trips(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     records = [
-        VectorRecord("plain", rng.normal(size=3).astype(np.float32)),
-        VectorRecord("meta", rng.normal(size=3).astype(np.float32), None, {"text": 'é 😀 "q"', "n": 1.5}),
-        VectorRecord("sparse", rng.normal(size=3).astype(np.float32), _sparse([4, 90], [0.5, -1.0])),
-        VectorRecord("empty-sparse", rng.normal(size=3).astype(np.float32), _sparse([], [])),
-        VectorRecord(
-            "both", rng.normal(size=3).astype(np.float32), _sparse([7], [2.0]), {"tags": ["a", "b"]}
-        ),
-        VectorRecord('ünï"cødé\\ 😀', rng.normal(size=3).astype(np.float32), None, {"k": True}),
+        VectorRow("plain", rng.normal(size=3).astype(np.float32)),
+        VectorRow("meta", rng.normal(size=3).astype(np.float32), None, {"text": 'é 😀 "q"', "n": 1.5}),
+        VectorRow("sparse", rng.normal(size=3).astype(np.float32), _sparse([4, 90], [0.5, -1.0])),
+        VectorRow("empty-sparse", rng.normal(size=3).astype(np.float32), _sparse([], [])),
+        VectorRow("both", rng.normal(size=3).astype(np.float32), _sparse([7], [2.0]), {"tags": ["a", "b"]}),
+        VectorRow('ünï"cødé\\ 😀', rng.normal(size=3).astype(np.float32), None, {"k": True}),
     ]
     store = VectorStore(tmp_path / "v.sqlite3")
     _upsert(store, "ns", records)
-    _upsert(store, "", [VectorRecord("nul\0inside", np.ones(3, dtype=np.float32), None, {"x": "y"})])
+    _upsert(store, "", [VectorRow("nul\0inside", np.ones(3, dtype=np.float32), None, {"x": "y"})])
     store.close()
     stored = _stored(tmp_path / "v.sqlite3")
     assert set(stored) == {("ns", record.id) for record in records} | {("", "nul\0inside")}
@@ -58,14 +56,14 @@ def test_every_kind_of_record_round_trips(tmp_path: Path) -> None:
 
 def test_later_writes_replace_earlier_ones_in_and_across_batches(tmp_path: Path) -> None:
     store = VectorStore(tmp_path / "v.sqlite3")
-    _upsert(store, "", [VectorRecord("a", np.zeros(2, dtype=np.float32), None, {"v": 0})])
+    _upsert(store, "", [VectorRow("a", np.zeros(2, dtype=np.float32), None, {"v": 0})])
     _upsert(
         store,
         "",
         [
-            VectorRecord("a", np.ones(2, dtype=np.float32), None, {"v": 1}),
-            VectorRecord("b", np.ones(2, dtype=np.float32)),
-            VectorRecord("a", np.full(2, 2, dtype=np.float32), None, {"v": 2}),
+            VectorRow("a", np.ones(2, dtype=np.float32), None, {"v": 1}),
+            VectorRow("b", np.ones(2, dtype=np.float32)),
+            VectorRow("a", np.full(2, 2, dtype=np.float32), None, {"v": 2}),
         ],
     )
     store.close()

@@ -11,8 +11,8 @@ from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.engine.pool import ModelPool
 from inferhouse.inference.registry import InferenceRegistry
+from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
-from inferhouse.records.binding import Models
 from inferhouse.settings import Settings
 from inferhouse.storage import Database
 from inferhouse.vectors.registry import IndexRegistry

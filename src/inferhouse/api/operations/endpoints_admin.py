@@ -28,8 +28,8 @@ from inferhouse.endpoints.access import (
 from inferhouse.endpoints.config import (
     ComputeConfig,
     EndpointConfig,
-    EndpointRecord,
     ModelConfig,
+    StoredEndpoint,
     config_to_json,
 )
 from inferhouse.errors import NotFound, ValidationFailed
@@ -154,7 +154,7 @@ def _changes_body() -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def endpoint_json(found: Services, record: EndpointRecord, request: Request) -> dict[str, Any]:
+def endpoint_json(found: Services, record: StoredEndpoint, request: Request) -> dict[str, Any]:
     name = record.config.name
     status = record.status
     base = str(request.base_url).rstrip("/")
@@ -189,7 +189,7 @@ def _caller(found: Services, request: Request, namespace: str) -> Principal:
     return principal_of(request) or ANONYMOUS
 
 
-def _managed(found: Services, request: Request, namespace: str, name: str) -> EndpointRecord:
+def _managed(found: Services, request: Request, namespace: str, name: str) -> StoredEndpoint:
     """The endpoint a management route acts on, once the caller may manage it: every per-endpoint
     management route goes through here (the rules are in inferhouse.endpoints.access)."""
     principal = _caller(found, request, namespace)

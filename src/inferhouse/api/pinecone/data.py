@@ -15,10 +15,10 @@ from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.pinecone import schemas as wire
 from inferhouse.errors import BadRequest
-from inferhouse.records.upsert import delete_records
+from inferhouse.integrated.upsert import delete_records
 from inferhouse.vectors.filters import Predicate, compile_filter
 from inferhouse.vectors.index import Match, VectorIndex
-from inferhouse.vectors.records import VectorRecord
+from inferhouse.vectors.rows import VectorRow
 from inferhouse.vectors.validation import (
     MAX_FETCH_IDS,
     MAX_TOP_K,
@@ -49,7 +49,7 @@ def _predicate(value: object) -> Predicate | None:
     return None if value is None else compile_filter(value)
 
 
-def _record_json(record: VectorRecord, values: bool = True, meta: bool = True) -> dict[str, Any]:
+def _record_json(record: VectorRow, values: bool = True, meta: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"id": record.id}
     if values:
         out["values"] = record.values

@@ -17,9 +17,9 @@ from inferhouse.api.pinecone import schemas as wire
 from inferhouse.api.pinecone.control import config_from_body, describe
 from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
 from inferhouse.errors import BadRequest
-from inferhouse.records.binding import Binding, embed_counted
-from inferhouse.records.search import RecordHit, Rerank, search_records
-from inferhouse.records.upsert import MAX_RECORDS, parse_records, upsert_records
+from inferhouse.integrated.binding import Binding, embed_counted
+from inferhouse.integrated.search import RecordHit, Rerank, search_records
+from inferhouse.integrated.upsert import MAX_RECORDS, parse_records, upsert_records
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.index import VectorIndex
 from inferhouse.vectors.validation import MAX_ID_LENGTH, MAX_TOP_K, namespace_name, whole_number

@@ -22,7 +22,7 @@ class SparseValues:
 
 
 @dataclass(frozen=True, slots=True)
-class VectorRecord:
+class VectorRow:
     id: str
     values: npt.NDArray[np.float32]
     sparse: SparseValues | None = None
@@ -30,7 +30,7 @@ class VectorRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordBatch:
+class RowBatch:
     """Records side by side, as bulk writes move them: a thousand vectors are one matrix, so storing
     them costs a few array operations rather than a thousand small ones. Ids are unique or not; where
     one repeats, the later record wins, as if the records were written one after another."""
@@ -41,7 +41,7 @@ class RecordBatch:
     metadata: list[Metadata | None]
 
     @classmethod
-    def of(cls, records: Sequence[VectorRecord]) -> RecordBatch:
+    def of(cls, records: Sequence[VectorRow]) -> RowBatch:
         if not records:
             return cls([], np.empty((0, 0), dtype=np.float32), [], [])
         return cls(
@@ -52,7 +52,7 @@ class RecordBatch:
         )
 
     @classmethod
-    def dense(cls, ids: list[str], values: npt.NDArray[np.float32]) -> RecordBatch:
+    def dense(cls, ids: list[str], values: npt.NDArray[np.float32]) -> RowBatch:
         """Ids with their vectors and nothing else, as a bulk load of embeddings has them."""
         if values.ndim != 2 or len(values) != len(ids):
             raise ValueError(f"expected one row per id, got {values.shape} for {len(ids)} ids")
@@ -61,7 +61,7 @@ class RecordBatch:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def record(self, position: int) -> VectorRecord:
-        return VectorRecord(
+    def record(self, position: int) -> VectorRow:
+        return VectorRow(
             self.ids[position], self.values[position], self.sparse[position], self.metadata[position]
         )

@@ -10,7 +10,15 @@ from typing import Any
 import numpy as np
 
 from inferhouse.inference.services import InferenceRunner
-from inferhouse.records.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding, embed_counted
+from inferhouse.integrated.binding import (
+    CHUNK,
+    END,
+    RECORD_ID,
+    RESERVED_FIELDS,
+    START,
+    Binding,
+    embed_counted,
+)
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.index import Match, VectorIndex
 

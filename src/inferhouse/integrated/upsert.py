@@ -12,9 +12,9 @@ import numpy as np
 from inferhouse.chunking import Chunk, ChunkingSettings, chunk_text
 from inferhouse.errors import BadRequest, UpstreamMalformed
 from inferhouse.inference.services import InferenceRunner
-from inferhouse.records.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding
+from inferhouse.integrated.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding
 from inferhouse.vectors.index import StaleFinder, VectorIndex
-from inferhouse.vectors.records import RecordBatch, VectorRecord
+from inferhouse.vectors.rows import RowBatch, VectorRow
 from inferhouse.vectors.validation import check_id, metadata
 
 MAX_RECORDS = 1000
@@ -85,7 +85,7 @@ def chunk_batch(
     chunked: Sequence[Sequence[Chunk]],
     text_field: str,
     vectors: np.ndarray[Any, Any],
-) -> RecordBatch:
+) -> RowBatch:
     ids: list[str] = []
     metas: list[dict[str, Any] | None] = []
     for record, chunks in zip(records, chunked, strict=True):
@@ -101,7 +101,7 @@ def chunk_batch(
                     END: chunk.end_offset,
                 }
             )
-    return RecordBatch(ids, vectors, [None] * len(ids), metas)
+    return RowBatch(ids, vectors, [None] * len(ids), metas)
 
 
 async def upsert_records(
@@ -118,7 +118,7 @@ async def upsert_records(
 
 async def delete_records(index: VectorIndex, namespace: str, record_ids: Sequence[str]) -> None:
     """Delete records with all their chunks."""
-    empty = RecordBatch([], np.empty((0, index.config.dimension), dtype=np.float32), [], [])
+    empty = RowBatch([], np.empty((0, index.config.dimension), dtype=np.float32), [], [])
     await asyncio.to_thread(index.replace, namespace, empty, chunks_of(record_ids))
 
 
@@ -130,7 +130,7 @@ def chunks_of(record_ids: Sequence[str]) -> StaleFinder:
     """The stored chunks of these records. Chunk numbers run from 0 without gaps, so probing ids in order
     finds them all without scanning the namespace (a record's own metadata confirms each one)."""
 
-    def find(get: Callable[[str], VectorRecord | None]) -> Iterator[str]:
+    def find(get: Callable[[str], VectorRow | None]) -> Iterator[str]:
         for record_id in record_ids:
             number = 0
             while (stored := get(chunk_id(record_id, number))) is not None and _owned_by(stored, record_id):
@@ -140,5 +140,5 @@ def chunks_of(record_ids: Sequence[str]) -> StaleFinder:
     return find
 
 
-def _owned_by(stored: VectorRecord, record_id: str) -> bool:
+def _owned_by(stored: VectorRow, record_id: str) -> bool:
     return (stored.metadata or {}).get(RECORD_ID) == record_id

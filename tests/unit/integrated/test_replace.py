@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from inferhouse.chunking import Chunk
-from inferhouse.records.upsert import TextRecord, chunk_batch, chunks_of
+from inferhouse.integrated.upsert import TextRecord, chunk_batch, chunks_of
 from inferhouse.vectors.index import IndexConfig, VectorIndex
-from inferhouse.vectors.records import RecordBatch, VectorRecord
+from inferhouse.vectors.rows import RowBatch, VectorRow
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
 
@@ -20,7 +20,7 @@ def _index(path: Path) -> VectorIndex:
     return VectorIndex(IndexConfig("docs", DIMENSION, Metric.COSINE), VectorStore(path))
 
 
-def _batch(record_id: str, chunks: int, other: str = "x") -> RecordBatch:
+def _batch(record_id: str, chunks: int, other: str = "x") -> RowBatch:
     record = TextRecord(record_id, "unused", {"shelf": other})
     pieces = [Chunk(f"part {n}", n * 10, n * 10 + 6) for n in range(chunks)]
     vectors = np.random.default_rng(chunks).normal(size=(chunks, DIMENSION)).astype(np.float32)
@@ -49,7 +49,7 @@ def test_replace_drops_the_chunks_a_record_no_longer_has(tmp_path: Path) -> None
         "_start_offset": 10,
         "_end_offset": 16,
     }
-    empty = RecordBatch([], np.empty((0, DIMENSION), dtype=np.float32), [], [])
+    empty = RowBatch([], np.empty((0, DIMENSION), dtype=np.float32), [], [])
     index.replace("", empty, chunks_of(["a"]))
     assert _ids(index) == {"b#0", "b#1"}
     index.close()
@@ -71,7 +71,7 @@ def test_probing_leaves_vectors_that_only_look_like_chunks(tmp_path: Path) -> No
     index = _index(tmp_path / "docs.sqlite3")
     index.replace("", _batch("a", 1), chunks_of(["a"]))
     # A plain vector written through the data plane under an id that looks like a's next chunk.
-    plain = VectorRecord("a#1", np.ones(DIMENSION, dtype=np.float32), None, {"shelf": "z"})
+    plain = VectorRow("a#1", np.ones(DIMENSION, dtype=np.float32), None, {"shelf": "z"})
     index.upsert("", [plain])
     index.replace("", _batch("a", 1), chunks_of(["a"]))
     assert _ids(index) == {"a#0", "a#1"}
