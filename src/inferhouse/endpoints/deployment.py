@@ -20,12 +20,11 @@ from inferhouse.endpoints.config import (
     EndpointConfig,
 )
 from inferhouse.engine.backends.choose import load_embedding_backend
-from inferhouse.engine.embedder import Embedder
+from inferhouse.engine.embedder import Embedder, build_embedder
 from inferhouse.engine.generation import TextGenerator, load_text_generator
 from inferhouse.engine.images.loading import load_text_to_image
 from inferhouse.engine.pipelines.base import TaskModel
 from inferhouse.engine.pipelines.loader import PIPELINE_TASKS, load_task_model
-from inferhouse.engine.pool import build_embedder
 from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.engine.sources import resolve_model
 from inferhouse.errors import BackendFailure, InferhouseError, OutOfMemory, TaskMismatch, ValidationFailed

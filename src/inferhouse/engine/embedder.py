@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +13,8 @@ from inferhouse.engine.backends.base import EmbeddingBackend, TruncationDirectio
 from inferhouse.engine.batcher import Batcher
 from inferhouse.engine.cache import CachedEmbedding, EmbeddingCache
 from inferhouse.errors import InputTooLong, ValidationFailed
+from inferhouse.metrics import Metrics
+from inferhouse.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +114,35 @@ class Embedder:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.maximum(norms, 1e-12)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+async def sentence_similarity(
+    embedder: Embedder, source: str, sentences: list[str], options: EmbedOptions
+) -> list[float]:
+    """Cosine similarity of ``source`` to each sentence, in the order given."""
+    result = await embedder.embed([source, *sentences], replace(options, normalize=True))
+    scores = result.vectors[1:] @ result.vectors[0]
+    return [float(score) for score in scores]
+
+
+def build_embedder(
+    label: str,
+    replicas: list[EmbeddingBackend],
+    settings: Settings,
+    metrics: Metrics,
+    max_queue_seconds: float | None = None,
+) -> Embedder:
+    """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics;
+    ``max_queue_seconds`` overrides the server's setting of that name."""
+    batcher = Batcher(
+        replicas,
+        max_batch_tokens=settings.max_batch_tokens,
+        max_batch_size=settings.max_batch_size,
+        max_queued_inputs=settings.max_queued_inputs,
+        max_wait_s=settings.max_batch_wait_ms / 1000,
+        max_queue_s=settings.max_queue_seconds if max_queue_seconds is None else max_queue_seconds,
+        on_batch=partial(metrics.observe_batch, label),
+        name=label,
+    )
+    cache = EmbeddingCache(settings.cache_bytes)
+    return Embedder(label, replicas[0], batcher, cache, partial(metrics.observe_cache, label))

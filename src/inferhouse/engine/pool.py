@@ -11,9 +11,7 @@ from pathlib import Path
 
 from inferhouse.engine.backends.base import EmbeddingBackend
 from inferhouse.engine.backends.choose import load_embedding_backend
-from inferhouse.engine.batcher import Batcher
-from inferhouse.engine.cache import EmbeddingCache
-from inferhouse.engine.embedder import Embedder
+from inferhouse.engine.embedder import Embedder, build_embedder
 from inferhouse.engine.on_demand import OnDemand
 from inferhouse.engine.sources import resolve_model
 from inferhouse.metrics import Metrics
@@ -29,29 +27,6 @@ def load_torch_backend(path: Path, settings: Settings) -> EmbeddingBackend:
     """The default loader: the same as dedicated endpoints', on the device torch picks (a GPU when there
     is one). Its name predates ONNX Runtime, which serves here too where the settings choose it."""
     return load_embedding_backend(path, settings, device=None)
-
-
-def build_embedder(
-    label: str,
-    replicas: list[EmbeddingBackend],
-    settings: Settings,
-    metrics: Metrics,
-    max_queue_seconds: float | None = None,
-) -> Embedder:
-    """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics;
-    ``max_queue_seconds`` overrides the server's setting of that name."""
-    batcher = Batcher(
-        replicas,
-        max_batch_tokens=settings.max_batch_tokens,
-        max_batch_size=settings.max_batch_size,
-        max_queued_inputs=settings.max_queued_inputs,
-        max_wait_s=settings.max_batch_wait_ms / 1000,
-        max_queue_s=settings.max_queue_seconds if max_queue_seconds is None else max_queue_seconds,
-        on_batch=partial(metrics.observe_batch, label),
-        name=label,
-    )
-    cache = EmbeddingCache(settings.cache_bytes)
-    return Embedder(label, replicas[0], batcher, cache, partial(metrics.observe_cache, label))
 
 
 class ModelPool:

@@ -29,8 +29,7 @@ from inferhouse.api.huggingface.schemas import (
 )
 from inferhouse.endpoints.config import EMBEDDING_TASKS, IMAGE_TASKS
 from inferhouse.endpoints.deployment import Deployment
-from inferhouse.engine.embedder import Embedder
-from inferhouse.engine.tasks import sentence_similarity
+from inferhouse.engine.embedder import Embedder, sentence_similarity
 from inferhouse.errors import BadRequest, EmptyInput, TaskMismatch, Unavailable, ValidationFailed
 
 endpoint_router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["Hugging Face"])

@@ -26,8 +26,7 @@ from inferhouse.api.huggingface.schemas import (
     checked_texts,
 )
 from inferhouse.endpoints.deployment import Deployment
-from inferhouse.engine.embedder import Embedder
-from inferhouse.engine.tasks import sentence_similarity
+from inferhouse.engine.embedder import Embedder, sentence_similarity
 from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
 
 router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["TEI"])
