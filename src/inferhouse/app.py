@@ -22,7 +22,7 @@ from inferhouse.auth import TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
-from inferhouse.engine.pool import BackendLoader, ModelPool, load_torch_backend
+from inferhouse.endpoints.serving import Resolver
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services.hugging_face import HuggingFaceService
@@ -68,7 +68,7 @@ class RequestMetrics:
             self.metrics.latency.labels(label).observe(time.perf_counter() - started)
 
 
-def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -> FastAPI:
+def create_app(settings: Settings) -> FastAPI:
     metrics = Metrics()
 
     @asynccontextmanager
@@ -76,7 +76,6 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
         await asyncio.to_thread(secure_data_dir, settings.data_dir)
         db = Database.in_data_dir(settings.data_dir)
         tokens = TokenStore(db, settings.admin_token)
-        pool = ModelPool(settings, metrics, loader)
         endpoints = EndpointManager(settings, db, metrics)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
         indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes", ann)
@@ -86,10 +85,11 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
             SecretBox.from_settings(settings.secret_key, settings.data_dir),
             [remote, LocalService(endpoints)],
         )
-        models = Models(inference, endpoints)
-        serverless = ServerlessModels(settings, metrics, endpoints.budget, pool.resolve)
+        serverless = ServerlessModels(settings, metrics, endpoints.budget)
+        serving = Resolver(endpoints, serverless)
+        models = Models(inference, serving)
         app.state.services = Services(
-            settings, db, tokens, metrics, pool, endpoints, indexes, inference, models, serverless
+            settings, db, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
         )
         _announce_auth(settings, tokens)
         await endpoints.start(declared_endpoints(settings))
@@ -108,7 +108,6 @@ def create_app(settings: Settings, loader: BackendLoader = load_torch_backend) -
             await remote.aclose()
             await endpoints.close()
             await serverless.close()
-            pool.close()
             indexes.close()
             db.close()
 

@@ -7,11 +7,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-EMBEDDING_TASKS = frozenset({"sentence-embeddings", "feature-extraction", "sentence-similarity"})
-GENERATION_TASKS = frozenset({"text-generation", "text2text-generation"})
-IMAGE_TASKS = frozenset({"text-to-image"})
-CUSTOM_TASK = "custom"
-
 
 class State(StrEnum):
     PENDING = "pending"

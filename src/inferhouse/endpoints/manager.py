@@ -17,6 +17,7 @@ from functools import partial
 
 from inferhouse.auth import Principal
 from inferhouse.endpoints.access import check_call
+from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import (
     RESTARTED_STATES,
     SERVING_STATES,
@@ -26,7 +27,8 @@ from inferhouse.endpoints.config import (
     StoredEndpoint,
     now_iso,
 )
-from inferhouse.endpoints.deployment import Deployment, MemoryBudget, check_task, load_deployment
+from inferhouse.endpoints.deployment import Deployment, load_deployment
+from inferhouse.endpoints.families import check_task
 from inferhouse.endpoints.idle import IdleWatch, reap_forever
 from inferhouse.endpoints.logs import EndpointLogs, current_endpoint
 from inferhouse.endpoints.store import EndpointStore
@@ -134,7 +136,7 @@ class EndpointManager:
         for name, deployment in self._deployments.items():
             model = deployment.config.model
             if (
-                deployment.embedder is not None
+                deployment.embeds
                 and model.repository.lower() == model_id.lower()
                 and model.revision in (None, "main")
                 and self._records[name].status.state in SERVING_STATES

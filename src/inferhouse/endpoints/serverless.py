@@ -1,9 +1,11 @@
-"""Serverless models that are not embedders: text generation and text-to-image, loaded by id on demand.
+"""Serverless models: any model id loaded on first use, with the serverless Inference API's semantics.
 
-``POST /models/{id}`` serves embedding models from the engine's pool (a fast path this leaves alone);
-a model whose directory says it generates text or images is loaded here instead, as a deployment
-without an endpoint record, with the pool's semantics (``engine/on_demand.py``); the least recently
-used is unloaded once its requests are done. These count apart from the pool's embedders.
+``POST /models/{id}`` (and OpenAI calls naming a model id) reach models through here, whatever their
+task: embedding models, text generation and text-to-image. Each loads as a deployment without an
+endpoint record, on one device policy (a GPU when the machine has one), keyed by its resolved
+directory so two ids of the same weights share one copy. A cold model answers 503 with
+``estimated_time`` unless the caller waits (``on_demand.py``); at most ``max_loaded_models`` stay loaded
+and the least recently used is unloaded once its requests are done.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
-from inferhouse.endpoints.config import GENERATION_TASKS, IMAGE_TASKS, EndpointConfig, ModelConfig
-from inferhouse.endpoints.deployment import Deployment, MemoryBudget, infer_task, load_deployment
-from inferhouse.engine.on_demand import OnDemand
+from inferhouse.endpoints.budget import MemoryBudget
+from inferhouse.endpoints.config import EndpointConfig, ModelConfig
+from inferhouse.endpoints.deployment import Deployment, load_deployment
+from inferhouse.endpoints.families import family_of, serverless_task
+from inferhouse.endpoints.on_demand import OnDemand
+from inferhouse.engine.sources import resolve_model
 from inferhouse.errors import TaskMismatch
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SERVERLESS_TASKS = GENERATION_TASKS | IMAGE_TASKS
 DeploymentLoader = Callable[[EndpointConfig, Settings, Metrics, MemoryBudget], Deployment]
+load_serverless: DeploymentLoader = partial(load_deployment, serverless=True)
 
 
 class ServerlessModels:
@@ -34,30 +39,39 @@ class ServerlessModels:
         settings: Settings,
         metrics: Metrics,
         budget: MemoryBudget,
-        resolve: Callable[[str], Path],
+        resolve: Callable[[str], Path] | None = None,
         *,
-        loader: DeploymentLoader = load_deployment,
+        loader: DeploymentLoader = load_serverless,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
         self._budget = budget
-        self._resolve = resolve
+        self._resolve = resolve or (lambda model_id: resolve_model(model_id, settings.models))
         self._loader = loader
+        self._paths: dict[str, Path] = {}
         self._tasks: dict[Path, str] = {}
         self._models: OnDemand[Deployment] = OnDemand(
             lambda: settings.max_loaded_models, _unload, metrics.model_load_seconds.observe
         )
 
-    def task_of(self, model_id: str) -> str | None:
-        """The task this component serves ``model_id`` with, or None when it is the pool's (an embedder).
+    def resolve(self, model_id: str) -> Path:
+        """The directory ``model_id`` names offline; raises :class:`~inferhouse.errors.ModelNotFound`."""
+        path = self._paths.get(model_id)
+        if path is None:
+            path = self._paths[model_id] = self._resolve(model_id)
+        return path
 
-        Raises :class:`~inferhouse.errors.ModelNotFound` for an id that does not resolve offline.
-        """
-        path = self._resolve(model_id)
+    def task_of(self, model_id: str) -> str:
+        """The task ``model_id`` is served with: its own for text or image generation, else
+        feature-extraction (an encoder embeds)."""
+        path = self.resolve(model_id)
         task = self._tasks.get(path)
         if task is None:
-            task = self._tasks[path] = infer_task(path)
-        return task if task in SERVERLESS_TASKS else None
+            task = self._tasks[path] = serverless_task(path)
+        return task
+
+    def family_of(self, model_id: str) -> str:
+        return family_of(self.task_of(model_id)).name
 
     def loaded(self) -> list[Deployment]:
         return self._models.loaded()
@@ -66,12 +80,15 @@ class ServerlessModels:
         return self._models.estimated_load_seconds()
 
     @asynccontextmanager
-    async def serving(self, model_id: str, *, wait: bool) -> AsyncIterator[Deployment]:
-        """The model's deployment for one request (held until the request, or its stream, ends)."""
+    async def serving(
+        self, model_id: str, *, wait: bool, family: str | None = None
+    ) -> AsyncIterator[Deployment]:
+        """The model's deployment for one request (held until the request, or its stream, ends).
+        ``family`` refuses, before anything loads, a model of another task family."""
         task = self.task_of(model_id)
-        if task is None:
-            raise TaskMismatch(f"Model {model_id} is not a text-generation or text-to-image model")
-        path = self._resolve(model_id)
+        if family is not None and family_of(task).name != family:
+            raise TaskMismatch(f"Model {model_id} is a {task} model, not a {family} model")
+        path = self.resolve(model_id)
         load = partial(self._load, model_id, task)
         deployment = await self._models.get(model_id, path, load, wait=wait)
         while deployment.retired:  # evicted by another model's load before this caller resumed
@@ -99,7 +116,7 @@ class ServerlessModels:
 
 
 def _unload(deployment: Deployment) -> None:
-    log.info("unloading serverless model %s (least recently used)", deployment.config.name)
+    log.info("unloading %s (least recently used)", deployment.config.name)
     deployment.retire()  # closes in a thread once its last request has left
 
 

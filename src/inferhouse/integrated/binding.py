@@ -9,7 +9,7 @@ from typing import Any
 from inferhouse.auth import Principal
 from inferhouse.chunking import ChunkingSettings, parse_chunking_settings
 from inferhouse.endpoints.config import Access
-from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.serving import Resolver
 from inferhouse.errors import BadRequest, EndpointNotFound
 from inferhouse.inference.config import InferenceConfig, TaskType
 from inferhouse.inference.registry import InferenceRegistry
@@ -44,9 +44,10 @@ async def embed_counted(
 class Models:
     """Resolves a model name: an inference id first, then an endpoint name."""
 
-    def __init__(self, inference: InferenceRegistry, endpoints: EndpointManager) -> None:
+    def __init__(self, inference: InferenceRegistry, serving: Resolver) -> None:
         self.inference = inference
-        self.endpoints = endpoints
+        self.serving = serving
+        self.endpoints = serving.endpoints
 
     def embedder(self, model: str) -> tuple[InferenceRunner, ChunkingSettings | None, int | None]:
         """The runner, the model's own chunking (if it has one) and its known dimension (if known)."""
@@ -77,8 +78,8 @@ class Models:
         self._authorize_endpoint(self.inference.endpoint_of(config), principal)
 
     def _authorize_endpoint(self, endpoint: str | None, principal: Principal | None) -> None:
-        if endpoint is not None and endpoint in self.endpoints.names():
-            self.endpoints.authorize(endpoint, principal)
+        if endpoint is not None and self.serving.is_endpoint(endpoint):
+            self.serving.authorize(endpoint, principal)
 
     def ranker(self, model: str) -> InferenceRunner:
         if model in self.inference:

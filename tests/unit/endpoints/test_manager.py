@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig, State
-from inferhouse.endpoints.deployment import Deployment, MemoryBudget, load_deployment
+from inferhouse.endpoints.deployment import Deployment, load_deployment
 from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.served import Pipeline
 from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.errors import EndpointPaused, ModelLoading, ModelNotFound, OutOfMemory
 from inferhouse.metrics import Metrics
@@ -49,7 +51,7 @@ class Loader:
             raise ModelNotFound(f"Model {config.model.repository} not found")
         self.loads += 1
         runner = ReplicaRunner([Echo(self.loads)], max_queued=16, name=config.name)
-        deployment = Deployment(config.with_task(config.model.task or "custom"), Path("."), runner=runner)
+        deployment = Deployment(config.with_task(config.model.task or "custom"), Path("."), Pipeline(runner))
         original_close = deployment.close
 
         def close() -> None:
@@ -84,8 +86,7 @@ def _manager(db: Database, loader: Loader, clock: Clock | None = None) -> Endpoi
 
 async def _call(manager: EndpointManager, name: str, *, wait: bool = True) -> Any:
     async with manager.serving(name, wait=wait) as deployment:
-        assert deployment.runner is not None
-        return await deployment.runner.call(lambda model: model({"inputs": "x"}))
+        return await deployment.predict({"inputs": "x"})
 
 
 async def test_create_loads_in_the_background_then_runs(db: Database) -> None:
@@ -176,8 +177,7 @@ async def test_update_swaps_deployments_without_dropping_a_request_in_flight(db:
         await manager.wait_until_settled()
         assert manager.deployment("swap") is not old
         assert old not in loader.closed  # still held by this request
-        assert old.runner is not None
-        assert (await old.runner.call(lambda model: model({"inputs": "late"})))["generation"] == 1
+        assert (await old.predict({"inputs": "late"}))["generation"] == 1
     for _ in range(100):
         if old in loader.closed:
             break

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import EndpointConfig
-from inferhouse.endpoints.deployment import Deployment, MemoryBudget, infer_task
+from inferhouse.endpoints.deployment import Deployment
+from inferhouse.endpoints.families import infer_task
 from inferhouse.endpoints.serverless import ServerlessModels
-from inferhouse.errors import BackendFailure, ModelLoading, ModelNotFound
+from inferhouse.errors import BackendFailure, ModelLoading, ModelNotFound, TaskMismatch
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 
@@ -89,12 +91,25 @@ def _serverless(models: dict[str, Path], loader: Loader, tmp_path: Path) -> Serv
     return ServerlessModels(settings, Metrics(), MemoryBudget(None), resolve, loader=loader)
 
 
-def test_task_of_leaves_embedders_to_the_pool(models: dict[str, Path], tmp_path: Path) -> None:
+def test_every_model_has_a_serverless_task(models: dict[str, Path], tmp_path: Path) -> None:
     serverless = _serverless(models, Loader(), tmp_path)
     assert serverless.task_of("gen/a") == "text-generation"
-    assert serverless.task_of("emb/c") is None
+    assert serverless.task_of("emb/c") == "feature-extraction"
+    assert [serverless.family_of(model) for model in ("gen/a", "emb/c")] == ["generation", "embedding"]
     with pytest.raises(ModelNotFound):
         serverless.task_of("no/such")
+
+
+async def test_a_model_of_another_family_is_refused_before_it_loads(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    loader = Loader()
+    serverless = _serverless(models, loader, tmp_path)
+    with pytest.raises(TaskMismatch, match="Model emb/c is a feature-extraction model, not a generation"):
+        async with serverless.serving("emb/c", wait=True, family="generation"):
+            pass
+    assert loader.loaded == []
+    await serverless.close()
 
 
 async def test_first_call_is_loading_then_serves(models: dict[str, Path], tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from fastapi import Request
 from inferhouse.auth import TokenStore
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
-from inferhouse.engine.pool import ModelPool
+from inferhouse.endpoints.serving import Resolver
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
@@ -24,12 +24,12 @@ class Services:
     db: Database
     tokens: TokenStore
     metrics: Metrics
-    pool: ModelPool
+    serving: Resolver  # who serves a name, for every dialect
     endpoints: EndpointManager
     indexes: IndexRegistry
     inference: InferenceRegistry
     models: Models
-    serverless: ServerlessModels  # serverless text-generation and text-to-image models
+    serverless: ServerlessModels  # models loaded by id, of every task
 
 
 def services(request: Request) -> Services:

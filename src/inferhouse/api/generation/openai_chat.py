@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, Request, Response
 
@@ -13,9 +13,7 @@ from inferhouse.api.core.openapi import JSON_OR_EVENTS, json_body
 from inferhouse.api.core.services import services
 from inferhouse.api.generation.chat import ChatCall, ChatRequest, chat_response, openai_error_event
 from inferhouse.api.generation.tgi_replies import generator_of
-from inferhouse.endpoints.config import GENERATION_TASKS
-from inferhouse.endpoints.deployment import Deployment
-from inferhouse.errors import TaskMismatch, ValidationFailed
+from inferhouse.errors import ValidationFailed
 
 # A token scoped to endpoints may call them here by name; the route checks it (policy "token").
 router = APIRouter(route_class=dialect_route(render_openai, policy="token"), tags=["OpenAI"])
@@ -31,21 +29,8 @@ async def chat_completions(body: ChatRequest, request: Request) -> Response:
     found = services(request)
     if not body.model:
         raise ValidationFailed("model is required: the name of a text-generation endpoint, or a model id")
-    principal = principal_of(request)
-    serving: AbstractAsyncContextManager[Deployment]
-    if body.model in found.endpoints.names():
-        if found.settings.auth:
-            found.endpoints.authorize(body.model, principal)
-        wait = header_flag(request, "x-wait-for-model")
-        serving = found.endpoints.serving(body.model, wait=True if wait is None else wait)
-    else:
-        if principal is not None:
-            principal.require_general()
-        if found.serverless.task_of(body.model) not in GENERATION_TASKS:
-            raise TaskMismatch(
-                f"Model {body.model} is not a text-generation model; name a text-generation endpoint or model"
-            )
-        serving = found.serverless.serving(body.model, wait=True)
+    wait = header_flag(request, "x-wait-for-model")
+    serving = found.serving.named(body.model, principal_of(request), wait=wait, family="generation")
     async with AsyncExitStack() as resources:
         generator = generator_of(await resources.enter_async_context(serving))
         return await chat_response(generator, body, body.model, resources, openai_error_event)

@@ -34,7 +34,7 @@ router = APIRouter(route_class=dialect_route(render_tgi, policy="endpoint"), tag
 async def _hold(resources: AsyncExitStack, name: str, request: Request) -> Deployment:
     """Enter the endpoint's deployment on ``resources``, which a streaming reply takes over."""
     wait = header_flag(request, "x-wait-for-model") or False
-    return await resources.enter_async_context(services(request).endpoints.serving(name, wait=wait))
+    return await resources.enter_async_context(services(request).serving.endpoint(name, wait=wait))
 
 
 @router.post("/endpoints/{name}/generate", summary="TGI /generate: the generated text (and details)")

@@ -26,7 +26,7 @@ from inferhouse.engine.generation.contract import (
     GenerationStream,
     TextGenerator,
 )
-from inferhouse.errors import BackendFailure, InferhouseError, TaskMismatch
+from inferhouse.errors import BackendFailure, InferhouseError
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,7 @@ INCOMPLETE = _error_event("Incomplete generation", "incomplete_generation")
 
 
 def generator_of(deployment: Deployment) -> TextGenerator:
-    if deployment.generator is None:
-        raise TaskMismatch(
-            f"{deployment.config.name} serves task {deployment.task}; text generation needs a "
-            "text-generation or text2text-generation model"
-        )
-    return deployment.generator
+    return deployment.text_generator()
 
 
 def _token(token: GeneratedToken) -> dict[str, Any]:

@@ -89,7 +89,7 @@ async def _answer(
 ) -> Any | None:
     """The reply, or None when this endpoint's task needs the full route."""
     wait = headers.get("x-wait-for-model", "").strip().lower() in _TRUE
-    async with found.endpoints.serving(name, wait=wait) as deployment:
+    async with found.serving.endpoint(name, wait=wait) as deployment:
         task = _fast_task(deployment, tei)
         if task is None:  # swapped for another task by an update since the check above
             return None
@@ -103,8 +103,7 @@ async def _answer(
             dimensions=None,
             use_cache=cache_header is None or cache_header.strip().lower() in _TRUE,
         )
-        assert deployment.embedder is not None  # _fast_task checked it
-        vectors = (await deployment.embedder.embed(texts, options)).vectors
+        vectors = (await deployment.embed(texts, options)).vectors
     if tei:
         return vectors
     if task == "sentence-embeddings":
@@ -113,7 +112,7 @@ async def _answer(
 
 
 def _fast_task(deployment: Deployment, tei: bool) -> str | None:
-    if deployment.embedder is None:
+    if not deployment.embeds:
         return None
     if tei or deployment.task in ("sentence-embeddings", "feature-extraction"):
         return deployment.task

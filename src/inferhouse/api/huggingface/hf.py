@@ -27,9 +27,7 @@ from inferhouse.api.huggingface.schemas import (
     expect_similarity,
     expect_texts,
 )
-from inferhouse.endpoints.config import EMBEDDING_TASKS, IMAGE_TASKS
 from inferhouse.endpoints.deployment import Deployment
-from inferhouse.engine.embedder import Embedder, sentence_similarity
 from inferhouse.errors import BadRequest, EmptyInput, TaskMismatch, Unavailable, ValidationFailed
 
 endpoint_router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["Hugging Face"])
@@ -46,7 +44,13 @@ _SERVERLESS_TASKS = {Task.FEATURE_EXTRACTION, Task.SENTENCE_SIMILARITY}
 
 
 async def _run(
-    found: Services, embedder: Embedder, task: Task, body: InferenceRequest, use_cache: bool, *, bare: bool
+    found: Services,
+    deployment: Deployment,
+    task: Task,
+    body: InferenceRequest,
+    use_cache: bool,
+    *,
+    bare: bool,
 ) -> Any:
     """Run ``task``; ``bare`` picks the serverless reply shapes (plain lists) over the endpoint ones."""
     limit = found.settings.max_client_batch_size
@@ -55,11 +59,11 @@ async def _run(
         inputs = expect_similarity(body.inputs, task)
         checked_similarity(inputs, limit)
         options = params.embed_options(default_normalize=True, use_cache=use_cache)
-        scores = await sentence_similarity(embedder, inputs.source_sentence, inputs.sentences, options)
+        scores = await deployment.similarity(inputs.source_sentence, inputs.sentences, options)
         return scores if bare else {"similarities": scores}
     raw = expect_texts(body.inputs, task)
     texts = checked_texts(raw, limit)
-    result = await embedder.embed(texts, params.embed_options(default_normalize=None, use_cache=use_cache))
+    result = await deployment.embed(texts, params.embed_options(default_normalize=None, use_cache=use_cache))
     vectors = result.vectors[0] if isinstance(raw, str) else result.vectors
     if task is Task.SENTENCE_EMBEDDINGS and not bare:
         return {"embeddings": vectors}
@@ -68,15 +72,13 @@ async def _run(
 
 async def predict(found: Services, deployment: Deployment, raw: dict[str, Any], request: Request) -> Any:
     """Answer one toolkit-shaped body with the deployment's task (or its custom handler)."""
-    if deployment.embedder is not None and deployment.task in EMBEDDING_TASKS:
+    if deployment.embeds:
         body = parse_as(InferenceRequest, raw)
         cached = use_cache(request, body.options)
-        return await _run(found, deployment.embedder, Task(deployment.task), body, cached, bare=False)
-    if deployment.runner is None:
-        raise Unavailable(f"Endpoint {deployment.config.name} has no model loaded")
-    if deployment.task in IMAGE_TASKS:  # an image in the format Accept asks for, not JSON
-        return await image_reply(deployment.runner, raw, request.headers.get("accept"))
-    return await deployment.runner.call(lambda model: model(raw))
+        return await _run(found, deployment, Task(deployment.task), body, cached, bare=False)
+    if deployment.family == "image":  # an image in the format Accept asks for, not JSON
+        return await image_reply(deployment, raw, request.headers.get("accept"))
+    return await deployment.predict(raw)
 
 
 def wants_to_wait(request: Request, raw: dict[str, Any]) -> bool:
@@ -118,7 +120,7 @@ async def endpoint_predict(name: str, request: Request) -> Response:
     raw = await json_object(request)
     _check_shared_fields(raw)
     async with AsyncExitStack() as resources:
-        serving = found.endpoints.serving(name, wait=wants_to_wait(request, raw))
+        serving = found.serving.endpoint(name, wait=wants_to_wait(request, raw))
         deployment = await resources.enter_async_context(serving)
         return await _answer(found, deployment, raw, request, resources)
 
@@ -139,7 +141,7 @@ async def _answer(
     found: Services, deployment: Deployment, raw: dict[str, Any], request: Request, resources: AsyncExitStack
 ) -> Response:
     """A toolkit-shaped body's reply; ``resources`` holds the deployment (a stream takes it over)."""
-    if deployment.generator is not None:
+    if deployment.family == "generation":
         return await compat_reply(deployment, raw, resources)
     reply = await predict(found, deployment, raw, request)
     return reply if isinstance(reply, Response) else json_response(reply)
@@ -166,26 +168,21 @@ async def endpoint_health(name: str, request: Request) -> Response:
 
 async def _serverless(model_id: str, task: Task | None, body: InferenceRequest, request: Request) -> Response:
     found = services(request)
+    wait = wait_for_model(request, body.options)
     served = found.serverless.task_of(model_id)
-    if served is not None:  # text generation or text-to-image: a deployment, not the embedding pool
+    if found.serverless.family_of(model_id) != "embedding":  # text or image generation
         if task is not None:
             raise TaskMismatch(f"Model {model_id} is a {served} model; call POST /models/{model_id}")
         raw = await json_object(request)
         async with AsyncExitStack() as resources:
-            serving = found.serverless.serving(model_id, wait=wait_for_model(request, body.options))
-            deployment = await resources.enter_async_context(serving)
+            deployment = await resources.enter_async_context(found.serving.model(model_id, wait=wait))
             return await _answer(found, deployment, raw, request, resources)
     if task is None:  # like the serverless API: the inputs' shape picks the task of a sentence model
         is_pair = not isinstance(body.inputs, str | list)
         task = Task.SENTENCE_SIMILARITY if is_pair else Task.FEATURE_EXTRACTION
     cached = use_cache(request, body.options)
-    shared = found.endpoints.serving_model(model_id)
-    if shared is not None:
-        async with found.endpoints.serving(shared) as deployment:
-            if deployment.embedder is not None:
-                return json_response(await _run(found, deployment.embedder, task, body, cached, bare=True))
-    embedder = await found.pool.get(model_id, wait=wait_for_model(request, body.options))
-    return json_response(await _run(found, embedder, task, body, cached, bare=True))
+    async with found.serving.model(model_id, wait=wait) as deployment:
+        return json_response(await _run(found, deployment, task, body, cached, bare=True))
 
 
 @router.post("/models/{model_id:path}/pipeline/{task}", summary="Serverless inference with a named task")

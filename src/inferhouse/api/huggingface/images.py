@@ -19,8 +19,8 @@ import orjson
 from fastapi import Response
 
 from inferhouse.api.core.responses import json_response
+from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.images import GeneratedImage
-from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.errors import ValidationFailed
 
 SEED_HEADER = "x-seed"
@@ -121,10 +121,10 @@ def encode_reply(reply: Any, image_format: ImageFormat) -> EncodedImage | Any:
     return EncodedImage(orjson.dumps(body), image_format, seed)
 
 
-async def image_reply(runner: ReplicaRunner[Any], raw: Mapping[str, Any], accept: str | None) -> Response:
+async def image_reply(deployment: Deployment, raw: Mapping[str, Any], accept: str | None) -> Response:
     """Run ``raw`` on a text-to-image replica and answer in the format ``accept`` asks for."""
     image_format = negotiate(accept)  # before queueing: a format we cannot send fails at once
-    reply = await runner.call(lambda model: encode_reply(model(raw), image_format))
+    reply = await deployment.predict(raw, shape=lambda image: encode_reply(image, image_format))
     if not isinstance(reply, EncodedImage):
         return json_response(reply)
     headers = {SEED_HEADER: str(reply.seed)} if reply.seed is not None else None

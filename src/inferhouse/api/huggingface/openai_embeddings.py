@@ -20,7 +20,6 @@ from inferhouse.api.huggingface.embeddings_reply import (
     openai_embeddings_reply,
 )
 from inferhouse.api.huggingface.schemas import EmbeddingParameters, checked_texts
-from inferhouse.engine.embedder import Embedder, Embeddings
 from inferhouse.errors import ValidationFailed
 
 # A token scoped to endpoints may call them here by name; the route checks it (policy "token").
@@ -40,28 +39,10 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
     params = EmbeddingParameters(dimensions=body.dimensions)
     options = params.embed_options(default_normalize=True, use_cache=use_cache(request))
 
-    async def run(embedder: Embedder) -> Embeddings:
-        return await embedder.embed(texts, options)
-
-    principal = principal_of(request)
-    if body.model in found.endpoints.names():
-        if found.settings.auth:
-            found.endpoints.authorize(body.model, principal)
-        wait = header_flag(request, "x-wait-for-model")
-        async with found.endpoints.serving(body.model, wait=True if wait is None else wait) as deployment:
-            if deployment.embedder is None:
-                raise ValidationFailed(f"Endpoint {body.model} serves task {deployment.task}, not embeddings")
-            result = await run(deployment.embedder)
-    else:
-        if principal is not None:
-            principal.require_general()
-        shared = found.endpoints.serving_model(body.model)
-        if shared is not None:
-            async with found.endpoints.serving(shared) as deployment:
-                assert deployment.embedder is not None  # serving_model names embedding endpoints only
-                result = await run(deployment.embedder)
-        else:
-            result = await run(await found.pool.get(body.model, wait=True))
+    wait = header_flag(request, "x-wait-for-model")
+    serving = found.serving.named(body.model, principal_of(request), wait=wait, family="embedding")
+    async with serving as deployment:
+        result = await deployment.embed(texts, options)
     return json_response(
         openai_embeddings_reply(result.vectors, body.model, result.prompt_tokens, body.encoding_format)
     )

@@ -26,8 +26,7 @@ from inferhouse.api.huggingface.schemas import (
     checked_texts,
 )
 from inferhouse.endpoints.deployment import Deployment
-from inferhouse.engine.embedder import Embedder, sentence_similarity
-from inferhouse.errors import EmptyInput, TooManyInputs, ValidationFailed
+from inferhouse.errors import EmptyInput, TooManyInputs
 
 router = APIRouter(route_class=dialect_route(render_hf, policy="endpoint"), tags=["TEI"])
 # TEI's OpenAI-compatible route answers errors as OpenAI does, like the root /v1/embeddings.
@@ -52,27 +51,17 @@ class RerankRequest(BaseModel):
 @asynccontextmanager
 async def _deployment(found: Services, name: str, request: Request) -> AsyncIterator[Deployment]:
     wait = header_flag(request, "x-wait-for-model") or False
-    async with found.endpoints.serving(name, wait=wait) as deployment:
+    async with found.serving.endpoint(name, wait=wait) as deployment:
         yield deployment
-
-
-def _embedder(deployment: Deployment, route: str) -> Embedder:
-    if deployment.embedder is None:
-        raise ValidationFailed(
-            f"Endpoint {deployment.config.name} serves task {deployment.task}; "
-            f"{route} needs an embedding task"
-        )
-    return deployment.embedder
 
 
 @router.post("/endpoints/{name}/embed", summary="TEI /embed: always a list of vectors")
 async def embed(name: str, body: EmbedRequest, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:
-        embedder = _embedder(deployment, "/embed")
         texts = checked_texts(body.inputs, found.settings.max_client_batch_size)
         options = body.embed_options(default_normalize=True, use_cache=use_cache(request))
-        result = await embedder.embed(texts, options)
+        result = await deployment.embed(texts, options)
         return json_response(result.vectors)
 
 
@@ -80,14 +69,11 @@ async def embed(name: str, body: EmbedRequest, request: Request) -> Response:
 async def similarity(name: str, body: SimilarityRequest, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:
-        embedder = _embedder(deployment, "/similarity")
         inputs = body.inputs
         checked_similarity(inputs, found.settings.max_client_batch_size)
         parameters = body.embedding_parameters()
         options = parameters.embed_options(default_normalize=True, use_cache=use_cache(request, body.options))
-        return json_response(
-            await sentence_similarity(embedder, inputs.source_sentence, inputs.sentences, options)
-        )
+        return json_response(await deployment.similarity(inputs.source_sentence, inputs.sentences, options))
 
 
 @router.post("/endpoints/{name}/rerank", summary="TEI /rerank: texts sorted by relevance to the query")
@@ -99,31 +85,22 @@ async def rerank(name: str, body: RerankRequest, request: Request) -> Response:
     if len(body.texts) > limit:
         raise TooManyInputs(f"batch size {len(body.texts)} > maximum allowed batch size {limit}")
     async with _deployment(found, name, request) as deployment:
-        runner = deployment.runner
-        if runner is None or not deployment.ranker:
-            raise ValidationFailed(
-                f"Endpoint {name} serves task {deployment.task}; /rerank needs a sentence-ranking endpoint"
-            )
-
-        def rank(model: Any) -> list[dict[str, Any]]:
-            ranked: list[dict[str, Any]] = model.rank(
-                body.query,
-                body.texts,
-                raw_scores=body.raw_scores,
-                return_text=body.return_text,
-                truncate=body.truncate,
-            )
-            return ranked
-
-        return json_response(await runner.call(rank))
+        ranked = await deployment.rank(
+            body.query,
+            body.texts,
+            raw_scores=body.raw_scores,
+            return_text=body.return_text,
+            truncate=body.truncate,
+        )
+        return json_response(ranked)
 
 
 @router.get("/endpoints/{name}/info", summary="TEI /info")
 async def info(name: str, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:
-        if deployment.generator is not None:  # a generation endpoint answers as TGI does
-            return json_response(tgi_info(deployment, deployment.generator))
+        if deployment.family == "generation":  # a generation endpoint answers as TGI does
+            return json_response(tgi_info(deployment, deployment.text_generator()))
         settings = found.settings
         reply: dict[str, Any] = {
             "model_id": deployment.config.model.repository,
@@ -135,8 +112,8 @@ async def info(name: str, request: Request) -> Response:
             "sha": None,
             "docker_label": None,
         }
-        if deployment.embedder is not None:
-            backend = deployment.embedder.backend
+        if deployment.embeds:
+            backend = deployment.embedding_backend()
             reply |= {
                 "model_dtype": backend.dtype,
                 "model_type": {"embedding": {"pooling": "model"}},
@@ -147,7 +124,7 @@ async def info(name: str, request: Request) -> Response:
                 "auto_truncate": True,
                 "tokenization_workers": 1,
             }
-        elif deployment.ranker:
+        elif deployment.ranks:
             reply["model_type"] = {"reranker": {}}
         return json_response(reply)
 
@@ -156,10 +133,9 @@ async def info(name: str, request: Request) -> Response:
 async def openai_embeddings(name: str, body: OpenAIEmbeddingRequest, request: Request) -> Response:
     found = services(request)
     async with _deployment(found, name, request) as deployment:
-        embedder = _embedder(deployment, "/v1/embeddings")
         texts = checked_texts(body.texts(), found.settings.max_client_batch_size)
         params = EmbeddingParameters(dimensions=body.dimensions)
-        result = await embedder.embed(
+        result = await deployment.embed(
             texts, params.embed_options(default_normalize=True, use_cache=use_cache(request))
         )
         reply = openai_embeddings_reply(

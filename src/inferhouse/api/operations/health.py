@@ -45,6 +45,7 @@ def _optional_principal(found: Services, request: Request) -> Principal | None:
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     found = services(request)
-    for embedder in found.pool.loaded():
-        found.metrics.queue_depth.labels(embedder.model_id).set(embedder.batcher.queued_inputs)
+    for deployment in found.serverless.loaded():  # endpoints report their own queues as they run
+        if deployment.embeds:
+            found.metrics.queue_depth.labels(deployment.name).set(deployment.queued())
     return Response(found.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -57,12 +57,12 @@ class EndpointRunner:
     async def embed_counted(self, texts: Sequence[str]) -> tuple[list[list[float]], int]:
         """The vectors and the number of tokens the model read (for usage reports)."""
         async with self._endpoints.serving(self.name, wait=True) as deployment:
-            if deployment.embedder is None:
+            if not deployment.embeds:
                 raise TaskMismatch(
                     f"Endpoint [{self.name}] serves task [{deployment.task}]; "
                     "the [text_embedding] task type needs an embedding endpoint"
                 )
-            result = await deployment.embedder.embed(texts, EmbedOptions())
+            result = await deployment.embed(texts, EmbedOptions())
             vectors: list[list[float]] = result.vectors.tolist()
             return vectors, result.prompt_tokens
 
@@ -70,20 +70,14 @@ class EndpointRunner:
         self, query: str, texts: Sequence[str], top_n: int | None = None, return_documents: bool = False
     ) -> list[RankedText]:
         async with self._endpoints.serving(self.name, wait=True) as deployment:
-            runner = deployment.runner
-            if runner is None or not deployment.ranker:
+            if not deployment.ranks:
                 raise TaskMismatch(
                     f"Endpoint [{self.name}] serves task [{deployment.task}]; "
                     "the [rerank] task type needs a sentence-ranking endpoint"
                 )
-
-            def rank(model: Any) -> list[dict[str, Any]]:
-                ranked: list[dict[str, Any]] = model.rank(
-                    query, list(texts), raw_scores=False, return_text=return_documents, truncate=True
-                )
-                return ranked
-
-            ranked = await runner.call(rank)
+            ranked = await deployment.rank(
+                query, list(texts), raw_scores=False, return_text=return_documents, truncate=True
+            )
         found = [RankedText(int(item["index"]), float(item["score"]), item.get("text")) for item in ranked]
         found.sort(key=lambda item: item.score, reverse=True)
         return found[:top_n] if top_n is not None else found

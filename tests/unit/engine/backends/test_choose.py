@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import EndpointConfig, ModelConfig
-from inferhouse.endpoints.deployment import MemoryBudget, load_deployment
+from inferhouse.endpoints.deployment import load_deployment
+from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.engine.backends.choose import load_embedding_backend
 from inferhouse.engine.backends.onnx_st import OnnxBackend
 from inferhouse.engine.backends.torch_st import SentenceTransformerBackend
 from inferhouse.engine.embedder import EmbedOptions
-from inferhouse.engine.pool import ModelPool
 from inferhouse.errors import ValidationFailed
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
@@ -32,14 +33,16 @@ def _settings(tmp_path: Path, tiny_model_dir: Path, **fields: object) -> Setting
 async def test_serverless_models_load_with_the_servers_backend_choice(
     tmp_path: Path, tiny_model_dir: Path, backend: str, served: type
 ) -> None:
-    pool = ModelPool(_settings(tmp_path, tiny_model_dir, backend=backend), Metrics())
+    serverless = ServerlessModels(
+        _settings(tmp_path, tiny_model_dir, backend=backend), Metrics(), MemoryBudget(None)
+    )
     try:
-        embedder = await pool.get(TINY_ID)
-        assert isinstance(embedder.backend, served)
-        embedded = await embedder.embed(["a happy dog", "x"], EmbedOptions())
+        async with serverless.serving(TINY_ID, wait=True) as deployment:
+            assert isinstance(deployment.embedding_backend(), served)
+            embedded = await deployment.embed(["a happy dog", "x"], EmbedOptions())
         assert embedded.vectors.shape == (2, 32)
     finally:
-        pool.close()
+        await serverless.close()
     assert bool(list(tmp_path.rglob("*.onnx"))) == (backend == "onnx")
 
 
@@ -65,8 +68,7 @@ def test_an_endpoint_asks_for_its_precision_in_its_env(tmp_path: Path, tiny_mode
         load_deployment(deploy("fp8"), settings, Metrics(), MemoryBudget(None))
     deployment = load_deployment(deploy(" BFloat16 "), settings, Metrics(), MemoryBudget(None))
     try:
-        assert deployment.embedder is not None
-        assert deployment.embedder.backend.dtype == "bfloat16"
+        assert deployment.embedding_backend().dtype == "bfloat16"
     finally:
         deployment.close()
 

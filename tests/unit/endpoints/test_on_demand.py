@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inferhouse.engine.on_demand import OnDemand
+from inferhouse.endpoints.on_demand import OnDemand
 from inferhouse.errors import BackendFailure, ModelLoading
 
 

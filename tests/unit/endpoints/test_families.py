@@ -1,0 +1,97 @@
+"""The task-family registry, and a deployment refusing what its family does not do with one error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inferhouse.endpoints.config import EndpointConfig, ModelConfig
+from inferhouse.endpoints.deployment import Deployment
+from inferhouse.endpoints.families import FAMILIES, SUPPORTED_TASKS, check_task, family_of
+from inferhouse.endpoints.served import Pipeline
+from inferhouse.engine.embedder import EmbedOptions
+from inferhouse.engine.replicas import ReplicaRunner
+from inferhouse.errors import TaskMismatch, ValidationFailed
+
+
+def test_every_task_belongs_to_exactly_one_family() -> None:
+    owners: dict[str, list[str]] = {}
+    for family in FAMILIES.values():
+        for task in family.tasks:
+            owners.setdefault(task, []).append(family.name)
+    assert {task for task, names in owners.items() if len(names) > 1} == set()
+    assert set(owners) == SUPPORTED_TASKS
+    assert family_of("feature-extraction").name == "embedding"
+    assert family_of("text2text-generation").name == "generation"
+    assert family_of("text-to-image").name == "image"
+    assert family_of("fill-mask").name == "pipeline"
+    assert family_of("sentence-ranking").name == "pipeline"
+    assert family_of("sentence-embeddings", custom=True).name == "custom"
+
+
+def test_generation_loads_one_copy_whatever_is_asked() -> None:
+    assert FAMILIES["generation"].copies(4) == 1
+    assert FAMILIES["embedding"].copies(4) == 4
+
+
+def test_an_unknown_task_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValidationFailed, match=r"Task summarization is not supported; use one of: .*custom"):
+        check_task("summarization")
+    check_task(None)
+    check_task("custom")
+
+
+class Echo:
+    def __call__(self, body: Any) -> Any:
+        return {"echo": body["inputs"]}
+
+
+def _pipeline(name: str = "echo", *, serverless: bool = False) -> Deployment:
+    runner: ReplicaRunner[Any] = ReplicaRunner([Echo()], max_queued=4, name=name)
+    config = EndpointConfig(name, ModelConfig("org/echo", task="text-classification"))
+    return Deployment(config, Path("."), Pipeline(runner), family="pipeline", serverless=serverless)
+
+
+async def test_a_deployment_offers_its_familys_operations_and_refuses_the_rest() -> None:
+    deployment = _pipeline()
+    try:
+        assert await deployment.predict({"inputs": "hi"}) == {"echo": "hi"}
+        assert await deployment.predict({"inputs": "hi"}, shape=lambda reply: reply["echo"]) == "hi"
+        assert (deployment.family, deployment.replicas, deployment.embeds, deployment.ranks) == (
+            "pipeline",
+            1,
+            False,
+            False,
+        )
+        with pytest.raises(
+            TaskMismatch, match=r"^Endpoint echo serves task text-classification; embeddings needs"
+        ):
+            await deployment.embed(["x"], EmbedOptions())
+        with pytest.raises(TaskMismatch, match="sentence similarity needs an embedding task"):
+            await deployment.similarity("a", ["b"], EmbedOptions())
+        with pytest.raises(TaskMismatch, match="ranking needs a sentence-ranking endpoint"):
+            await deployment.rank("q", ["t"], raw_scores=False, return_text=False, truncate=True)
+        with pytest.raises(TaskMismatch, match="text generation needs a text-generation"):
+            deployment.text_generator()
+        with pytest.raises(TaskMismatch):
+            deployment.embedding_backend()
+    finally:
+        deployment.close()
+
+
+async def test_a_serverless_deployment_names_itself_a_model() -> None:
+    deployment = _pipeline("org/echo", serverless=True)
+    try:
+        with pytest.raises(TaskMismatch, match=r"^Model org/echo serves task"):
+            deployment.text_generator()
+    finally:
+        deployment.close()
+
+
+async def test_an_empty_deployment_refuses_every_operation() -> None:
+    deployment = Deployment(EndpointConfig("none", ModelConfig("org/none", task="custom")), Path("."))
+    with pytest.raises(TaskMismatch, match="this request needs a pipeline"):
+        await deployment.predict({"inputs": "x"})
+    assert deployment.replicas == 0
