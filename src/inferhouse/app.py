@@ -18,16 +18,17 @@ from inferhouse.api.core import openapi
 from inferhouse.api.core.dialect import allowed_methods, from_http_exception
 from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.services import Services
-from inferhouse.auth import TokenStore
+from inferhouse.auth import SqliteTokenTable, TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.endpoints.serving import Resolver
+from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services.hugging_face import HuggingFaceService
 from inferhouse.inference.services.local import LocalService
-from inferhouse.inference.store import InferenceStore
+from inferhouse.inference.sqlite_store import SqliteInferenceStore
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
@@ -35,6 +36,7 @@ from inferhouse.storage import Database
 from inferhouse.storage.private import secure_data_dir
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
+from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
 log = logging.getLogger("inferhouse")
 
@@ -75,13 +77,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(secure_data_dir, settings.data_dir)
         db = Database.in_data_dir(settings.data_dir)
-        tokens = TokenStore(db, settings.admin_token)
-        endpoints = EndpointManager(settings, db, metrics)
+        tokens = TokenStore(SqliteTokenTable(db), settings.admin_token)
+        endpoints = EndpointManager(settings, SqliteEndpointStore(db), metrics)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
-        indexes = await asyncio.to_thread(IndexRegistry, db, settings.data_dir / "indexes", ann)
+        catalog = SqliteIndexCatalog(db)
+        indexes = await asyncio.to_thread(IndexRegistry, catalog, settings.data_dir / "indexes", ann)
         remote = HuggingFaceService()
         inference = InferenceRegistry(
-            InferenceStore(db),
+            SqliteInferenceStore(db),
             SecretBox.from_settings(settings.secret_key, settings.data_dir),
             [remote, LocalService(endpoints)],
         )
@@ -89,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         serving = Resolver(endpoints, serverless)
         models = Models(inference, serving)
         app.state.services = Services(
-            settings, db, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
+            settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
         )
         _announce_auth(settings, tokens)
         await endpoints.start(declared_endpoints(settings))

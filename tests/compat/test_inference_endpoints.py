@@ -24,7 +24,7 @@ from huggingface_hub import (
 )
 from huggingface_hub.errors import HfHubHTTPError, InferenceEndpointError
 
-from inferhouse.auth import TokenStore
+from inferhouse.auth import SqliteTokenTable, TokenStore
 from inferhouse.storage import Database
 from tests.conftest import BUNDLED_ID
 from tests.support.server import RunningServer
@@ -203,7 +203,7 @@ def test_create_refuses_bad_requests_with_the_hub_error_shape(server: RunningSer
 def _user_token(server: RunningServer, name: str) -> str:
     db = Database.in_data_dir(server.data_dir)
     try:
-        return TokenStore(db).create(name)
+        return TokenStore(SqliteTokenTable(db)).create(name)
     finally:
         db.close()
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from inferhouse.auth import TokenStore
+from inferhouse.auth import SqliteTokenTable, TokenStore
 from inferhouse.storage import Database
 from tests.conftest import TINY_ID
 from tests.support.server import RunningServer, start_server
@@ -57,7 +57,7 @@ def server(
 @pytest.fixture(scope="module")
 def tokens(server: RunningServer) -> Iterator[TokenStore]:
     db = Database.in_data_dir(server.data_dir)
-    yield TokenStore(db)
+    yield TokenStore(SqliteTokenTable(db))
     db.close()
 
 

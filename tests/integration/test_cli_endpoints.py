@@ -247,14 +247,14 @@ def test_token_scoped_to_endpoints(
     general = _run(env, "token", "create", "--data-dir", str(server.data_dir)).stdout.strip()
     assert _infer(f"{server.url}/endpoints/all-minilm-l6-v2", general).status_code == 200
 
-    from inferhouse.auth import TokenStore
+    from inferhouse.auth import SqliteTokenTable, TokenStore
     from inferhouse.storage import Database
 
     data_dir = tmp_path / "other"
     two = _run(env, "token", "create", "--endpoint", "a", "--endpoint", "b", "--data-dir", str(data_dir))
     db = Database.in_data_dir(data_dir)
     try:
-        principal = TokenStore(db).lookup(two.stdout.strip())
+        principal = TokenStore(SqliteTokenTable(db)).lookup(two.stdout.strip())
     finally:
         db.close()
     assert principal is not None

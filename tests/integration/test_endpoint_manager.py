@@ -11,7 +11,7 @@ import pytest
 import requests
 from huggingface_hub import InferenceClient, constants
 
-from inferhouse.auth import TokenStore
+from inferhouse.auth import SqliteTokenTable, TokenStore
 from inferhouse.storage import Database
 from tests.conftest import BUNDLED_ID
 from tests.support.models import (
@@ -277,7 +277,7 @@ def test_a_failed_endpoint_recovers_by_update(endpoints: Endpoints, models: dict
 
 @pytest.fixture(scope="module")
 def tokens(server: RunningServer) -> TokenStore:
-    return TokenStore(Database.in_data_dir(server.data_dir))
+    return TokenStore(SqliteTokenTable(Database.in_data_dir(server.data_dir)))
 
 
 def test_public_endpoint_needs_no_token(endpoints: Endpoints) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import requests
 
-from inferhouse.auth import TokenStore
+from inferhouse.auth import SqliteTokenTable, TokenStore
 from inferhouse.storage import Database
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
 from tests.support.models import build_tiny_cross_encoder
@@ -486,7 +486,8 @@ def test_a_private_endpoint_is_not_reachable_through_a_model_name(es: Es, server
     deploy_endpoint(
         server, name, "sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", access="private"
     )
-    user = {"Authorization": f"Bearer {TokenStore(Database.in_data_dir(server.data_dir)).create('es-user')}"}
+    token = TokenStore(SqliteTokenTable(Database.in_data_dir(server.data_dir))).create("es-user")
+    user = {"Authorization": f"Bearer {token}"}
     local = {"service": "inferhouse", "service_settings": {"endpoint": name}}
     try:
         assert es.put("text_embedding", f"{name}-admin", local).status_code == 200  # the admin may

@@ -37,12 +37,14 @@ def token_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API token and print it (only its hash is stored)."""
-    from inferhouse.auth import TokenStore
+    from inferhouse.auth import SqliteTokenTable, TokenStore
     from inferhouse.storage import Database
 
     settings = load_settings(data_dir=data_dir)
     db = Database.in_data_dir(settings.data_dir)
     try:
-        typer.echo(TokenStore(db).create(name, endpoints=endpoint or (), manages=manage or ()))
+        typer.echo(
+            TokenStore(SqliteTokenTable(db)).create(name, endpoints=endpoint or (), manages=manage or ())
+        )
     finally:
         db.close()

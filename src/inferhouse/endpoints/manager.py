@@ -43,7 +43,6 @@ from inferhouse.errors import (
 )
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
-from inferhouse.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class EndpointManager:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
+        store: EndpointStore,
         metrics: Metrics,
         *,
         loader: DeploymentLoader = load_deployment,
@@ -65,7 +64,7 @@ class EndpointManager:
     ) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._store = EndpointStore(db)
+        self._store = store
         self._loader = loader
         self._records: dict[str, StoredEndpoint] = {}
         self._deployments: dict[str, Deployment] = {}

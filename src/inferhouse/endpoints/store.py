@@ -1,32 +1,26 @@
-"""Endpoints and their states in the main database, so they come back after a restart."""
+"""Where endpoints and their states are kept, so they come back after a restart.
+
+``EndpointStore`` is the contract; :mod:`inferhouse.endpoints.sqlite_store` keeps them in the main
+SQLite database. A backend stores each endpoint whole, under its name, in the form of
+``StoredEndpoint.to_json``.
+"""
 
 from __future__ import annotations
 
-import orjson
+from typing import Protocol
 
 from inferhouse.endpoints.config import StoredEndpoint
-from inferhouse.storage import Database
 
 
-class EndpointStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class EndpointStore(Protocol):
     def load_all(self) -> list[StoredEndpoint]:
-        rows = self._db.query("SELECT config FROM endpoints ORDER BY name")
-        return [StoredEndpoint.from_json(orjson.loads(_bytes(raw))) for (raw,) in rows]
+        """Every stored endpoint, ordered by name."""
+        ...
 
     def save(self, record: StoredEndpoint) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO endpoints (name, config) VALUES (?, ?)",
-                (record.config.name, orjson.dumps(record.to_json())),
-            )
+        """Store ``record`` under its name, replacing what was stored there."""
+        ...
 
     def delete(self, name: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute("DELETE FROM endpoints WHERE name = ?", (name,))
-
-
-def _bytes(raw: object) -> bytes:
-    return bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
+        """Forget the endpoint; nothing happens when none of that name is stored."""
+        ...

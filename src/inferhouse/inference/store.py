@@ -1,42 +1,30 @@
-"""Inference configurations in the main database; each secret sealed in its own column."""
+"""Where inference configurations are kept: each config with its secret sealed beside it.
+
+``InferenceStore`` is the contract; :mod:`inferhouse.inference.sqlite_store` keeps them in the main
+SQLite database. A store only ever holds a secret sealed by :class:`~inferhouse.inference.secrets.SecretBox`;
+it never sees the plain text.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Protocol
 
-import orjson
-
-from inferhouse.errors import AlreadyExists
 from inferhouse.inference.config import InferenceConfig
-from inferhouse.storage import Database
 
 
-class InferenceStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class InferenceStore(Protocol):
     def load_all(self) -> list[InferenceConfig]:
-        rows = self._db.query("SELECT config FROM inference_configs ORDER BY inference_id")
-        return [InferenceConfig.from_json(orjson.loads(_bytes(raw))) for (raw,) in rows]
+        """Every stored configuration, ordered by inference id."""
+        ...
 
     def sealed_secret(self, inference_id: str) -> bytes | None:
-        rows = self._db.query("SELECT secret FROM inference_configs WHERE inference_id = ?", (inference_id,))
-        return _bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+        """The sealed secret stored with a configuration; None when it has none or none is stored."""
+        ...
 
     def insert(self, config: InferenceConfig, sealed_secret: bytes | None) -> None:
-        try:
-            with self._db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO inference_configs (inference_id, config, secret) VALUES (?, ?, ?)",
-                    (config.inference_id, orjson.dumps(config.to_json()), sealed_secret),
-                )
-        except sqlite3.IntegrityError:
-            raise AlreadyExists(f"Inference endpoint [{config.inference_id}] already exists") from None
+        """Store a new configuration; :class:`~inferhouse.errors.AlreadyExists` when its id is taken."""
+        ...
 
     def delete(self, inference_id: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute("DELETE FROM inference_configs WHERE inference_id = ?", (inference_id,))
-
-
-def _bytes(raw: object) -> bytes:
-    return bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
+        """Forget a configuration and its secret; nothing happens when none of that id is stored."""
+        ...

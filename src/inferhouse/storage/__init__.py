@@ -1,5 +1,5 @@
-"""Durable state. SQLite by default."""
+"""Durable state. SQLite by default; each package declares its own tables."""
 
-from inferhouse.storage.sqlite import Database
+from inferhouse.storage.sqlite import Database, as_bytes
 
-__all__ = ["Database"]
+__all__ = ["Database", "as_bytes"]

@@ -1,4 +1,9 @@
-"""One SQLite file per data directory, shared by every service that keeps state."""
+"""One SQLite file per data directory, shared by every service that keeps state.
+
+This module knows no tables: each package that stores state declares its own (``Database.declare``) in
+its SQLite implementation (``endpoints/sqlite_store.py``, ``inference/sqlite_store.py``,
+``vectors/sqlite_catalog.py``, ``auth/sqlite_table.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,51 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from inferhouse.storage.private import create_owner_only
-
-_SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS tokens (
-        token_hash TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL,
-        created_at REAL NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS token_grants (
-        token_hash TEXT NOT NULL REFERENCES tokens(token_hash) ON DELETE CASCADE,
-        endpoint TEXT NOT NULL,
-        PRIMARY KEY (token_hash, endpoint)
-    )
-    """,
-    # Endpoints a token may manage (and call); kept apart from token_grants, which grant calling only.
-    """
-    CREATE TABLE IF NOT EXISTS token_management (
-        token_hash TEXT NOT NULL REFERENCES tokens(token_hash) ON DELETE CASCADE,
-        endpoint TEXT NOT NULL,
-        PRIMARY KEY (token_hash, endpoint)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS endpoints (
-        name TEXT PRIMARY KEY,
-        config BLOB NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS indexes (
-        name TEXT PRIMARY KEY,
-        config BLOB NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS inference_configs (
-        inference_id TEXT PRIMARY KEY,
-        config BLOB NOT NULL,
-        secret BLOB
-    )
-    """,
-]
 
 
 def connect_durable(path: Path, schema: list[str], page_size: int | None = None) -> sqlite3.Connection:
@@ -81,7 +41,14 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._conn = connect_durable(path, _SCHEMA)
+        self._conn = connect_durable(path, [])
+
+    def declare(self, *statements: str) -> None:
+        """Run an owner's DDL (``CREATE TABLE IF NOT EXISTS ...``): idempotent, so every store declares
+        its tables when it is built and a data directory written by an older version opens unchanged."""
+        with self.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> Database:
@@ -105,3 +72,8 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def as_bytes(raw: object) -> bytes:
+    """A BLOB column's value as bytes (a row written as TEXT by hand still reads)."""
+    return bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()

@@ -1,18 +1,15 @@
-"""The control plane: which indexes exist, their configuration in the main database, their files."""
+"""The control plane: which indexes exist, their configuration in the catalog, their files."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-import orjson
-
 from inferhouse.errors import AlreadyExists, BadRequest, Forbidden, IndexNotFound
-from inferhouse.storage import Database
 from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.catalog import IndexCatalog
 from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore, remove_files
@@ -34,16 +31,13 @@ class IndexRegistry:
     """Opens every index at start-up and runs the one background thread that keeps their ANN graphs
     in step with their rows."""
 
-    def __init__(self, db: Database, directory: Path, ann: AnnSettings | None = None) -> None:
-        self._db = db
+    def __init__(self, catalog: IndexCatalog, directory: Path, ann: AnnSettings | None = None) -> None:
+        self._catalog = catalog
         self._directory = directory
         self._ann = ann or AnnSettings()
         self._lock = threading.Lock()
         self._indexes: dict[str, VectorIndex] = {}
-        for (raw,) in db.query("SELECT config FROM indexes ORDER BY name"):
-            config = _config_from_json(
-                bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
-            )
+        for config in catalog.load_all():
             self._indexes[config.name] = self._open(config)
         self._stop = threading.Event()
         self._maintainer = threading.Thread(target=self._maintain, name="ann-maintainer", daemon=True)
@@ -77,10 +71,7 @@ class IndexRegistry:
                 raise AlreadyExists(f"Resource {config.name} already exists")
             remove_files(self._path(config.name))  # leftovers of a crash mid-delete
             index = self._open(config)
-            with self._db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO indexes (name, config) VALUES (?, ?)", (config.name, _config_json(config))
-                )
+            self._catalog.insert(config)
             self._indexes[config.name] = index
         return index
 
@@ -114,8 +105,7 @@ class IndexRegistry:
             if tags is not None:
                 merged = {**config.tags, **tags}
                 config.tags = {key: value for key, value in merged.items() if value != ""}  # "" removes a tag
-            with self._db.transaction() as conn:
-                conn.execute("UPDATE indexes SET config = ? WHERE name = ?", (_config_json(config), name))
+            self._catalog.update(config)
         return index
 
     def delete(self, name: str) -> None:
@@ -125,8 +115,7 @@ class IndexRegistry:
                 raise Forbidden(
                     f"Deletion protection is enabled for this index. Disable it to delete {name}."
                 )
-            with self._db.transaction() as conn:
-                conn.execute("DELETE FROM indexes WHERE name = ?", (name,))
+            self._catalog.delete(name)
             del self._indexes[name]
             index.store.destroy()
 
@@ -135,13 +124,3 @@ class IndexRegistry:
         self._maintainer.join(timeout=30)
         for index in self._indexes.values():
             index.close()
-
-
-def _config_json(config: IndexConfig) -> bytes:
-    return orjson.dumps(asdict(config))
-
-
-def _config_from_json(raw: bytes) -> IndexConfig:
-    data = orjson.loads(raw)
-    data["metric"] = Metric(data["metric"])
-    return IndexConfig(**data)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import orjson
 
-from inferhouse.auth import Principal, TokenStore
+from inferhouse.auth import Principal, SqliteTokenTable, TokenStore
 from inferhouse.endpoints.access import may_manage
 from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 from inferhouse.storage import Database
@@ -19,13 +20,16 @@ from tests.unit.endpoints.test_manager import Loader, _config
 
 def _manager(db: Database) -> EndpointManager:
     return EndpointManager(
-        Settings(data_dir=db.path.parent, idle_check_seconds=3600), db, Metrics(), loader=Loader()
+        Settings(data_dir=db.path.parent, idle_check_seconds=3600),
+        SqliteEndpointStore(db),
+        Metrics(),
+        loader=Loader(),
     )
 
 
 async def test_the_creator_survives_an_update_and_a_restart(tmp_path: Path) -> None:
     db = Database.in_data_dir(tmp_path)
-    tokens = TokenStore(db)
+    tokens = TokenStore(SqliteTokenTable(db))
     creator = tokens.lookup(tokens.create("creator"))
     other = tokens.lookup(tokens.create("other"))
     assert creator is not None

@@ -14,6 +14,7 @@ from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConf
 from inferhouse.endpoints.deployment import Deployment, load_deployment
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.served import Pipeline
+from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
 from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.errors import EndpointPaused, ModelLoading, ModelNotFound, OutOfMemory
 from inferhouse.metrics import Metrics
@@ -81,7 +82,9 @@ def db(tmp_path: Path) -> Database:
 
 def _manager(db: Database, loader: Loader, clock: Clock | None = None) -> EndpointManager:
     settings = Settings(data_dir=db.path.parent, idle_check_seconds=3600)
-    return EndpointManager(settings, db, Metrics(), loader=loader, clock=clock or Clock())
+    return EndpointManager(
+        settings, SqliteEndpointStore(db), Metrics(), loader=loader, clock=clock or Clock()
+    )
 
 
 async def _call(manager: EndpointManager, name: str, *, wait: bool = True) -> Any:

@@ -14,14 +14,12 @@ from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
-from inferhouse.storage import Database
 from inferhouse.vectors.registry import IndexRegistry
 
 
 @dataclass
 class Services:
     settings: Settings
-    db: Database
     tokens: TokenStore
     metrics: Metrics
     serving: Resolver  # who serves a name, for every dialect

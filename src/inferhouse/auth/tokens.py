@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from inferhouse.errors import Forbidden, Unauthorized
-from inferhouse.storage import Database
+from inferhouse.auth.principal import ENV_ADMIN, Principal
+from inferhouse.auth.table import StoredToken, TokenTable
+from inferhouse.errors import Unauthorized
 
 TOKEN_PREFIX = "ih_"
 ADMIN_TOKEN_FILE = "admin-token"
@@ -41,48 +42,12 @@ class FirstStart:
     saved_to: Path
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who a request's token belongs to and what it was granted."""
-
-    name: str
-    role: str
-    endpoints: frozenset[str] = frozenset()  # granted calling
-    manages: frozenset[str] = frozenset()  # granted managing (and so calling)
-    # What an endpoint records as its creator: the token's hash, or a fixed name for the env admin token
-    # and the operator; never shown to callers.
-    id: str = ""
-
-    @property
-    def scoped(self) -> bool:
-        return bool(self.endpoints or self.manages)
-
-    def granted(self, endpoint: str) -> bool:
-        """Whether a grant of this token names ``endpoint`` (managing an endpoint includes calling it)."""
-        return endpoint in self.endpoints or endpoint in self.manages
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def require_general(self) -> None:
-        """Refuse a token scoped to endpoints on every route that is not one of those endpoints."""
-        if self.scoped:
-            names = ", ".join(sorted(self.endpoints | self.manages))
-            raise Forbidden(f"This token is scoped to the endpoint(s) {names} and may only call those")
-
-
-ANONYMOUS = Principal("anonymous", "none", id="anonymous")
-# Who every request is when authentication is off: the loopback operator.
-OPERATOR = Principal("operator", "admin", id="operator")
-ENV_ADMIN = Principal("admin", "admin", id="env-admin")
-
-
 class TokenStore:
-    """Tokens live hashed in the database; an env-provided admin token is only ever held in memory."""
+    """Tokens live hashed in a :class:`TokenTable`; an env-provided admin token is only ever held in
+    memory."""
 
-    def __init__(self, db: Database, admin_token: str | None = None) -> None:
-        self._db = db
+    def __init__(self, table: TokenTable, admin_token: str | None = None) -> None:
+        self._table = table
         self._env_admin_hash = _hash(admin_token) if admin_token else None
 
     def create(
@@ -91,25 +56,26 @@ class TokenStore:
         """Make a token; with ``endpoints`` (calling) or ``manages`` (managing and calling) grants it is
         scoped to just those endpoints."""
         token = new_token()
-        digest = _hash(token)
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO tokens (token_hash, name, role, created_at) VALUES (?, ?, ?, ?)",
-                (digest, name, role, time.time()),
-            )
-            conn.executemany(
-                "INSERT INTO token_grants (token_hash, endpoint) VALUES (?, ?)",
-                [(digest, endpoint) for endpoint in sorted(set(endpoints))],
-            )
-            conn.executemany(
-                "INSERT INTO token_management (token_hash, endpoint) VALUES (?, ?)",
-                [(digest, endpoint) for endpoint in sorted(set(manages))],
-            )
+        self._table.insert(
+            StoredToken(_hash(token), name, role, time.time(), frozenset(endpoints), frozenset(manages))
+        )
         return token
 
     def count(self) -> int:
-        (row,) = self._db.query("SELECT COUNT(*) FROM tokens")
-        return int(str(row[0]))
+        return self._table.count()
+
+    def list(self) -> list[StoredToken]:
+        """Every stored token (hashes and grants, never a token itself), oldest first."""
+        return self._table.list()
+
+    def revoke(self, token_id: str) -> bool:
+        """Revoke the token whose principal id (its hash) is ``token_id``; whether one was stored.
+        The env admin token is not stored and cannot be revoked here."""
+        return self._table.delete(token_id)
+
+    def revoke_named(self, name: str) -> int:
+        """Revoke every stored token labelled ``name`` (labels need not be unique); how many."""
+        return sum(self._table.delete(token.token_hash) for token in self._table.list() if token.name == name)
 
     def ensure_admin(self, data_dir: Path) -> FirstStart | None:
         """Generate an admin token if none exists yet; the plain token goes to a file only its owner reads."""
@@ -126,20 +92,10 @@ class TokenStore:
         digest = _hash(token)
         if self._env_admin_hash is not None and hmac.compare_digest(digest, self._env_admin_hash):
             return ENV_ADMIN
-        # One query per request: the token and its grants (none for a general token) together.
-        rows = self._db.query(
-            "SELECT t.name, t.role, g.endpoint, 0 FROM tokens t "
-            "LEFT JOIN token_grants g ON g.token_hash = t.token_hash WHERE t.token_hash = ? "
-            "UNION ALL SELECT t.name, t.role, m.endpoint, 1 FROM tokens t "
-            "JOIN token_management m ON m.token_hash = t.token_hash WHERE t.token_hash = ?",
-            (digest, digest),
-        )
-        if not rows:
+        stored = self._table.get(digest)
+        if stored is None:
             return None
-        name, role = rows[0][0], rows[0][1]
-        calls = frozenset(str(row[2]) for row in rows if row[2] is not None and not row[3])
-        manages = frozenset(str(row[2]) for row in rows if row[3])
-        return Principal(str(name), str(role), calls, manages, id=digest)
+        return Principal(stored.name, stored.role, stored.endpoints, stored.manages, id=digest)
 
     def is_valid(self, token: str) -> bool:
         return self.lookup(token) is not None

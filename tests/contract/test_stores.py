@@ -1,0 +1,288 @@
+"""The store contracts (EndpointStore, InferenceStore, IndexCatalog, TokenTable), run against every
+backend in ``STORE_BACKENDS``: what each stores comes back whole, names are unique where the contract
+says so, and no token or secret is ever held in plain text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from cryptography.fernet import Fernet
+
+from inferhouse.auth import StoredToken, TokenStore
+from inferhouse.chunking import parse_chunking_settings
+from inferhouse.endpoints.config import (
+    ComputeConfig,
+    EndpointConfig,
+    EndpointStatus,
+    ModelConfig,
+    State,
+    StoredEndpoint,
+)
+from inferhouse.errors import AlreadyExists
+from inferhouse.inference.config import InferenceConfig, TaskType
+from inferhouse.inference.secrets import SecretBox
+from inferhouse.vectors.catalog import to_document
+from inferhouse.vectors.index import IndexConfig
+from inferhouse.vectors.scoring import Metric
+from tests.contract.store_backends import Stores
+
+
+def _endpoint(name: str, state: State = State.PENDING, creator: str | None = "creator-id") -> StoredEndpoint:
+    config = EndpointConfig(
+        name, ModelConfig("org/model", task="feature-extraction"), ComputeConfig(max_replica=2)
+    )
+    return StoredEndpoint(
+        config, EndpointStatus(state, None, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"), creator=creator
+    )
+
+
+def _inference(inference_id: str) -> InferenceConfig:
+    return InferenceConfig(
+        inference_id,
+        TaskType.TEXT_EMBEDDING,
+        "hugging_face",
+        {"url": "http://127.0.0.1:9/embed", "dimensions": 8},
+        chunking=parse_chunking_settings({"strategy": "word", "max_chunk_size": 50, "overlap": 10}),
+    )
+
+
+def _index(name: str) -> IndexConfig:
+    return IndexConfig(
+        name,
+        8,
+        Metric.DOTPRODUCT,
+        tags={"team": "search"},
+        spec={"serverless": {"cloud": "local", "region": "local"}},
+        created_at=1700000000.5,
+        embed={"model": "e5", "field_map": {"text": "body"}},
+    )
+
+
+def _json(records: list[StoredEndpoint]) -> list[dict[str, object]]:
+    return [record.to_json() for record in records]
+
+
+# -- endpoints ------------------------------------------------------------------------------------------
+
+
+def test_endpoints_come_back_whole_and_ordered_by_name(stores: Stores) -> None:
+    assert stores.endpoints.load_all() == []
+    second, first = _endpoint("second"), _endpoint("first", State.RUNNING, creator=None)
+    first.serving = first.config
+    stores.endpoints.save(second)
+    stores.endpoints.save(first)
+    assert _json(stores.endpoints.load_all()) == _json([first, second])
+
+
+def test_saving_an_endpoint_again_replaces_it(stores: Stores) -> None:
+    stores.endpoints.save(_endpoint("one"))
+    updated = _endpoint("one", State.FAILED)
+    updated.status.message = "out of memory"
+    stores.endpoints.save(updated)
+    (found,) = stores.endpoints.load_all()
+    assert found.to_json() == updated.to_json()
+
+
+def test_deleting_an_endpoint_forgets_it_and_a_missing_one_is_no_error(stores: Stores) -> None:
+    stores.endpoints.save(_endpoint("kept"))
+    stores.endpoints.save(_endpoint("gone"))
+    stores.endpoints.delete("gone")
+    stores.endpoints.delete("never-stored")
+    assert [record.config.name for record in stores.endpoints.load_all()] == ["kept"]
+
+
+# -- inference configurations ---------------------------------------------------------------------------
+
+
+def test_inference_configs_come_back_whole_with_their_sealed_secrets(stores: Stores) -> None:
+    assert stores.inference.load_all() == []
+    stores.inference.insert(_inference("b-embedder"), b"sealed-b")
+    stores.inference.insert(_inference("a-embedder"), None)
+    assert [config.to_json() for config in stores.inference.load_all()] == [
+        _inference("a-embedder").to_json(),
+        _inference("b-embedder").to_json(),
+    ]
+    assert stores.inference.sealed_secret("b-embedder") == b"sealed-b"
+    assert stores.inference.sealed_secret("a-embedder") is None
+    assert stores.inference.sealed_secret("unknown") is None
+
+
+def test_an_inference_id_is_unique(stores: Stores) -> None:
+    stores.inference.insert(_inference("embedder"), b"first")
+    other = _inference("embedder")
+    other.service_settings = {"url": "http://127.0.0.1:9/other"}
+    with pytest.raises(AlreadyExists, match=r"Inference endpoint \[embedder\] already exists"):
+        stores.inference.insert(other, b"second")
+    (kept,) = stores.inference.load_all()
+    assert kept.to_json() == _inference("embedder").to_json()
+    assert stores.inference.sealed_secret("embedder") == b"first"
+
+
+def test_deleting_an_inference_config_forgets_its_secret(stores: Stores) -> None:
+    stores.inference.insert(_inference("embedder"), b"sealed")
+    stores.inference.delete("embedder")
+    stores.inference.delete("never-stored")
+    assert stores.inference.load_all() == []
+    assert stores.inference.sealed_secret("embedder") is None
+    stores.inference.insert(_inference("embedder"), None)  # the id is free again
+    assert stores.inference.sealed_secret("embedder") is None
+
+
+def test_a_secret_is_stored_sealed_never_in_plain_text(stores: Stores) -> None:
+    box = SecretBox(Fernet.generate_key())
+    stores.inference.insert(_inference("embedder"), box.seal("hf_plain_secret_value"))
+    assert "hf_plain_secret_value" not in stores.dump()
+    sealed = stores.inference.sealed_secret("embedder")
+    assert sealed is not None
+    assert b"hf_plain_secret_value" not in sealed
+    assert box.open(sealed, "embedder") == "hf_plain_secret_value"
+
+
+# -- the index catalog ----------------------------------------------------------------------------------
+
+
+def test_index_configs_come_back_whole_and_ordered_by_name(stores: Stores) -> None:
+    assert stores.indexes.load_all() == []
+    stores.indexes.insert(_index("zeta"))
+    stores.indexes.insert(_index("alpha"))
+    found = stores.indexes.load_all()
+    assert [to_document(config) for config in found] == [
+        to_document(_index("alpha")),
+        to_document(_index("zeta")),
+    ]
+    assert found[0].metric is Metric.DOTPRODUCT
+
+
+def test_an_index_name_is_unique(stores: Stores) -> None:
+    stores.indexes.insert(_index("docs"))
+    with pytest.raises(AlreadyExists, match="Resource docs already exists"):
+        stores.indexes.insert(IndexConfig("docs", 3, Metric.COSINE))
+    (kept,) = stores.indexes.load_all()
+    assert kept.dimension == 8
+
+
+def test_updating_an_index_replaces_its_config(stores: Stores) -> None:
+    stores.indexes.insert(_index("docs"))
+    changed = _index("docs")
+    changed.deletion_protection = "enabled"
+    changed.tags = {"owner": "me"}
+    stores.indexes.update(changed)
+    assert [to_document(config) for config in stores.indexes.load_all()] == [to_document(changed)]
+
+
+def test_deleting_an_index_forgets_it_and_frees_its_name(stores: Stores) -> None:
+    stores.indexes.insert(_index("docs"))
+    stores.indexes.insert(_index("kept"))
+    stores.indexes.delete("docs")
+    stores.indexes.delete("never-stored")
+    assert [config.name for config in stores.indexes.load_all()] == ["kept"]
+    stores.indexes.insert(IndexConfig("docs", 3, Metric.EUCLIDEAN))
+    assert [config.dimension for config in stores.indexes.load_all()] == [3, 8]
+
+
+# -- tokens and grants ----------------------------------------------------------------------------------
+
+
+def test_a_general_token_is_found_by_its_hash_alone(stores: Stores) -> None:
+    tokens = TokenStore(stores.tokens)
+    token = tokens.create("ci", role="user")
+    principal = tokens.lookup(token)
+    assert principal is not None
+    assert (principal.name, principal.role, principal.scoped) == ("ci", "user", False)
+    assert tokens.lookup(token + "x") is None
+    assert stores.tokens.get(principal.id) == tokens.list()[0]
+
+
+def test_grants_to_call_and_to_manage_come_back_apart(stores: Stores) -> None:
+    tokens = TokenStore(stores.tokens)
+    calls_only = tokens.lookup(tokens.create("reader", endpoints=["a", "b", "a"]))
+    manages_only = tokens.lookup(tokens.create("owner", manages=["mine"]))
+    both = tokens.lookup(tokens.create("both", endpoints=["a", "shared"], manages=["shared", "mine"]))
+    assert calls_only is not None
+    assert (calls_only.endpoints, calls_only.manages) == (frozenset({"a", "b"}), frozenset())
+    assert manages_only is not None
+    assert (manages_only.endpoints, manages_only.manages) == (frozenset(), frozenset({"mine"}))
+    assert both is not None
+    assert (both.endpoints, both.manages) == (frozenset({"a", "shared"}), frozenset({"shared", "mine"}))
+
+
+def test_tokens_are_listed_oldest_first_and_counted(stores: Stores) -> None:
+    stores.tokens.insert(StoredToken("h2", "second", "user", 20.0, frozenset({"x"})))
+    stores.tokens.insert(StoredToken("h1", "first", "admin", 10.0, manages=frozenset({"y"})))
+    stores.tokens.insert(StoredToken("h3", "third", "user", 30.0))
+    assert [token.token_hash for token in stores.tokens.list()] == ["h1", "h2", "h3"]
+    assert stores.tokens.list()[0] == StoredToken("h1", "first", "admin", 10.0, manages=frozenset({"y"}))
+    assert stores.tokens.count() == 3
+    assert stores.tokens.get("h2") == StoredToken("h2", "second", "user", 20.0, frozenset({"x"}))
+    assert stores.tokens.get("unknown") is None
+
+
+def test_a_token_hash_is_unique_and_a_failed_insert_leaves_nothing(stores: Stores) -> None:
+    stores.tokens.insert(StoredToken("h", "first", "user", 1.0, frozenset({"a"})))
+    with pytest.raises(AlreadyExists):
+        stores.tokens.insert(StoredToken("h", "second", "admin", 2.0, frozenset({"b"}), frozenset({"c"})))
+    assert stores.tokens.list() == [StoredToken("h", "first", "user", 1.0, frozenset({"a"}))]
+
+
+def test_revoking_a_token_removes_it_with_its_grants(stores: Stores) -> None:
+    tokens = TokenStore(stores.tokens)
+    token = tokens.create("scoped", endpoints=["a"], manages=["b"])
+    kept = tokens.create("kept")
+    principal = tokens.lookup(token)
+    assert principal is not None
+    assert tokens.revoke(principal.id)
+    assert tokens.lookup(token) is None
+    assert tokens.lookup(kept) is not None
+    assert not tokens.revoke(principal.id)
+    assert not tokens.revoke("env-admin")  # the env admin token is not stored
+    # The grants went with it: the same hash stored again holds none.
+    stores.tokens.insert(StoredToken(principal.id, "again", "user", 1.0))
+    again = tokens.lookup(token)
+    assert again is not None
+    assert not again.scoped
+
+
+def test_revoking_by_name_removes_every_token_of_that_name(stores: Stores) -> None:
+    tokens = TokenStore(stores.tokens)
+    first, second = tokens.create("ci"), tokens.create("ci", endpoints=["a"])
+    other = tokens.create("other")
+    assert tokens.revoke_named("ci") == 2
+    assert tokens.revoke_named("ci") == 0
+    assert tokens.lookup(first) is None
+    assert tokens.lookup(second) is None
+    assert tokens.lookup(other) is not None
+    assert tokens.count() == 1
+
+
+def test_a_token_is_stored_hashed_never_in_plain_text(stores: Stores) -> None:
+    tokens = TokenStore(stores.tokens)
+    token = tokens.create("ci", endpoints=["a"])
+    assert token not in stores.dump()
+    assert all(token not in repr(stored) for stored in tokens.list())
+
+
+# -- persistence ------------------------------------------------------------------------------------------
+
+
+def test_everything_comes_back_after_a_reopen(open_stores: Callable[[], Stores]) -> None:
+    stores = open_stores()
+    endpoint = _endpoint("kept", State.SCALED_TO_ZERO)
+    stores.endpoints.save(endpoint)
+    stores.inference.insert(_inference("embedder"), b"sealed")
+    stores.indexes.insert(_index("docs"))
+    token = TokenStore(stores.tokens).create("ci", endpoints=["kept"], manages=["other"])
+    stores.close()
+
+    again = open_stores()
+    assert _json(again.endpoints.load_all()) == _json([endpoint])
+    assert [config.to_json() for config in again.inference.load_all()] == [_inference("embedder").to_json()]
+    assert again.inference.sealed_secret("embedder") == b"sealed"
+    assert [to_document(config) for config in again.indexes.load_all()] == [to_document(_index("docs"))]
+    principal = TokenStore(again.tokens).lookup(token)
+    assert principal is not None
+    assert (principal.name, principal.endpoints, principal.manages) == (
+        "ci",
+        frozenset({"kept"}),
+        frozenset({"other"}),
+    )
