@@ -7,12 +7,17 @@ through FastAPI instead, so each case is asked both ways and the replies compare
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from inferhouse.api.huggingface.fast_lane import _plain
+from inferhouse.api.core import dialect
+from inferhouse.api.core.bodies import parse_json
+from inferhouse.api.huggingface import fast_lane
+from inferhouse.api.huggingface.fast_lane import _decoded, _plain
+from tests.support.inprocess import InProcessServer
 from tests.support.server import RunningServer
 
 DEFAULT = "all-minilm-l6-v2"
@@ -103,4 +108,74 @@ def test_the_lane_counts_requests_under_the_route_template(server: RunningServer
     ],
 )
 def test_only_the_plain_shape_takes_the_lane(body: bytes, plain: bool) -> None:
-    assert (_plain(body) is not None) is plain
+    assert (_plain(_decoded(body)) is not None) is plain
+
+
+# The lane refuses these before it looks at the body, with the dialect route's own functions; each
+# is compared with a route of the same router that the lane never takes (same policy, same renderer).
+SLOW_TWIN = {"": "/predict", "/embed": "/similarity"}
+HUGE = b'{"inputs": ["' + b"word " * 500_000 + b'"]}'  # over the 2 MiB body limit
+
+
+def _streamed(body: bytes) -> Iterator[bytes]:
+    """The body as chunks with no Content-Length, so the limit is found while reading."""
+    for start in range(0, len(body), 65_536):
+        yield body[start : start + 65_536]
+
+
+@pytest.mark.parametrize("route", ["", "/embed"])
+@pytest.mark.parametrize(
+    "case", ["too large", "too large, streamed", "bad token", "missing token", "malformed JSON"]
+)
+def test_refusals_match_the_slow_path(server: RunningServer, route: str, case: str) -> None:
+    headers = {**server.headers, "Content-Type": "application/json"}
+    body: bytes = b'{"inputs": "dog"}'
+    if case == "bad token":
+        headers["Authorization"] = "Bearer not-a-token"
+    elif case == "missing token":
+        headers.pop("Authorization")
+    elif case == "malformed JSON":
+        body = b'{"inputs": "dog",'
+    elif case.startswith("too large"):
+        body = HUGE
+    replies = []
+    for path in (route, SLOW_TWIN[route]):
+        url = f"{server.url}/endpoints/{DEFAULT}{path}"
+        content = _streamed(body) if case.endswith("streamed") else body
+        replies.append(requests.post(url, data=content, headers=headers, timeout=60))
+    fast, slow = replies
+    expected = {"bad token": 401, "missing token": 401, "malformed JSON": 400}.get(case, 413)
+    assert fast.status_code == slow.status_code == expected
+    assert fast.headers["content-type"] == slow.headers["content-type"]
+    assert fast.headers.get("www-authenticate") == slow.headers.get("www-authenticate")
+    assert fast.content == slow.content
+
+
+def test_a_request_the_lane_passes_on_is_authorized_and_decoded_once(
+    app_server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = app_server.app.state.services.tokens
+    calls: list[str] = []
+    identify, decode = tokens.identify, parse_json
+
+    def counted_identify(*args: Any) -> Any:
+        calls.append("identify")
+        return identify(*args)
+
+    def counted_decode(*args: Any) -> Any:
+        calls.append("decode")
+        return decode(*args)
+
+    monkeypatch.setattr(tokens, "identify", counted_identify)
+    monkeypatch.setattr(dialect, "parse_json", counted_decode)
+    monkeypatch.setattr(fast_lane, "parse_json", counted_decode)
+    url = f"/endpoints/{DEFAULT}"
+    # Fields the lane does not handle: the full route answers, with the lane's token check and body.
+    reply = app_server.http.post(url, json={"inputs": "dog", "parameters": {}}, headers=app_server.headers)
+    assert reply.status_code == 200
+    assert sorted(calls) == ["decode", "identify"]
+    calls.clear()
+    reply = app_server.http.post(url, content=b"[1,", headers=app_server.headers)
+    assert reply.status_code == 400
+    assert reply.json()["error_type"] == "invalid_json"
+    assert calls.count("identify") == 1  # the route decodes again only to say what is wrong

@@ -41,6 +41,18 @@ def check_inference_id(inference_id: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class NewInference:
+    """A configuration to create, as a dialect read it; its service reads ``service_settings``."""
+
+    inference_id: str
+    task_type: TaskType
+    service: str
+    service_settings: dict[str, Any]
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    chunking: ChunkingSettings | None = None
+
+
 @dataclass
 class InferenceConfig:
     """A stored configuration. ``service_settings`` is what GET shows: the secret is kept apart."""
@@ -52,22 +64,19 @@ class InferenceConfig:
     task_settings: dict[str, Any] = field(default_factory=dict)
     chunking: ChunkingSettings | None = None
 
-    def reply(self) -> dict[str, Any]:
-        """The object Elasticsearch returns for an inference endpoint."""
-        body: dict[str, Any] = {
+    def to_json(self) -> dict[str, Any]:
+        """What the store keeps; Elasticsearch's reply is the dialect's (``api/elasticsearch``)."""
+        data: dict[str, Any] = {
             "inference_id": self.inference_id,
             "task_type": self.task_type.value,
             "service": self.service,
             "service_settings": self.service_settings,
         }
         if self.task_settings:
-            body["task_settings"] = self.task_settings
+            data["task_settings"] = self.task_settings
         if self.chunking is not None:
-            body["chunking_settings"] = self.chunking.as_dict()
-        return body
-
-    def to_json(self) -> dict[str, Any]:
-        return self.reply()
+            data["chunking_settings"] = self.chunking.as_dict()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InferenceConfig:

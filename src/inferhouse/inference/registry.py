@@ -5,25 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
-from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
-from inferhouse.errors import (
-    AlreadyExists,
-    BadRequest,
-    InferenceNotFound,
-    InferhouseError,
-    ProbeFailed,
-    SettingsInvalid,
-)
-from inferhouse.inference.config import (
-    CHUNKED_TASKS,
-    InferenceConfig,
-    TaskType,
-    check_inference_id,
-    parse_task_type,
-    unknown_settings,
-)
+from inferhouse.errors import AlreadyExists, BadRequest, InferenceNotFound, InferhouseError, ProbeFailed
+from inferhouse.inference.config import InferenceConfig, NewInference, TaskType
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services import InferenceRunner, InferenceService
 from inferhouse.inference.services.local import SERVICE_NAME as LOCAL_SERVICE
@@ -83,42 +67,15 @@ class InferenceRegistry:
     # -- writing ---------------------------------------------------------------------------------------
 
     async def create(
-        self,
-        task_type_name: str,
-        inference_id: str,
-        body: dict[str, Any],
-        allowed: Callable[[InferenceConfig], None] | None = None,
+        self, new: NewInference, allowed: Callable[[InferenceConfig], None] | None = None
     ) -> InferenceConfig:
-        """Validate, probe and store a configuration; ``allowed`` may refuse it (raise) before the probe
-        calls anything."""
-        task_type = parse_task_type(task_type_name)
-        check_inference_id(inference_id)
-        body = dict(body)
-        service = self._service_for(body, inference_id)
-        if task_type not in service.task_types:
-            raise BadRequest(f"The [{service.name}] service does not support task type [{task_type.value}]")
-        service_settings = body.pop("service_settings", None)
-        if not isinstance(service_settings, dict):
-            raise SettingsInvalid("[service_settings] must be an object holding the service's settings")
-        task_settings = _task_settings(task_type, body.pop("task_settings", None))
-        chunking = None
-        if "chunking_settings" in body:
-            raw_chunking = body.pop("chunking_settings")
-            if task_type not in CHUNKED_TASKS:
-                raise SettingsInvalid(
-                    f"Chunking settings can not be set for the [{task_type.value}] task type; "
-                    "only text_embedding and sparse_embedding chunk their input"
-                )
-            if raw_chunking is not None and not isinstance(raw_chunking, dict):
-                raise SettingsInvalid("[chunking_settings] must be an object")
-            chunking = parse_chunking_settings(raw_chunking)
-        elif task_type in CHUNKED_TASKS:
-            chunking = DEFAULT_CHUNKING
-        if body:
-            raise SettingsInvalid(unknown_settings(body, service.name))
-        parsed = service.parse(task_type, dict(service_settings))
+        """Let the service check its settings, then probe and store the configuration; ``allowed`` may
+        refuse it (raise) before the probe calls anything."""
+        inference_id, task_type = new.inference_id, new.task_type
+        service = self.service_for(new.service, task_type, inference_id)
+        parsed = service.parse(task_type, dict(new.service_settings))
         config = InferenceConfig(
-            inference_id, task_type, service.name, parsed.public, task_settings, chunking
+            inference_id, task_type, service.name, parsed.public, dict(new.task_settings), new.chunking
         )
 
         if allowed is not None:
@@ -161,16 +118,16 @@ class InferenceRegistry:
             raise BadRequest(f"Unknown service [{name}]")
         return service
 
-    def _service_for(self, body: dict[str, Any], inference_id: str) -> InferenceService:
-        name = body.pop("service", None)
-        if name is None:
-            raise SettingsInvalid("Model configuration is missing [service]")
-        service = self._services.get(str(name))
+    def service_for(self, name: str, task_type: TaskType, inference_id: str) -> InferenceService:
+        """The service a new configuration names, which must run its task type."""
+        service = self._services.get(name)
         if service is None:
             known = ", ".join(sorted(self._services))
             raise BadRequest(
                 f"Unknown service [{name}] for model [{inference_id}]; known services: [{known}]"
             )
+        if task_type not in service.task_types:
+            raise BadRequest(f"The [{service.name}] service does not support task type [{task_type.value}]")
         return service
 
     async def _probe(self, config: InferenceConfig, runner: InferenceRunner) -> None:
@@ -200,34 +157,3 @@ class InferenceRegistry:
                 "dimensions"
             )
         config.service_settings["dimensions"] = size
-
-
-def _task_settings(task_type: TaskType, raw: Any) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise SettingsInvalid("[task_settings] must be an object")
-    settings = dict(raw)
-    problems: list[str] = []
-    found: dict[str, Any] = {}
-    if task_type is TaskType.RERANK:
-        if "return_documents" in settings:
-            value = settings.pop("return_documents")
-            if isinstance(value, bool):
-                found["return_documents"] = value
-            else:
-                problems.append(
-                    f"[task_settings] Invalid value [{value}]. [return_documents] must be a boolean"
-                )
-        if "top_n" in settings:
-            value = settings.pop("top_n")
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                found["top_n"] = value
-            else:
-                problems.append(
-                    f"[task_settings] Invalid value [{value}]. [top_n] must be a positive integer"
-                )
-    problems.extend(f"[task_settings] does not support the setting [{key}]" for key in settings)
-    if problems:
-        raise SettingsInvalid(problems)
-    return found

@@ -1,36 +1,28 @@
-"""What a record must be before anything of its request is written: Pinecone's limits and messages."""
+"""What a stored vector must be, whoever sends it: Pinecone's limits and messages.
+
+Reading a request's fields is the dialect's (``api/pinecone/parsing.py``); these checks hold for every
+caller (the Pinecone routes, integrated records, the registry's own configuration).
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import orjson
 
 from inferhouse.errors import BadRequest
-from inferhouse.vectors.rows import Metadata, SparseValues, VectorRow
+from inferhouse.vectors.rows import Metadata, SparseValues
+from inferhouse.vectors.scoring import Metric
 
-MAX_UPSERT_VECTORS = 1000
-MAX_FETCH_IDS = 1000
-MAX_TOP_K = 10_000
 MAX_ID_LENGTH = 512
 MAX_METADATA_BYTES = 40 * 1024
 MAX_DIMENSION = 20_000
 INDEX_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?")
-DEFAULT_NAMESPACE_ALIAS = "__default__"
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def namespace_name(value: object) -> str:
-    """``""`` and ``"__default__"`` both name the default namespace."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest("namespace must be a string")
-    return "" if value == DEFAULT_NAMESPACE_ALIAS else value
 
 
 def check_index_name(name: object) -> str:
@@ -69,33 +61,29 @@ def check_matches_index(length: int, dimension: int, what: str = "Vector") -> No
         raise BadRequest(f"{what} dimension {length} does not match the dimension of the index {dimension}")
 
 
-def dense_values(
-    values: object, dimension: int, what: str = "Vector"
-) -> np.ndarray[Any, np.dtype[np.float32]]:
-    if not isinstance(values, list) or not all(_is_number(v) for v in values):
-        raise BadRequest(f"{what} values must be a list of numbers")
-    check_matches_index(len(values), dimension, what)
+def finite_vector(values: Sequence[float], what: str = "Vector") -> np.ndarray[Any, np.dtype[np.float32]]:
+    """``values`` as float32, each finite and within float32's range (a wider value would become inf)."""
     wide = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(wide)) or np.any(np.abs(wide) > _FLOAT32_MAX):
         raise BadRequest(f"{what} values must be finite 32-bit floats (no NaN or infinity)")
     return wide.astype(np.float32)
 
 
-def sparse_values(value: object) -> SparseValues | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise BadRequest("sparseValues must be an object with indices and values")
-    indices, values = value.get("indices"), value.get("values")
-    if not isinstance(indices, list) or not isinstance(values, list) or len(indices) != len(values):
-        raise BadRequest("sparseValues needs lists indices and values of the same length")
+def sparse_vector(indices: Sequence[object], values: Sequence[object], what: str) -> SparseValues:
+    """A sparse vector of unique 32-bit indices and finite values, as many of each."""
     if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**32 for i in indices):
-        raise BadRequest("sparseValues indices must be integers from 0 to 2^32 - 1")
+        raise BadRequest(f"{what} indices must be integers from 0 to 2^32 - 1")
     if len(set(indices)) != len(indices):
-        raise BadRequest("sparseValues indices must be unique")
-    if not all(_is_number(v) and math.isfinite(v) for v in values):
-        raise BadRequest("sparseValues values must be finite numbers")
+        raise BadRequest(f"{what} indices must be unique")
+    if not all(is_number(v) and math.isfinite(v) for v in values):
+        raise BadRequest(f"{what} values must be finite numbers")
     return SparseValues(np.asarray(indices, dtype=np.uint32), np.asarray(values, dtype=np.float32))
+
+
+def check_sparse_query(sparse: SparseValues | None, metric: Metric) -> None:
+    """Only dotproduct scores sparse values, so only a dotproduct index is queried with them."""
+    if sparse is not None and metric != Metric.DOTPRODUCT:
+        raise BadRequest("Sparse vectors can be queried only on indexes with the dotproduct metric")
 
 
 def metadata(value: object) -> Metadata | None:
@@ -107,11 +95,11 @@ def metadata(value: object) -> Metadata | None:
         if item is None:
             raise BadRequest(f"Metadata value for field {key} cannot be null")
         is_string_list = isinstance(item, list) and all(isinstance(e, str) for e in item)
-        if not (isinstance(item, str | bool) or _is_number(item) or is_string_list):
+        if not (isinstance(item, str | bool) or is_number(item) or is_string_list):
             raise BadRequest(
                 f"Metadata value for field {key} must be a string, number, boolean or list of strings"
             )
-        if _is_number(item) and not math.isfinite(item):
+        if is_number(item) and not math.isfinite(item):
             raise BadRequest(f"Metadata value for field {key} must be a finite number")
     size = len(orjson.dumps(value))
     if size > MAX_METADATA_BYTES:
@@ -121,32 +109,6 @@ def metadata(value: object) -> Metadata | None:
     return dict(value)
 
 
-def upsert_records(vectors: object, dimension: int) -> list[VectorRow]:
-    if not isinstance(vectors, list) or not vectors:
-        raise BadRequest("vectors must be a non-empty list")
-    if len(vectors) > MAX_UPSERT_VECTORS:
-        raise BadRequest(f"Upsert takes at most {MAX_UPSERT_VECTORS} vectors per request, got {len(vectors)}")
-    records: dict[str, VectorRow] = {}
-    for position, item in enumerate(vectors):
-        if not isinstance(item, Mapping):
-            raise BadRequest(f"vectors[{position}] must be an object with id and values")
-        vector_id = check_id(item.get("id"))
-        records[vector_id] = VectorRow(  # a later duplicate in the same request wins, as in a loop
-            vector_id,
-            dense_values(item.get("values"), dimension),
-            sparse_values(item.get("sparseValues")),
-            metadata(item.get("metadata")),
-        )
-    return list(records.values())
-
-
-def id_list(value: object, what: str = "ids") -> list[str]:
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        raise BadRequest(f"{what} must be a list of strings")
-    if len(value) > MAX_FETCH_IDS:
-        raise BadRequest(f"{what} takes at most {MAX_FETCH_IDS} ids, got {len(value)}")
-    return [check_id(item) for item in value]
-
-
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number: a bool is an int to Python, not to JSON."""
     return isinstance(value, int | float) and not isinstance(value, bool)

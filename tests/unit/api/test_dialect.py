@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import orjson
 import pytest
 from fastapi.exceptions import RequestValidationError
 
-from inferhouse.api.core.dialect import from_validation_error
+from inferhouse.api.core.dialect import from_validation_error, read_limited, render_failure
 from inferhouse.api.core.error_shapes import render_hf, render_openai
 from inferhouse.errors import (
     EmptyInput,
     InferhouseError,
     InvalidJson,
     ModelLoading,
+    NotFound,
     Overloaded,
+    PayloadTooLarge,
     TooManyInputs,
     Unauthorized,
 )
@@ -87,3 +91,26 @@ def test_openai_shape() -> None:
         "param": None,
         "code": "overloaded",
     }
+
+
+async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def test_the_body_limit_reads_the_declared_length_first_then_counts() -> None:
+    assert await read_limited(_chunks(b"ab", b"cd"), "4", 4) == b"abcd"
+    assert await read_limited(_chunks(b"ab", b"cd"), None, 4) == b"abcd"
+    with pytest.raises(PayloadTooLarge, match="Request body of 5 bytes is over the limit of 4 bytes"):
+        await read_limited(_chunks(), "5", 4)
+    # A Content-Length that understates the body does not get it past the limit.
+    with pytest.raises(PayloadTooLarge, match="Request body is over the limit of 4 bytes"):
+        await read_limited(_chunks(b"abc", b"de"), "3", 4)
+
+
+def test_failures_render_in_the_dialect_shape_and_hide_internals(caplog: pytest.LogCaptureFixture) -> None:
+    assert render_failure(render_hf, NotFound("gone"), "POST", "/x").status_code == 404
+    rendered = render_failure(render_hf, ValueError("secret detail"), "POST", "/x")
+    assert rendered.status_code == 500
+    assert orjson.loads(bytes(rendered.body)) == {"error": "Internal server error", "error_type": "internal"}
+    assert "secret detail" in caplog.text  # the log keeps what the caller is not told

@@ -3,13 +3,19 @@
 Routes raise :class:`~inferhouse.errors.InferhouseError`; the dialect's renderer turns it into the error
 shape that dialect's clients parse. Order matters and is the same everywhere: the token is checked
 before the body is read, and the body size before it is parsed.
+
+The embedding fast lane (``api/huggingface/fast_lane.py``) answers below FastAPI with the same three
+steps (:func:`authorize_headers`, :func:`read_limited`, :func:`render_failure`); when it passes a request
+on, it leaves an :class:`Admission` in the ASGI scope so the route neither checks the token nor reads
+and decodes the body a second time.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from fastapi import Request, Response
@@ -17,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope
 
 from inferhouse.api.core.bodies import body_kind, parse_json, remember
 from inferhouse.api.core.services import Services, services
@@ -65,20 +72,20 @@ def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> t
             async def handler(request: Request) -> Response:
                 try:
                     found = services(request)
-                    request.state.principal = authorize(found, request, policy)
-                    raw = await read_limited_body(request, found.settings.max_body_bytes)
+                    admitted = admission(request, policy)
+                    if admitted is not None:
+                        request.state.principal = admitted.principal
+                        raw = request._body = admitted.body
+                    else:
+                        request.state.principal = authorize(found, request, policy)
+                        raw = await read_limited_body(request, found.settings.max_body_bytes)
                     if kind == "json" or (kind == "optional_json" and raw.strip()):
-                        request = json_request(request, parse_json(raw), typed=typed is not None)
+                        decoded = admitted.decoded if admitted is not None else NOT_DECODED
+                        body = parse_json(raw) if decoded is NOT_DECODED else decoded
+                        request = json_request(request, body, typed=typed is not None)
                     return await inner(request)
-                except InferhouseError as error:
-                    return render(error)
-                except RequestValidationError as error:
-                    return render(from_validation_error(error))
-                except HTTPException as error:
-                    return render(from_http_exception(error))
-                except Exception:
-                    log.exception("unhandled error on %s %s", request.method, request.url.path)
-                    return render(InferhouseError("Internal server error"))
+                except Exception as error:
+                    return render_failure(render, error, request.method, request.url.path)
 
             return handler
 
@@ -87,14 +94,26 @@ def dialect_route(render: ErrorRenderer, *, policy: AuthPolicy = "general") -> t
 
 def authorize(found: Services, request: Request, policy: AuthPolicy) -> Principal | None:
     """The caller, once it is allowed on this route; with authentication off, the loopback operator."""
+    name = request.path_params["name"] if policy == "endpoint" else None
+    return authorize_headers(found, request.headers, policy, name)
+
+
+def authorize_headers(
+    found: Services, headers: Mapping[str, str], policy: AuthPolicy, endpoint: str | None = None
+) -> Principal | None:
+    """:func:`authorize` from a request's headers; the ``endpoint`` policy needs the endpoint's name.
+
+    ``headers`` is looked up by lower-case name (Starlette's ``Headers`` is, whatever the client sent).
+    """
     if not found.settings.auth:
         return OPERATOR
     if policy == "public":
         return None
-    headers = request.headers
     if policy == "endpoint":
+        if endpoint is None:
+            raise TypeError("the endpoint policy needs the endpoint's name")
         principal = found.tokens.identify(headers.get("authorization"), headers.get("api-key"))
-        found.endpoints.authorize(request.path_params["name"], principal)
+        found.endpoints.authorize(endpoint, principal)
         return principal
     principal = found.tokens.check_request(headers.get("authorization"), headers.get("api-key"))
     if policy == "general":
@@ -109,19 +128,78 @@ def principal_of(request: Request) -> Principal | None:
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """Read the body once, refusing it as soon as it passes ``limit``; FastAPI reuses what we read."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    body = await read_limited(request.stream(), request.headers.get("content-length"), limit)
+    request._body = body  # Starlette's own cache: its body() returns this instead of re-reading
+    return body
+
+
+async def read_limited(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
+    """The body from ``chunks``, refused as soon as it passes ``limit``, or at once when the
+    ``Content-Length`` it ``declared`` says it will."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
+    read: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # Starlette's own cache: its body() returns this instead of re-reading
-    return body
+        read.append(chunk)
+    return b"".join(read)
+
+
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """A raw ASGI request's body, chunk by chunk, for :func:`read_limited`; stops at a disconnect."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+def render_failure(render: ErrorRenderer, error: Exception, method: str, path: str) -> Response:
+    """Any failure of a request in the dialect's shape; a 5xx says nothing of what went wrong inside."""
+    if isinstance(error, InferhouseError):
+        return render(error)
+    if isinstance(error, RequestValidationError):
+        return render(from_validation_error(error))
+    if isinstance(error, HTTPException):
+        return render(from_http_exception(error))
+    log.error("unhandled error on %s %s", method, path, exc_info=error)
+    return render(InferhouseError("Internal server error"))
+
+
+# Marks an admission whose body was not JSON: the route decodes it again and reports why.
+NOT_DECODED: Any = object()
+_ADMISSION = "inferhouse.admission"
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What a layer below FastAPI learnt of a request it passes on: the endpoint it authorized the
+    caller for, the caller, the body it read within the limit and that body decoded (or NOT_DECODED)."""
+
+    endpoint: str
+    principal: Principal | None
+    body: bytes
+    decoded: Any = NOT_DECODED
+
+
+def admit(scope: Scope, admitted: Admission) -> None:
+    scope[_ADMISSION] = admitted
+
+
+def admission(request: Request, policy: AuthPolicy) -> Admission | None:
+    """The request's admission, if it was admitted for this route: an endpoint route of the same name.
+
+    The scope is the server's, not the client's, so nothing a caller sends can forge one.
+    """
+    admitted: Admission | None = request.scope.pop(_ADMISSION, None)
+    if admitted is None or policy != "endpoint":
+        return None
+    return admitted if request.path_params.get("name") == admitted.endpoint else None
 
 
 _JSON_TYPE = re.compile(r"application/(.+\+)?json", re.IGNORECASE)

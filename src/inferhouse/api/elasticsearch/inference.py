@@ -19,6 +19,7 @@ from inferhouse.api.core.openapi import json_body, replies
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.elasticsearch.calls import infer
+from inferhouse.api.elasticsearch.configs import endpoint_reply, read_create
 from inferhouse.errors import BadRequest
 from inferhouse.inference.config import INFERENCE_ID, TaskType, parse_task_type
 
@@ -69,7 +70,7 @@ _SSE = replies({"type": "string"}, media_type="text/event-stream")
 
 def _listing(request: Request, task_type: TaskType | None) -> Response:
     configs = services(request).inference.list(task_type)
-    return json_response({"endpoints": [config.reply() for config in configs]})
+    return json_response({"endpoints": [endpoint_reply(config) for config in configs]})
 
 
 @router.get("/_inference", summary="List inference endpoints", responses=_LISTING)
@@ -82,7 +83,7 @@ async def get_one(inference_id: str, request: Request) -> Response:
     if inference_id == _ALL:
         return _listing(request, None)
     config = services(request).inference.get(inference_id)
-    return json_response({"endpoints": [config.reply()]})
+    return json_response({"endpoints": [endpoint_reply(config)]})
 
 
 @router.get(
@@ -95,7 +96,7 @@ async def get_typed(task_type: TaskTypeName, inference_id: str, request: Request
     if inference_id == _ALL:
         return _listing(request, kind)
     config = services(request).inference.get(inference_id, kind)
-    return json_response({"endpoints": [config.reply()]})
+    return json_response({"endpoints": [endpoint_reply(config)]})
 
 
 @router.put(
@@ -107,10 +108,11 @@ async def create(task_type: TaskTypeName, inference_id: NewInferenceId, request:
     body = await json_object(request)
     found = services(request)
     principal = principal_of(request)
+    new = read_create(found.inference, task_type, inference_id, body)
     config = await found.inference.create(
-        task_type, inference_id, body, allowed=lambda new: found.models.authorize_config(new, principal)
+        new, allowed=lambda made: found.models.authorize_config(made, principal)
     )
-    return json_response(config.reply())
+    return json_response(endpoint_reply(config))
 
 
 async def _delete(request: Request, inference_id: str, task_type: TaskType | None) -> Response:

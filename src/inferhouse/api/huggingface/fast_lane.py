@@ -6,7 +6,9 @@ This ASGI layer answers ``POST /endpoints/{name}/embed`` and ``POST /endpoints/{
 the plain ``{"inputs": str | [str, ...]}`` (optionally with boolean ``normalize``/``truncate``) and the
 endpoint embeds. Anything else (other fields, other tasks, an error in the body) goes on to the full
 route with the body replayed, so the routes stay the one place that defines behaviour and error text.
-Authentication, the body limit and error rendering are the same calls the dialect route makes.
+Authentication, the body limit, JSON decoding and error rendering are the dialect route's own functions
+(``api/core/dialect.py``); a request passed on carries an admission, so its token is checked and its body
+read and decoded once, here.
 """
 
 from __future__ import annotations
@@ -15,16 +17,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inferhouse.api.core.bodies import parse_json
+from inferhouse.api.core.dialect import (
+    NOT_DECODED,
+    Admission,
+    admit,
+    authorize_headers,
+    body_chunks,
+    read_limited,
+    render_failure,
+)
 from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import Services
 from inferhouse.api.huggingface.schemas import checked_texts
 from inferhouse.endpoints.deployment import Deployment
 from inferhouse.engine.embedder import EmbedOptions
-from inferhouse.errors import InferhouseError, PayloadTooLarge
+from inferhouse.errors import InvalidJson
 
 _ROUTE = re.compile(r"/endpoints/(?P<name>[^/]+)(?P<tei>/embed)?")
 _OPTIONAL_FLAGS = ("normalize", "truncate")
@@ -58,15 +70,17 @@ class EmbedFastLane:
             await self.app(scope, receive, send)
             return
         found: Services = scope["app"].state.services
-        headers = _headers(scope)
+        headers = Headers(scope=scope)  # what the route would read, duplicates and all
         name, tei = matched["name"], matched["tei"] is not None
         try:
-            _authorize(found, headers, name)
-            body = await _read_body(receive, headers, found.settings.max_body_bytes)
-        except InferhouseError as error:
-            await render_hf(error)(scope, receive, send)
+            principal = authorize_headers(found, headers, "endpoint", name)
+            limit = found.settings.max_body_bytes
+            body = await read_limited(body_chunks(receive), headers.get("content-length"), limit)
+        except Exception as error:
+            await render_failure(render_hf, error, "POST", scope["path"])(scope, receive, send)
             return
-        plain = _plain(body)
+        decoded = _decoded(body)
+        plain = _plain(decoded)
         loaded = found.endpoints.deployment(name)
         # Only an endpoint that is loaded and embeds takes this lane; a cold or other-task endpoint goes
         # to its route, which wakes it or answers for its task.
@@ -74,18 +88,19 @@ class EmbedFastLane:
             scope["route"] = _LABELS[tei]
             try:
                 reply = await _answer(found, name, plain, headers, tei=tei)
-            except InferhouseError as error:
-                await render_hf(error)(scope, receive, send)
+            except Exception as error:
+                await render_failure(render_hf, error, "POST", scope["path"])(scope, receive, send)
                 return
             if reply is not None:
                 await json_response(reply)(scope, receive, send)
                 return
             scope.pop("route", None)
+        admit(scope, Admission(name, principal, body, decoded))
         await self.app(scope, _replay(body, receive), send)
 
 
 async def _answer(
-    found: Services, name: str, plain: _PlainEmbed, headers: dict[str, str], *, tei: bool
+    found: Services, name: str, plain: _PlainEmbed, headers: Headers, *, tei: bool
 ) -> Any | None:
     """The reply, or None when this endpoint's task needs the full route."""
     wait = headers.get("x-wait-for-model", "").strip().lower() in _TRUE
@@ -119,19 +134,15 @@ def _fast_task(deployment: Deployment, tei: bool) -> str | None:
     return None
 
 
-def _authorize(found: Services, headers: dict[str, str], name: str) -> None:
-    """The ``endpoint`` policy of :func:`inferhouse.api.core.dialect.authorize`, from raw headers."""
-    if not found.settings.auth:
-        return
-    principal = found.tokens.identify(headers.get("authorization"), headers.get("api-key"))
-    found.endpoints.authorize(name, principal)
-
-
-def _plain(body: bytes) -> _PlainEmbed | None:
+def _decoded(body: bytes) -> Any:
+    """The body as the route would decode it, or NOT_DECODED: the route then says what is wrong."""
     try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
+        return parse_json(body)
+    except InvalidJson:
+        return NOT_DECODED
+
+
+def _plain(parsed: Any) -> _PlainEmbed | None:
     if not isinstance(parsed, dict) or "inputs" not in parsed:
         return None
     if any(key != "inputs" and key not in _OPTIONAL_FLAGS for key in parsed):
@@ -144,30 +155,6 @@ def _plain(body: bytes) -> _PlainEmbed | None:
     if any(value is not None and not isinstance(value, bool) for value in flags):
         return None
     return _PlainEmbed(inputs, flags[0], flags[1])
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
-
-
-async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -14,23 +14,21 @@ from inferhouse.api.core.openapi import json_body, replies
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.pinecone import schemas as wire
+from inferhouse.api.pinecone.parsing import (
+    MAX_FETCH_IDS,
+    MAX_TOP_K,
+    dense_values,
+    id_list,
+    namespace_name,
+    sparse_values,
+    upsert_records,
+)
 from inferhouse.errors import BadRequest
 from inferhouse.integrated.upsert import delete_records
 from inferhouse.vectors.filters import Predicate, compile_filter
 from inferhouse.vectors.index import Match, VectorIndex
 from inferhouse.vectors.rows import VectorRow
-from inferhouse.vectors.validation import (
-    MAX_FETCH_IDS,
-    MAX_TOP_K,
-    check_id,
-    dense_values,
-    id_list,
-    metadata,
-    namespace_name,
-    sparse_values,
-    upsert_records,
-    whole_number,
-)
+from inferhouse.vectors.validation import check_id, check_sparse_query, metadata, whole_number
 
 router = APIRouter(
     prefix="/indexes/{index_name}",
@@ -93,8 +91,7 @@ async def query(index_name: str, request: Request) -> Response:
     include_metadata = flag(body, "includeMetadata", "include_metadata", nullable=False)
     predicate = _predicate(body.get("filter"))
     sparse = sparse_values(field(body, "sparseVector", "sparse_vector"))
-    if sparse is not None and index.config.metric != "dotproduct":
-        raise BadRequest("Sparse vectors can be queried only on indexes with the dotproduct metric")
+    check_sparse_query(sparse, index.config.metric)
     vector_in, id_in = body.get("vector"), body.get("id")
     if (vector_in is None) == (id_in is None):
         raise BadRequest("Exactly one of vector or id must be provided")

@@ -15,6 +15,7 @@ from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.pinecone import schemas as wire
 from inferhouse.api.pinecone.control import config_from_body, describe
+from inferhouse.api.pinecone.parsing import MAX_TOP_K, namespace_name
 from inferhouse.chunking import DEFAULT_CHUNKING, parse_chunking_settings
 from inferhouse.errors import BadRequest
 from inferhouse.integrated.binding import Binding, embed_counted
@@ -22,7 +23,7 @@ from inferhouse.integrated.search import RecordHit, Rerank, search_records
 from inferhouse.integrated.upsert import MAX_RECORDS, parse_records, upsert_records
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.index import VectorIndex
-from inferhouse.vectors.validation import MAX_ID_LENGTH, MAX_TOP_K, namespace_name, whole_number
+from inferhouse.vectors.validation import MAX_ID_LENGTH, whole_number
 
 control = APIRouter(
     route_class=dialect_route(render_pinecone_control), tags=["Pinecone integrated inference"]

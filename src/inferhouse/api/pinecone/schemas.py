@@ -1,9 +1,8 @@
 """Pinecone's request and reply bodies, as the OpenAPI document declares them.
 
-The routes parse these bodies with orjson and check them in ``vectors.validation`` (per-element pydantic
-validation of vector payloads costs too much); these models only describe the wire, with the same
-limits. Both spellings the clients send (camelCase and snake_case) are accepted by the routes; the
-document names the camelCase one.
+The routes read these bodies in ``parsing.py`` (per-element pydantic validation of vector payloads
+costs too much); these models only describe the wire, with the same limits. Both spellings the clients
+send (camelCase and snake_case) are accepted by the routes; the document names the camelCase one.
 """
 
 from __future__ import annotations
@@ -13,14 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict, JsonValue
 
-from inferhouse.vectors.validation import (
-    INDEX_NAME,
-    MAX_DIMENSION,
-    MAX_FETCH_IDS,
-    MAX_ID_LENGTH,
-    MAX_TOP_K,
-    MAX_UPSERT_VECTORS,
-)
+from inferhouse.api.pinecone.parsing import MAX_FETCH_IDS, MAX_TOP_K, MAX_UPSERT_VECTORS
+from inferhouse.vectors.validation import INDEX_NAME, MAX_DIMENSION, MAX_ID_LENGTH
 
 VectorId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 # Anchored: a JSON Schema pattern matches anywhere in the string, the routes match the whole name.
