@@ -107,11 +107,11 @@ class Roster(Generic[M]):
         with self._scaling, self._lock:
             if self._stopped:
                 return
+            # One mark per thread: threads of a replica already stopping pass theirs on (took_stop).
+            self._queue.close(sum(replica.threads for replica in self._replicas))
             self._stopped = True
             self._target = 0
             self._spare.clear()
-            # One mark per thread: threads of a replica already stopping pass theirs on (took_stop).
-            self._queue.close(sum(replica.threads for replica in self._replicas))
             self._wait_for(0)
 
     def took_stop(self, replica: Replica[M]) -> None:
@@ -142,8 +142,9 @@ class Roster(Generic[M]):
 
     def _shrink(self, count: int) -> None:
         with self._lock:
+            # Refused before the count says zero: a caller that reads zero never finds its call queued.
+            self._queue.stop_some(count, NO_REPLICAS if self._target == count else None)
             self._target -= count
-            self._queue.stop_some(count, NO_REPLICAS if self._target == 0 else None)
             self._wait_for(self._target)
 
     def _wait_for(self, replicas: int) -> None:
