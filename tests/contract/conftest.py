@@ -1,17 +1,28 @@
-"""Store backends the contract tests run against: add one entry to ``STORE_BACKENDS`` and every case
-in test_stores.py runs on it too."""
+"""What the contract cases run against. A new store backend adds one entry to ``STORE_BACKENDS`` and
+every case in test_stores.py runs on it too; a new implementation of
+:class:`inferhouse.engine.runtime.Runtime` adds its starter to ``RUNTIME_STARTERS`` and every case in
+test_runtime.py runs on it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from inferhouse.engine.batcher import start_batching
+from inferhouse.engine.replicas import start_threads
+from inferhouse.engine.runtime import Runtime, RuntimeStarter
 from tests.contract.store_backends import StoreOpener, Stores, open_sqlite
+from tests.support.runtime_model import ContractModel, Copies
 
 STORE_BACKENDS: dict[str, StoreOpener] = {
     "sqlite": open_sqlite,
+}
+RUNTIME_STARTERS: dict[str, RuntimeStarter[Any]] = {
+    "threads": start_threads,
+    "batching": start_batching,
 }
 
 
@@ -33,3 +44,30 @@ def open_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Call
 @pytest.fixture
 def stores(open_stores: Callable[[], Stores]) -> Stores:
     return open_stores()
+
+
+StartRuntime = Callable[..., Runtime[ContractModel]]
+
+
+@pytest.fixture
+def copies() -> Copies:
+    return Copies()
+
+
+@pytest.fixture(params=sorted(RUNTIME_STARTERS))
+def start_runtime(request: pytest.FixtureRequest, copies: Copies) -> Iterator[StartRuntime]:
+    """``start_runtime(build, replicas, max_queued=64)`` with each runtime in turn; stopped afterwards."""
+    started: list[Runtime[ContractModel]] = []
+    starter = RUNTIME_STARTERS[request.param]
+
+    def start(
+        build: Callable[[], ContractModel], replicas: int, max_queued: int = 64
+    ) -> Runtime[ContractModel]:
+        runtime: Runtime[ContractModel] = starter(build, replicas, max_queued=max_queued, name=request.param)
+        started.append(runtime)
+        return runtime
+
+    yield start
+    copies.gate.set()
+    for runtime in started:
+        runtime.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 from inferhouse.endpoints.budget import MEMORY_OVERHEAD, MemoryBudget, weights_bytes
 from inferhouse.endpoints.config import EndpointConfig
 from inferhouse.endpoints.families import CUSTOM_TASK, LoadRequest, TaskFamily, family_of, infer_task
+from inferhouse.endpoints.model_env import model_env
 from inferhouse.endpoints.served import Served, Unsupported
 from inferhouse.engine.backends.base import EmbeddingBackend
 from inferhouse.engine.embedder import Embeddings, EmbedOptions
@@ -29,9 +29,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ACCELERATORS = ("cpu", "gpu")
 QUEUE_SECONDS_ENV = "INFERHOUSE_MAX_QUEUE_SECONDS"
-
-# The process environment is shared, so endpoints load one at a time while their env is applied.
-_ENV_LOCK = threading.Lock()
 
 
 def check_accelerator(accelerator: str) -> str:
@@ -48,23 +45,6 @@ def check_accelerator(accelerator: str) -> str:
             )
         return "cuda"
     raise ValidationFailed(f"accelerator must be one of {', '.join(ACCELERATORS)}, got {accelerator!r}")
-
-
-@contextmanager
-def model_env(env: Mapping[str, str], path: Path) -> Iterator[None]:
-    """Apply an endpoint's ``model.env`` (and the toolkit's ``HF_MODEL_DIR``) while its model loads."""
-    values = {**env, "HF_MODEL_DIR": str(path)}
-    with _ENV_LOCK:
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 @dataclass(eq=False)

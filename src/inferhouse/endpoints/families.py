@@ -13,19 +13,24 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from inferhouse.endpoints.config import EndpointConfig
+from inferhouse.endpoints.model_env import model_env
 from inferhouse.endpoints.served import Embedding, Generation, Pipeline, Served
+from inferhouse.engine.backends.base import EmbeddingBackend
 from inferhouse.engine.backends.choose import load_embedding_backend
 from inferhouse.engine.embedder import build_embedder
 from inferhouse.engine.generation import load_text_generator
 from inferhouse.engine.images.loading import load_text_to_image
 from inferhouse.engine.pipelines.base import TaskModel
 from inferhouse.engine.pipelines.loader import PIPELINE_TASKS, load_task_model
-from inferhouse.engine.replicas import ReplicaRunner
+from inferhouse.engine.replicas import ReplicaRunner, start_threads
 from inferhouse.errors import ValidationFailed
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
+
+M = TypeVar("M")
 
 EMBEDDING_TASKS = frozenset({"sentence-embeddings", "feature-extraction", "sentence-similarity"})
 GENERATION_TASKS = frozenset({"text-generation", "text2text-generation"})
@@ -73,8 +78,9 @@ class TaskFamily:
 
 def _load_embedding(request: LoadRequest) -> Served:
     model = request.config.model
-    backends = [
-        load_embedding_backend(
+
+    def build() -> EmbeddingBackend:
+        return load_embedding_backend(
             request.path,
             request.settings,
             device=request.device,
@@ -82,10 +88,15 @@ def _load_embedding(request: LoadRequest) -> Served:
             precision=model.precision,
             trust_remote_code=model.trust_remote_code,
         )
-        for _ in range(request.replicas)
-    ]
+
+    copy = _in_model_env(request, build)
     embedder = build_embedder(
-        request.config.name, backends, request.settings, request.metrics, request.max_queue_seconds
+        request.config.name,
+        [copy() for _ in range(request.replicas)],
+        request.settings,
+        request.metrics,
+        request.max_queue_seconds,
+        build=copy,
     )
     return Embedding(embedder)
 
@@ -105,28 +116,46 @@ def _load_generation(request: LoadRequest) -> Served:
 
 def _load_image(request: LoadRequest) -> Served:
     model = request.config.model
-    painters: list[TaskModel] = [
-        load_text_to_image(
+
+    def build() -> TaskModel:
+        return load_text_to_image(
             request.path,
             device=_device(request),
             precision=model.precision or request.settings.precision,
             env=model.env,
             trust_remote_code=model.trust_remote_code,
         )
-        for _ in range(request.replicas)
-    ]
-    return Pipeline(_runner(request, painters))
+
+    return Pipeline(_start_threads(request, build))
 
 
 def _load_pipeline(request: LoadRequest) -> Served:
     model = request.config.model
-    models = [
-        load_task_model(
+
+    def build() -> TaskModel:
+        return load_task_model(
             request.path, request.task, trust_remote_code=model.trust_remote_code, device=_device(request)
         )
-        for _ in range(request.replicas)
-    ]
-    return Pipeline(_runner(request, models))
+
+    return Pipeline(_start_threads(request, build))
+
+
+def _start_threads(request: LoadRequest, build: Callable[[], TaskModel]) -> ReplicaRunner[TaskModel]:
+    copy = _in_model_env(request, build)
+    return start_threads(
+        copy, request.replicas, max_queued=request.settings.max_queued_inputs, name=request.config.name
+    )
+
+
+def _in_model_env(request: LoadRequest, build: Callable[[], M]) -> Callable[[], M]:
+    """``build`` applying the endpoint's ``model.env``: a copy added when the runtime scales up loads
+    as the first ones did."""
+
+    def build_in_env() -> M:
+        with model_env(request.config.model.env, request.path):
+            return build()
+
+    return build_in_env
 
 
 def _device(request: LoadRequest) -> str:
@@ -136,10 +165,6 @@ def _device(request: LoadRequest) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _runner(request: LoadRequest, models: list[TaskModel]) -> ReplicaRunner[TaskModel]:
-    return ReplicaRunner(models, max_queued=request.settings.max_queued_inputs, name=request.config.name)
 
 
 FAMILIES: dict[str, TaskFamily] = {

@@ -14,6 +14,7 @@ from inferhouse.engine.embedder import Embedder, Embeddings, EmbedOptions, sente
 from inferhouse.engine.generation import TextGenerator
 from inferhouse.engine.pipelines.base import Ranker, TaskModel
 from inferhouse.engine.replicas import ReplicaRunner
+from inferhouse.engine.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -73,6 +74,10 @@ class Served:
         """Inputs waiting for a replica (for metrics)."""
         return 0
 
+    def runtime(self) -> Runtime[Any] | None:
+        """Where the replicas run, to scale them; None for a family that keeps one copy."""
+        return None
+
     def close(self) -> None:
         """Stop once every call accepted so far is answered."""
 
@@ -101,6 +106,9 @@ class Embedding(Served):
     def queued(self) -> int:
         return self._embedder.batcher.queued_inputs
 
+    def runtime(self) -> Runtime[Any] | None:
+        return self._embedder.batcher
+
     def close(self) -> None:
         self._embedder.close()
 
@@ -127,6 +135,8 @@ class Pipeline(Served):
 
     def __init__(self, runner: ReplicaRunner[TaskModel]) -> None:
         self._runner = runner
+        # Read once: a runtime scaled to zero has no copy left to ask.
+        self._ranks = isinstance(runner.models[0], Ranker)
 
     @property
     def replicas(self) -> int:
@@ -134,7 +144,7 @@ class Pipeline(Served):
 
     @property
     def ranks(self) -> bool:
-        return isinstance(self._runner.models[0], Ranker)
+        return self._ranks
 
     async def rank(
         self, query: str, texts: Sequence[str], *, raw_scores: bool, return_text: bool, truncate: bool
@@ -160,6 +170,9 @@ class Pipeline(Served):
 
     def queued(self) -> int:
         return self._runner.queued
+
+    def runtime(self) -> Runtime[Any] | None:
+        return self._runner
 
     def close(self) -> None:
         self._runner.close()

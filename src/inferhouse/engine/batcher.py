@@ -1,4 +1,5 @@
-"""Dynamic batching: concurrent requests are merged into length-sorted forward passes on one thread."""
+"""Dynamic batching: concurrent requests are merged into length-sorted forward passes on one thread.
+The in-process :class:`~inferhouse.engine.runtime.Runtime` for embedding models."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,10 +22,14 @@ from inferhouse.engine.admission import Admission, estimated_tokens
 from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
 from inferhouse.engine.heap import trim_heap
 from inferhouse.engine.planning import pass_budget, plan_round, should_pack
-from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
+from inferhouse.engine.roster import Replica, Roster, settle
+from inferhouse.engine.runtime import Call, RuntimeHealth
+from inferhouse.engine.work_queue import WorkQueue
 from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class _Wake:
@@ -38,6 +45,9 @@ IDLE_TRIM_S = 2.0
 # torch under overload, single runs: passes fell from 30 to 13 inputs and throughput from 240 to 121
 # sentences/s without this floor).
 MIN_ROUND_INPUTS = 16
+# An idle worker of a replica with several threads looks this often whether its replica was stopped
+# (scaled away) by a sibling; a wake usually tells it sooner.
+STOP_POLL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,14 @@ class _Job:
     remaining: int = 0
 
 
+@dataclass(eq=False)
+class _Call(Generic[T]):
+    """A function to run on one replica's backend, outside any round (:meth:`Batcher.call`)."""
+
+    work: Call[EmbeddingBackend, T]
+    future: Future[T] = field(default_factory=Future)
+
+
 class Batcher:
     """Owns one worker thread per replica of a model; the only place where its forward passes run.
 
@@ -75,20 +93,26 @@ class Batcher:
     request in one call, sorts the inputs by length and cuts them into batches (see
     :func:`plan_batches`). A request resolves as soon as its last input is computed, not at the end
     of the round.
+
+    ``build`` makes the copies :meth:`scale` adds; without it, the batcher cannot grow past the
+    backends it was given.
     """
+
+    batches = True
 
     def __init__(
         self,
         backends: EmbeddingBackend | Sequence[EmbeddingBackend],
         *,
-        max_batch_tokens: int,
-        max_batch_size: int,
         max_queued_inputs: int,
+        max_batch_tokens: int = 16384,
+        max_batch_size: int = 64,
         max_wait_s: float = 0.0,
         max_queue_s: float = 0.0,
         on_batch: Callable[[BatchStats], None] | None = None,
         name: str = "model",
         clock: Callable[[], float] = time.perf_counter,
+        build: Callable[[], EmbeddingBackend] | None = None,
     ) -> None:
         replicas = list(backends) if isinstance(backends, Sequence) else [backends]
         if not replicas:
@@ -97,27 +121,36 @@ class Batcher:
         self._max_size = max_batch_size
         self._max_wait = max_wait_s
         self._on_batch = on_batch
-        self._queue: WorkQueue[_Job | _Wake] = WorkQueue(max_queued_inputs)
+        self._queue: WorkQueue[_Job | _Call[Any] | _Wake] = WorkQueue(max_queued_inputs)
         # Planned passes not yet taken; any idle worker runs the next one (see ``_round``).
         self._ready: collections.deque[list[tuple[_Job, int]]] = collections.deque()
         self._ready_lock = threading.Lock()
-        workers = [replica for replica in replicas for _ in range(max(1, replica.concurrency))]
-        self._workers = len(workers)
         self._max_input_length = replicas[0].max_input_length
         self.admission = Admission(max_queue_s, clock)
         # Guards jobs' ``costs`` between a worker settling a pass and another failing the same job.
         self._costs_lock = threading.Lock()
-        self._replicas = len(replicas)
-        self._threads = start_workers(self._run, workers, f"batcher-{name}")
+        self._roster: Roster[EmbeddingBackend] = Roster(
+            self._queue,
+            self._run,
+            prefix=f"batcher-{name}",
+            build=build,
+            threads_of=lambda backend: backend.concurrency,
+            wake=partial(self._queue.nudge, _WAKE),
+        )
+        self._roster.start(replicas)
 
     @property
     def replicas(self) -> int:
-        return self._replicas
+        return self._roster.replicas
 
     @property
     def workers(self) -> int:
         """Threads running forward passes: each replica's ``concurrency`` of them."""
-        return self._workers
+        return self._roster.workers
+
+    @property
+    def _workers(self) -> int:
+        return max(1, self._roster.workers)
 
     @property
     def queued_inputs(self) -> int:
@@ -138,44 +171,77 @@ class Batcher:
         job.future.add_done_callback(lambda done: self._release(job) if done.cancelled() else None)
         return await asyncio.wrap_future(job.future)
 
-    def close(self) -> None:
-        """Stop once every request queued so far is answered (the queue is first in, first out)."""
-        if self._queue.close(len(self._threads)):
-            join_workers(self._threads)
+    async def call(self, work: Call[EmbeddingBackend, T]) -> T:
+        """Run ``work`` on one replica's backend, between rounds (it counts as one queued input)."""
+        item = _Call(work)
+        self._queue.put(item)
+        return await asyncio.wrap_future(item.future)
 
-    def _run(self, backend: EmbeddingBackend) -> None:
+    def scale(self, n: int) -> None:
+        self._roster.scale(n)
+
+    def health(self) -> RuntimeHealth:
+        return RuntimeHealth(self.replicas, self._queue.queued, self._roster.stopped)
+
+    def stop(self) -> None:
+        """Stop once every request queued so far is answered (the queue is first in, first out)."""
+        self._roster.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+    def _run(self, replica: Replica[EmbeddingBackend]) -> None:
+        backend = replica.model
         # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
         # rounds full instead of alternating between one big batch and a nearly empty one.
         expected = 1
         worked = False
+        poll = STOP_POLL_S if replica.threads > 1 else None
         while True:
             ready = self._take_ready()
             if ready is not None:
                 self._forward(ready, backend)
                 continue
+            if replica.stopping:
+                return  # another thread of this replica took its stop mark
             try:
-                first = self._queue.get(timeout=IDLE_TRIM_S if worked else None)
+                first = self._queue.get(timeout=IDLE_TRIM_S if worked else poll)
             except queue.Empty:
-                trim_heap()
+                if worked:
+                    trim_heap()
                 worked = False
                 continue
             worked = True
             if first is None:
+                self._roster.took_stop(replica)
                 return
             if isinstance(first, _Wake):
                 continue
-            jobs = [first]
-            stopping = self._collect(jobs, expected)
+            if isinstance(first, _Call):
+                self._answer(first, backend)
+                continue
+            jobs, calls = [first], list[_Call[Any]]()
+            stopping = self._collect(jobs, calls, expected)
             self._round(jobs, backend)
+            for call in calls:
+                self._answer(call, backend)
             expected = len(jobs)
             if stopping:
                 while (ready := self._take_ready()) is not None:
                     self._forward(ready, backend)
+                self._roster.took_stop(replica)
                 return
 
-    def _collect(self, jobs: list[_Job], expected: int) -> bool:
-        """Add waiting jobs to ``jobs``, for at most ``max_wait`` while fewer than ``expected`` are there,
-        and only while the round holds less than admission's round budget.
+    def _answer(self, call: _Call[Any], backend: EmbeddingBackend) -> None:
+        if call.future.set_running_or_notify_cancel():
+            settle(call.future, call.work, backend, self._queue.release)
+        else:
+            self._queue.release()  # the caller went away before its turn
+
+    def _collect(self, jobs: list[_Job], calls: list[_Call[Any]], expected: int) -> bool:
+        """Add waiting jobs to ``jobs`` (and calls to ``calls``, run after the round), for at most
+        ``max_wait`` while fewer than ``expected`` are there, and only while the round holds less than
+        admission's round budget.
 
         Returns True when the stop sentinel was seen.
         """
@@ -199,7 +265,9 @@ class Batcher:
                     return False
             if job is None:
                 return True
-            if not isinstance(job, _Wake):
+            if isinstance(job, _Call):
+                calls.append(job)
+            elif not isinstance(job, _Wake):
                 jobs.append(job)
                 taken += sum(job.costs)
                 inputs += len(job.texts)
@@ -314,3 +382,17 @@ class Batcher:
                 settled += job.costs[index]
                 job.costs[index] = 0
         self.admission.done(settled)
+
+
+def start_batching(
+    build: Callable[[], EmbeddingBackend],
+    replicas: int,
+    *,
+    max_queued: int,
+    name: str = "model",
+    **options: Any,
+) -> Batcher:
+    """A :class:`Batcher` of ``replicas`` backends made by ``build`` (blocking: it loads them); ``options``
+    are the batcher's other keywords (``max_batch_tokens``, ``max_wait_s``, ``on_batch``, ...)."""
+    backends = [build() for _ in range(replicas)]
+    return Batcher(backends, max_queued_inputs=max_queued, name=name, build=build, **options)

@@ -131,9 +131,11 @@ def build_embedder(
     settings: Settings,
     metrics: Metrics,
     max_queue_seconds: float | None = None,
+    build: Callable[[], EmbeddingBackend] | None = None,
 ) -> Embedder:
     """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics;
-    ``max_queue_seconds`` overrides the server's setting of that name."""
+    ``max_queue_seconds`` overrides the server's setting of that name; ``build`` makes the copies a
+    later scale adds (``embedder.batcher.scale``)."""
     batcher = Batcher(
         replicas,
         max_batch_tokens=settings.max_batch_tokens,
@@ -143,6 +145,7 @@ def build_embedder(
         max_queue_s=settings.max_queue_seconds if max_queue_seconds is None else max_queue_seconds,
         on_batch=partial(metrics.observe_batch, label),
         name=label,
+        build=build,
     )
     cache = EmbeddingCache(settings.cache_bytes)
     return Embedder(label, replicas[0], batcher, cache, partial(metrics.observe_cache, label))

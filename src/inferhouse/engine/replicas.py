@@ -1,17 +1,17 @@
-"""Replicas of a model called one request at a time: each copy has its own thread; all share a queue."""
+"""Replicas of a model called one request at a time: each copy has its own thread; all share a queue.
+The in-process :class:`~inferhouse.engine.runtime.Runtime` for every task but embeddings."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from inferhouse.engine.work_queue import WorkQueue, join_workers, start_workers
-from inferhouse.errors import BackendFailure, InferhouseError
-
-log = logging.getLogger(__name__)
+from inferhouse.engine.roster import Replica, Roster, settle
+from inferhouse.engine.runtime import Call, RuntimeHealth
+from inferhouse.engine.work_queue import WorkQueue
 
 M = TypeVar("M")
 T = TypeVar("T")
@@ -20,47 +20,82 @@ _Work = tuple[Callable[[Any], Any], "Future[Any]"]
 
 
 class ReplicaRunner(Generic[M]):
-    """Whichever replica is free takes the next call; a full queue answers 429 instead of growing."""
+    """Whichever replica is free takes the next call; a full queue answers 429 instead of growing.
 
-    def __init__(self, models: Sequence[M], *, max_queued: int, name: str = "model") -> None:
+    ``build`` makes the copies :meth:`scale` adds; without it, the runner cannot grow past the copies it
+    was given.
+    """
+
+    batches = False
+
+    def __init__(
+        self,
+        models: Sequence[M],
+        *,
+        max_queued: int,
+        name: str = "model",
+        build: Callable[[], M] | None = None,
+    ) -> None:
         if not models:
             raise ValueError("a runner needs at least one model")
-        self.models = list(models)
         self._queue: WorkQueue[_Work] = WorkQueue(max_queued)
-        self._threads = start_workers(self._serve, self.models, f"replica-{name}")
+        self._running = 0  # calls taken by a replica and not yet answered (the queue counts the others)
+        self._running_lock = threading.Lock()
+        self._roster: Roster[M] = Roster(self._queue, self._serve, prefix=f"replica-{name}", build=build)
+        self._roster.start(models)
+
+    @property
+    def models(self) -> list[M]:
+        return self._roster.models()
 
     @property
     def replicas(self) -> int:
-        return len(self._threads)
+        return self._roster.replicas
 
     @property
     def queued(self) -> int:
         return self._queue.queued
 
-    async def call(self, work: Callable[[M], T]) -> T:
+    async def call(self, work: Call[M, T]) -> T:
         future: Future[T] = Future()
         self._queue.put((work, future))
         return await asyncio.wrap_future(future)
 
-    def close(self) -> None:
-        """Stop once every call queued so far is answered (the queue is first in, first out)."""
-        if self._queue.close(len(self._threads)):
-            join_workers(self._threads)
+    def scale(self, n: int) -> None:
+        self._roster.scale(n)
 
-    def _serve(self, model: M) -> None:
+    def health(self) -> RuntimeHealth:
+        return RuntimeHealth(self.replicas, self._queue.queued + self._running, self._roster.stopped)
+
+    def stop(self) -> None:
+        """Stop once every call queued so far is answered (the queue is first in, first out)."""
+        self._roster.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+    def _serve(self, replica: Replica[M]) -> None:
         while True:
             item = self._queue.get()
             if item is None:
+                self._roster.took_stop(replica)
                 return
             work, future = item
+            with self._running_lock:
+                self._running += 1
             self._queue.release()
             if not future.set_running_or_notify_cancel():
+                self._answered()
                 continue  # the caller went away before its turn
-            try:
-                future.set_result(work(model))
-            except InferhouseError as error:
-                future.set_exception(error)
-            except Exception as error:  # a model bug fails its request, never the replica's thread
-                log.exception("a call on %s failed", type(model).__name__)
-                reason = f"{type(error).__name__}: {error}"[:300]
-                future.set_exception(BackendFailure(f"The model failed on this input: {reason}"))
+            settle(future, work, replica.model, self._answered)
+
+    def _answered(self) -> None:
+        with self._running_lock:
+            self._running -= 1
+
+
+def start_threads(
+    build: Callable[[], M], replicas: int, *, max_queued: int, name: str = "model"
+) -> ReplicaRunner[M]:
+    """A :class:`ReplicaRunner` of ``replicas`` copies made by ``build`` (blocking: it loads them)."""
+    return ReplicaRunner([build() for _ in range(replicas)], max_queued=max_queued, name=name, build=build)

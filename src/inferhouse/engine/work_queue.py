@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from inferhouse.errors import Overloaded, Unavailable
 
 W = TypeVar("W")
-R = TypeVar("R")
+
+UNLOADED = "The model was unloaded while this request waited; send it again"
 
 
 class WorkQueue(Generic[W]):
     """Work items weighted by ``size`` (inputs), at most ``capacity`` of them waiting or running.
 
-    ``None`` from :meth:`get` is a stop mark: one per worker is queued by :meth:`close`, behind all the
-    work accepted before it, so closing answers everything already queued.
+    ``None`` from :meth:`get` is a stop mark: one per worker is queued by :meth:`close` (or per replica
+    to stop by :meth:`stop_some`), behind all the work accepted before it, so stopping answers
+    everything already queued.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -25,6 +26,7 @@ class WorkQueue(Generic[W]):
         self._items: queue.SimpleQueue[W | None] = queue.SimpleQueue()
         self._queued = 0
         self._closed = False
+        self._refusal: str | None = None  # why new work is refused (503), while it is
         self._lock = threading.Lock()
 
     @property
@@ -34,8 +36,8 @@ class WorkQueue(Generic[W]):
     def put(self, item: W, size: int = 1) -> None:
         # Checked and queued under the lock close() takes, so no item lands behind the stop marks.
         with self._lock:
-            if self._closed:
-                raise Unavailable("The model was unloaded while this request waited; send it again")
+            if self._refusal is not None:
+                raise Unavailable(self._refusal)
             if self._queued + size > self._capacity:
                 raise Overloaded("Model is overloaded")
             self._queued += size
@@ -63,22 +65,28 @@ class WorkQueue(Generic[W]):
             if self._closed:
                 return False
             self._closed = True
+            self._refusal = UNLOADED
             for _ in range(workers):
                 self._items.put(None)
             return True
 
+    def stop_some(self, marks: int, refusal: str | None = None) -> None:
+        """Queue ``marks`` stop marks without closing; with ``refusal``, refuse new work until
+        :meth:`reopen` (no worker would be left to take it)."""
+        with self._lock:
+            if self._closed:
+                return
+            if refusal is not None:
+                self._refusal = refusal
+            for _ in range(marks):
+                self._items.put(None)
 
-def start_workers(target: Callable[[R], None], replicas: Sequence[R], prefix: str) -> list[threading.Thread]:
-    """One daemon thread per replica, running ``target(replica)``."""
-    threads = [
-        threading.Thread(target=target, args=(replica,), name=f"{prefix}-{i}", daemon=True)
-        for i, replica in enumerate(replicas)
-    ]
-    for thread in threads:
-        thread.start()
-    return threads
+    def pass_on_stop(self) -> None:
+        """Queue again a stop mark that a worker took while stopping anyway: it is meant for another."""
+        self._items.put(None)
 
-
-def join_workers(threads: Sequence[threading.Thread], timeout: float = 30) -> None:
-    for thread in threads:
-        thread.join(timeout=timeout)
+    def reopen(self) -> None:
+        """Take new work again after :meth:`stop_some` refused it (workers have started); not once closed."""
+        with self._lock:
+            if not self._closed:
+                self._refusal = None

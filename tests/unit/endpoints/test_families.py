@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import EndpointConfig, ModelConfig
-from inferhouse.endpoints.deployment import Deployment
+from inferhouse.endpoints.deployment import Deployment, load_deployment
 from inferhouse.endpoints.families import FAMILIES, SUPPORTED_TASKS, check_task, family_of
 from inferhouse.endpoints.served import Pipeline
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.errors import TaskMismatch, ValidationFailed
+from inferhouse.metrics import Metrics
+from inferhouse.settings import Settings
+from tests.support.models import build_tiny_cross_encoder
 
 
 def test_every_task_belongs_to_exactly_one_family() -> None:
@@ -95,3 +102,52 @@ async def test_an_empty_deployment_refuses_every_operation() -> None:
     with pytest.raises(TaskMismatch, match="this request needs a pipeline"):
         await deployment.predict({"inputs": "x"})
     assert deployment.replicas == 0
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", backend="torch")
+
+
+async def test_an_embedding_deployment_scales_its_runtime_with_copies_like_the_first(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    config = EndpointConfig(
+        "scaled", ModelConfig(str(tiny_model_dir), task="feature-extraction", env={"SCALED_MARK": "1"})
+    )
+    deployment = load_deployment(config, _settings(tmp_path), Metrics(), MemoryBudget(None))
+    try:
+        runtime = deployment.served.runtime()
+        assert runtime is not None
+        assert deployment.replicas == 1
+        before = await deployment.embed(["a happy dog"], EmbedOptions())
+        await asyncio.to_thread(runtime.scale, 2)
+        assert deployment.replicas == runtime.health().replicas == 2
+        assert "SCALED_MARK" not in os.environ  # the endpoint's env is applied only while a copy loads
+        replies = await asyncio.gather(*(deployment.embed([f"text {n}"], EmbedOptions()) for n in range(8)))
+        assert all(reply.vectors.shape == before.vectors.shape for reply in replies)
+        await asyncio.to_thread(runtime.scale, 1)
+        assert deployment.replicas == 1
+        again = await deployment.embed(["a happy dog"], EmbedOptions(use_cache=False))
+        assert np.allclose(again.vectors, before.vectors, atol=1e-6)
+    finally:
+        deployment.close()
+
+
+async def test_a_pipeline_deployment_scales_and_still_ranks_at_zero(tmp_path: Path) -> None:
+    model_dir = build_tiny_cross_encoder(tmp_path / "ranker")
+    config = EndpointConfig("ranker", ModelConfig(str(model_dir), task="sentence-ranking"))
+    deployment = load_deployment(config, _settings(tmp_path), Metrics(), MemoryBudget(None))
+    try:
+        runtime = deployment.served.runtime()
+        assert runtime is not None
+        await asyncio.to_thread(runtime.scale, 2)
+        assert deployment.replicas == 2
+        ranked = await deployment.rank("q", ["a", "b"], raw_scores=False, return_text=False, truncate=True)
+        assert sorted(item["index"] for item in ranked) == [0, 1]
+        await asyncio.to_thread(runtime.scale, 0)
+        assert deployment.replicas == 0
+        assert deployment.ranks
+        await asyncio.to_thread(runtime.scale, 1)
+        assert len(await deployment.rank("q", ["a"], raw_scores=False, return_text=False, truncate=True)) == 1
+    finally:
+        deployment.close()
