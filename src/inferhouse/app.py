@@ -79,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
         db = Database.in_data_dir(settings.data_dir)
         tokens = TokenStore(SqliteTokenTable(db), settings.admin_token)
         endpoints = EndpointManager(settings, SqliteEndpointStore(db), metrics)
+        serverless = ServerlessModels(settings, metrics, endpoints.budget)
+        serving = Resolver(endpoints, serverless)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
         catalog = SqliteIndexCatalog(db)
         indexes = await asyncio.to_thread(IndexRegistry, catalog, settings.data_dir / "indexes", ann)
@@ -86,10 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
         inference = InferenceRegistry(
             SqliteInferenceStore(db),
             SecretBox.from_settings(settings.secret_key, settings.data_dir),
-            [remote, LocalService(endpoints)],
+            [remote, LocalService(serving)],
         )
-        serverless = ServerlessModels(settings, metrics, endpoints.budget)
-        serving = Resolver(endpoints, serverless)
         models = Models(inference, serving)
         app.state.services = Services(
             settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless

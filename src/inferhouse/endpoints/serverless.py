@@ -20,7 +20,7 @@ from pathlib import Path
 from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import EndpointConfig, ModelConfig
 from inferhouse.endpoints.deployment import Deployment, load_deployment
-from inferhouse.endpoints.families import family_of, serverless_task
+from inferhouse.endpoints.families import FAMILIES, family_of, serverless_task
 from inferhouse.endpoints.on_demand import OnDemand
 from inferhouse.engine.sources import resolve_model
 from inferhouse.errors import TaskMismatch
@@ -87,7 +87,8 @@ class ServerlessModels:
         ``family`` refuses, before anything loads, a model of another task family."""
         task = self.task_of(model_id)
         if family is not None and family_of(task).name != family:
-            raise TaskMismatch(f"Model {model_id} is a {task} model, not a {family} model")
+            wanted = ", ".join(sorted(FAMILIES[family].tasks))
+            raise TaskMismatch(f"Model {model_id} is a {task} model; this call needs one of: {wanted}")
         path = self.resolve(model_id)
         load = partial(self._load, model_id, task)
         deployment = await self._models.get(model_id, path, load, wait=wait)

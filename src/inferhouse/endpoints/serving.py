@@ -30,6 +30,11 @@ class Resolver:
     def is_endpoint(self, name: str) -> bool:
         return name in self.endpoints.names()
 
+    def loaded(self, name: str) -> Deployment | None:
+        """Endpoint ``name``'s deployment if it is loaded now, without holding or waking it (a peek
+        for the fast lane, which then serves through :meth:`endpoint`)."""
+        return self.endpoints.deployment(name)
+
     def endpoint(self, name: str, *, wait: bool) -> AbstractAsyncContextManager[Deployment]:
         """Endpoint ``name``'s deployment for one request (its caller was authorized by its route)."""
         return self.endpoints.serving(name, wait=wait)

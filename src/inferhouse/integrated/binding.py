@@ -60,7 +60,7 @@ class Models:
                 )
             dimension = config.service_settings.get("dimensions")
             return self.inference.runner(model), config.chunking, dimension
-        return EndpointRunner(self.endpoints, self._endpoint(model)), None, None
+        return EndpointRunner(self.serving, self._endpoint(model)), None, None
 
     def endpoint_behind(self, model: str) -> str | None:
         """The endpoint of this server that ``model`` runs on, if it runs on one in process."""
@@ -89,7 +89,7 @@ class Models:
                     f"Model '{model}' is a {config.task_type.value} inference endpoint, not rerank"
                 )
             return self.inference.runner(model)
-        return EndpointRunner(self.endpoints, self._endpoint(model))
+        return EndpointRunner(self.serving, self._endpoint(model))
 
     def _endpoint(self, model: str) -> str:
         try:

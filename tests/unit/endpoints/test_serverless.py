@@ -105,7 +105,10 @@ async def test_a_model_of_another_family_is_refused_before_it_loads(
 ) -> None:
     loader = Loader()
     serverless = _serverless(models, loader, tmp_path)
-    with pytest.raises(TaskMismatch, match="Model emb/c is a feature-extraction model, not a generation"):
+    with pytest.raises(
+        TaskMismatch,
+        match="Model emb/c is a feature-extraction model; this call needs one of: text-generation",
+    ):
         async with serverless.serving("emb/c", wait=True, family="generation"):
             pass
     assert loader.loaded == []

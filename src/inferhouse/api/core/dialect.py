@@ -113,7 +113,7 @@ def authorize_headers(
         if endpoint is None:
             raise TypeError("the endpoint policy needs the endpoint's name")
         principal = found.tokens.identify(headers.get("authorization"), headers.get("api-key"))
-        found.endpoints.authorize(endpoint, principal)
+        found.serving.authorize(endpoint, principal)
         return principal
     principal = found.tokens.check_request(headers.get("authorization"), headers.get("api-key"))
     if policy == "general":

@@ -81,7 +81,7 @@ class EmbedFastLane:
             return
         decoded = _decoded(body)
         plain = _plain(decoded)
-        loaded = found.endpoints.deployment(name)
+        loaded = found.serving.loaded(name)
         # Only an endpoint that is loaded and embeds takes this lane; a cold or other-task endpoint goes
         # to its route, which wakes it or answers for its task.
         if plain is not None and loaded is not None and _fast_task(loaded, tei) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.serving import Resolver
 from inferhouse.engine.embedder import EmbedOptions
 from inferhouse.errors import SettingsInvalid, TaskMismatch
 from inferhouse.inference.config import InferenceConfig, TaskType, unknown_settings
@@ -20,8 +20,8 @@ class LocalService:
     name = SERVICE_NAME
     task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.RERANK})
 
-    def __init__(self, endpoints: EndpointManager) -> None:
-        self._endpoints = endpoints
+    def __init__(self, serving: Resolver) -> None:
+        self._serving = serving
 
     def parse(self, task_type: TaskType, settings: dict[str, Any]) -> ParsedSettings:
         reader = SettingsReader(settings)
@@ -39,15 +39,15 @@ class LocalService:
         return ParsedSettings(public, None)
 
     def runner(self, config: InferenceConfig, secret: str | None) -> InferenceRunner:
-        return EndpointRunner(self._endpoints, str(config.service_settings["endpoint"]))
+        return EndpointRunner(self._serving, str(config.service_settings["endpoint"]))
 
 
 class EndpointRunner:
     """Runs on a named endpoint, waking it if it was scaled to zero (a registry call has no client to
     retry a 503 for it)."""
 
-    def __init__(self, endpoints: EndpointManager, name: str) -> None:
-        self._endpoints = endpoints
+    def __init__(self, serving: Resolver, name: str) -> None:
+        self._serving = serving
         self.name = name
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -56,7 +56,7 @@ class EndpointRunner:
 
     async def embed_counted(self, texts: Sequence[str]) -> tuple[list[list[float]], int]:
         """The vectors and the number of tokens the model read (for usage reports)."""
-        async with self._endpoints.serving(self.name, wait=True) as deployment:
+        async with self._serving.endpoint(self.name, wait=True) as deployment:
             if not deployment.embeds:
                 raise TaskMismatch(
                     f"Endpoint [{self.name}] serves task [{deployment.task}]; "
@@ -69,7 +69,7 @@ class EndpointRunner:
     async def rerank(
         self, query: str, texts: Sequence[str], top_n: int | None = None, return_documents: bool = False
     ) -> list[RankedText]:
-        async with self._endpoints.serving(self.name, wait=True) as deployment:
+        async with self._serving.endpoint(self.name, wait=True) as deployment:
             if not deployment.ranks:
                 raise TaskMismatch(
                     f"Endpoint [{self.name}] serves task [{deployment.task}]; "
