@@ -82,7 +82,9 @@ class Settings(BaseSettings):
         description="Directories in which non-admin tokens may name local model directories for endpoints "
         "(JSON list); an admin token may name any directory.",
     )
-    max_loaded_models: int = Field(2, ge=1, description="Serverless models kept in memory at once.")
+    max_loaded_models: int = Field(
+        2, ge=1, description="Serverless models kept in memory at once, of every task together."
+    )
     namespace: str = Field(
         "local", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="The management API's one namespace."
     )
