@@ -20,7 +20,8 @@ Both servers get the same client (``load_client.py``: one keep-alive connection 
 orjson bodies; its own CPU per request is reported, since it shares the cores) at 1, 16 and 64
 concurrent clients, with 1-sentence and 64-sentence requests; throughput and p50/p99 latency per
 scenario, best round of ``--rounds``. Also the latency of one short sentence alone, in-process and
-served. Results go to ``results/embed_serving.json`` and a plot to ``results/embed_serving.png``.
+served. Results go to ``results/embed_serving.json`` and a plot to ``results/embed_serving.png``
+(``embed_serving_onnx.json`` and so on for a forced backend or another device).
 """
 
 from __future__ import annotations
@@ -312,7 +313,14 @@ def main() -> None:
                 stop_infinity(infinity)
                 infinity.wait()
     RESULTS.mkdir(exist_ok=True)
-    stem = "embed_serving" if args.device == "cpu" else f"embed_serving_{args.device}"
+    # One file per device and forced backend, so a forced run never overwrites the default one.
+    stem = "_".join(
+        [
+            "embed_serving",
+            *([args.device] if args.device != "cpu" else []),
+            *([args.backend] if args.backend != "auto" else []),
+        ]
+    )
     (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
     plot(record, stem)
     print(json.dumps({k: v for k, v in record.items() if k != "scenarios"}, indent=1))
