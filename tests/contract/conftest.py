@@ -16,6 +16,7 @@ from inferhouse.engine.replicas import start_threads
 from inferhouse.engine.runtime import Runtime, RuntimeStarter
 from tests.contract.store_backends import StoreOpener, Stores, open_sqlite
 from tests.support.runtime_model import ContractModel, Copies
+from tests.support.server import RunningServer, start_server
 
 STORE_BACKENDS: dict[str, StoreOpener] = {
     "sqlite": open_sqlite,
@@ -71,3 +72,25 @@ def start_runtime(request: pytest.FixtureRequest, copies: Copies) -> Iterator[St
     copies.gate.set()
     for runtime in started:
         runtime.stop()
+
+
+# Vector backends: the server settings that select each one (a server per backend for the module).
+# Approximate search starts at 1,000 vectors here, so the recall case exercises it.
+VECTOR_BACKENDS: dict[str, dict[str, str]] = {
+    "embedded": {"INFERHOUSE_ANN_MIN_VECTORS": "1000"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VECTOR_BACKENDS))
+def vector_backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="module")
+def vector_server(vector_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server with no endpoints, its indexes on ``vector_backend``."""
+    env = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", **VECTOR_BACKENDS[vector_backend]}
+    server = start_server(tmp_path_factory.mktemp(f"vectors-{vector_backend}"), env=env)
+    yield server
+    server.stop()
