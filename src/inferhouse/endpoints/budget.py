@@ -69,9 +69,10 @@ class MemoryBudget:
                 where = "of memory available on this machine"
             if needed - held > available:
                 raise OutOfMemory(
-                    f"Out of memory: {replicas} replica(s) of this model need about {_gib(needed)} but only "
-                    f"{_gib(max(available, 0))} {where} is left; lower maxReplica, pause another "
-                    "endpoint or choose a smaller model"
+                    f"Out of memory: {replicas} replica(s) of this model need about {_gib(needed - held)} "
+                    f"{'more ' if held else ''}but only "
+                    f"{_gib(max(available, 0))} {where} is left; lower minReplica or maxReplica, pause "
+                    "another endpoint or choose a smaller model"
                 )
             self._reserved[owner] = needed
 

@@ -246,8 +246,8 @@ def queue_seconds(env: Mapping[str, str]) -> float | None:
 
 def _oom_message(replicas: int) -> str:
     return (
-        f"Out of memory while loading {replicas} replica(s) of this model; lower maxReplica, pause "
-        "another endpoint or choose a smaller model"
+        f"Out of memory while loading {replicas} replica(s) of this model; lower minReplica or maxReplica, "
+        "pause another endpoint or choose a smaller model"
     )
 
 
