@@ -13,6 +13,7 @@ family keeps one copy (it batches requests inside it): it has no runtime to scal
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ from typing import Any
 
 from inferhouse.endpoints.config import SERVING_STATES, ScalingMetric, StoredEndpoint
 from inferhouse.endpoints.deployment import Deployment
+from inferhouse.endpoints.logs import current_endpoint
 from inferhouse.engine.runtime import Runtime
 from inferhouse.errors import OutOfMemory, Unavailable
 from inferhouse.metrics import Metrics
@@ -182,8 +184,10 @@ class Autoscaler:
         self._scaling[name] = task
 
     async def _scale(self, name: str, deployment: Deployment, runtime: Runtime[Any], wanted: int) -> None:
+        context = contextvars.copy_context()
+        context.run(current_endpoint.set, name)  # what the new copies log while loading is the endpoint's
         try:
-            await asyncio.to_thread(runtime.scale, wanted)
+            await asyncio.get_running_loop().run_in_executor(None, context.run, runtime.scale, wanted)
         except Unavailable:
             pass  # stopped meanwhile (unloaded or replaced): nothing left to scale
         except Exception as error:  # a failed build leaves the copies it had serving

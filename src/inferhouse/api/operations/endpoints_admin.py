@@ -56,7 +56,11 @@ class ScalingBody(_Body):
         None,
         description='The autoscaling metric and its threshold: {"pendingRequests": requests per replica} '
         'or {"hardwareUsage": CPU percent}; a null threshold takes the metric\'s default',
-        json_schema_extra={"maxProperties": 1},
+        json_schema_extra={
+            "maxProperties": 1,
+            "propertyNames": {"enum": [metric.value for metric in ScalingMetric]},
+            "additionalProperties": {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "null"}]},
+        },
     )
 
     def scaling_metric(self) -> tuple[ScalingMetric | None, float | None]:
