@@ -83,6 +83,12 @@ class Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+        self.endpoint_target_replicas = Gauge(
+            "inferhouse_endpoint_target_replicas",
+            "Replicas the autoscaler is heading for (the replicas serving when no scale is under way)",
+            ["endpoint"],
+            registry=self.registry,
+        )
         self.endpoint_state = Gauge(
             "inferhouse_endpoint_state",
             "1 for the endpoint's current lifecycle state, 0 for the others",

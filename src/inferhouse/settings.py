@@ -95,6 +95,21 @@ class Settings(BaseSettings):
     idle_check_seconds: float = Field(
         15.0, gt=0, description="How often endpoints idle past their scaleToZeroTimeout are unloaded."
     )
+    autoscale_interval_seconds: float = Field(
+        5.0, gt=0, description="How often the autoscaler compares each endpoint's load with its threshold."
+    )
+    scale_up_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long an endpoint's load stays above its scaling threshold before replicas are added "
+        "(up to maxReplica).",
+    )
+    scale_down_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long an endpoint's load stays under its scaling threshold before replicas are "
+        "removed (down to max(1, minReplica)).",
+    )
 
     max_batch_tokens: int = Field(16384, ge=64, description="Padded tokens in one forward pass.")
     max_batch_size: int = Field(64, ge=1, description="Inputs in one forward pass.")

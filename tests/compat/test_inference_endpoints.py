@@ -145,7 +145,8 @@ def test_update_swaps_the_model_without_dropping_requests(
     caller = threading.Thread(target=keep_calling)
     caller.start()
     try:
-        endpoint.update(max_replica=2, task="sentence-embeddings")
+        # minReplica 2: an endpoint starts with its floor and autoscales up to maxReplica from there.
+        endpoint.update(min_replica=2, max_replica=2, task="sentence-embeddings")
         assert endpoint.status == "updating"
         endpoint.wait(**WAIT)
     finally:
@@ -159,6 +160,38 @@ def test_update_swaps_the_model_without_dropping_requests(
     assert np.asarray(reply.json()["embeddings"]).shape == (2, 384)
     metrics = requests.get(server.url + "/metrics", headers=server.headers, timeout=30).text
     assert f'inferhouse_endpoint_replicas{{endpoint="{endpoint.name}"}} 2.0' in metrics
+
+
+def test_scaling_settings_round_trip(server: RunningServer) -> None:
+    created = _create(
+        server,
+        "hf-autoscaled",
+        min_replica=0,
+        max_replica=2,
+        scaling_metric="hardwareUsage",
+        scaling_threshold=75.0,
+    )
+    try:
+        scaling = created.raw["compute"]["scaling"]
+        assert (scaling["minReplica"], scaling["maxReplica"]) == (0, 2)
+        assert scaling["measure"] == {"hardwareUsage": 75.0}
+        created.wait(**WAIT)
+        assert created.raw["status"]["targetReplica"] == created.raw["status"]["readyReplica"] == 1
+        updated = update_inference_endpoint(
+            "hf-autoscaled", scaling_metric="pendingRequests", scaling_threshold=3.0, token=server.token
+        )
+        assert updated.raw["compute"]["scaling"]["measure"] == {"pendingRequests": 3.0}
+        assert updated.status == "running"  # a new metric needs no reload
+        fetched = get_inference_endpoint("hf-autoscaled", token=server.token)
+        assert fetched.raw["compute"]["scaling"]["measure"] == {"pendingRequests": 3.0}
+        with pytest.raises(HfHubHTTPError) as bad:
+            update_inference_endpoint(
+                "hf-autoscaled", scaling_metric="pendingRequests", scaling_threshold=0.0, token=server.token
+            )
+        assert bad.value.response.status_code == 422
+        assert "above 0" in bad.value.response.json()["error"]
+    finally:
+        created.delete()
 
 
 def test_delete(server: RunningServer) -> None:

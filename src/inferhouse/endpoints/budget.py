@@ -49,21 +49,30 @@ class MemoryBudget:
         self._lock = threading.Lock()
 
     def reserve(self, owner: object, needed: int, replicas: int) -> None:
+        """Hold ``needed`` bytes for ``owner`` (its ``replicas`` copies), or raise :class:`OutOfMemory`.
+        Asked again for an owner that holds some (an autoscaler adding copies), only the growth is checked:
+        what it holds is already loaded."""
         with self._lock:
+            held = self._reserved.get(owner, 0)
+            if needed <= held:
+                self._reserved[owner] = needed
+                return
             if self._limit is not None:
                 available = self._limit - sum(self._reserved.values())
                 where = "of the endpoint memory budget (INFERHOUSE_ENDPOINT_MEMORY_BYTES)"
             else:
                 free = available_memory_bytes()
                 if free is None:
+                    self._reserved[owner] = needed
                     return
                 available = free
                 where = "of memory available on this machine"
-            if needed > available:
+            if needed - held > available:
                 raise OutOfMemory(
-                    f"Out of memory: {replicas} replica(s) of this model need about {_gib(needed)} but only "
-                    f"{_gib(max(available, 0))} {where} is left; lower maxReplica, pause another "
-                    "endpoint or choose a smaller model"
+                    f"Out of memory: {replicas} replica(s) of this model need about {_gib(needed - held)} "
+                    f"{'more ' if held else ''}but only "
+                    f"{_gib(max(available, 0))} {where} is left; lower minReplica or maxReplica, pause "
+                    "another endpoint or choose a smaller model"
                 )
             self._reserved[owner] = needed
 

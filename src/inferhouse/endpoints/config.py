@@ -72,6 +72,17 @@ class ModelConfig:
         return self.env.get("HF_TRUST_REMOTE_CODE", "").strip().lower() in {"1", "true", "yes"}
 
 
+class ScalingMetric(StrEnum):
+    """What the autoscaler compares with the threshold (huggingface_hub's ``scaling_metric``)."""
+
+    PENDING_REQUESTS = "pendingRequests"  # requests queued or running per replica
+    HARDWARE_USAGE = "hardwareUsage"  # the server process's CPU utilisation, in percent
+
+
+# The threshold an endpoint gets when it names a metric without one (or none at all).
+DEFAULT_THRESHOLDS = {ScalingMetric.PENDING_REQUESTS: 1.5, ScalingMetric.HARDWARE_USAGE: 80.0}
+
+
 @dataclass(frozen=True)
 class ComputeConfig:
     accelerator: str = "cpu"
@@ -80,12 +91,34 @@ class ComputeConfig:
     min_replica: int = 1
     max_replica: int = 1
     scale_to_zero_timeout: int | None = None  # minutes idle before unloading; needs min_replica 0
+    # Sent as ``"measure": {metric: threshold}``; None: none was sent, pendingRequests at its default.
+    scaling_metric: ScalingMetric | None = None
+    scaling_threshold: float | None = None
 
     @property
     def replicas(self) -> int:
-        """Copies of the model kept up while the endpoint runs: inferhouse does not autoscale between
-        the bounds, it runs ``max_replica`` (minReplica 0 is what allows scaling to zero)."""
-        return max(1, self.max_replica)
+        """Copies loaded when the endpoint starts: its floor, max(1, minReplica); the autoscaler moves
+        them between that floor and ``max_replica`` (minReplica 0 is what allows scaling to zero)."""
+        return max(1, self.min_replica)
+
+    @property
+    def ceiling(self) -> int:
+        """The most copies the autoscaler runs."""
+        return max(self.replicas, self.max_replica)
+
+    @property
+    def metric(self) -> ScalingMetric:
+        return self.scaling_metric or ScalingMetric.PENDING_REQUESTS
+
+    @property
+    def threshold(self) -> float:
+        return self.scaling_threshold or DEFAULT_THRESHOLDS[self.metric]
+
+    def measure_json(self) -> dict[str, float | None] | None:
+        """The wire form of the metric and threshold, or None when none was set."""
+        if self.scaling_metric is None:
+            return None
+        return {self.scaling_metric.value: self.scaling_threshold}
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,8 @@ class EndpointConfig:
         return (
             self.model != other.model
             or self.compute.accelerator != other.compute.accelerator
-            or self.compute.replicas != other.compute.replicas
+            or self.compute.min_replica != other.compute.min_replica
+            or self.compute.max_replica != other.compute.max_replica
         )
 
     def with_task(self, task: str) -> EndpointConfig:
@@ -187,6 +221,7 @@ def config_to_json(config: EndpointConfig) -> dict[str, Any]:
                 "minReplica": compute.min_replica,
                 "maxReplica": compute.max_replica,
                 "scaleToZeroTimeout": compute.scale_to_zero_timeout,
+                "measure": compute.measure_json(),
             },
         },
         "provider": dict(config.provider),
@@ -214,6 +249,18 @@ def config_from_json(raw: dict[str, Any]) -> EndpointConfig:
             min_replica=int(scaling.get("minReplica", 1)),
             max_replica=int(scaling.get("maxReplica", 1)),
             scale_to_zero_timeout=scaling.get("scaleToZeroTimeout"),
+            **measure_from_json(scaling.get("measure")),
         ),
         provider=dict(raw.get("provider") or {"vendor": "local", "region": "local"}),
     )
+
+
+def measure_from_json(measure: Any) -> dict[str, Any]:
+    """``scaling_metric`` and ``scaling_threshold`` from a stored ``measure`` (checked when it was set)."""
+    if not isinstance(measure, dict) or not measure:
+        return {}
+    metric, threshold = next(iter(measure.items()))
+    return {
+        "scaling_metric": ScalingMetric(metric),
+        "scaling_threshold": None if threshold is None else float(threshold),
+    }

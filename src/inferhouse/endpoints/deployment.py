@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -60,6 +61,7 @@ class Deployment:
     family: str = "none"  # the name of its entry in families.FAMILIES
     budget: MemoryBudget | None = None
     serverless: bool = False  # a model loaded by id for the Inference API, not a dedicated endpoint
+    copy_bytes: int = 0  # memory one copy is counted for in the budget (copies the autoscaler adds too)
     in_flight: int = 0
     retired: bool = False
     _closed: bool = field(default=False, repr=False)
@@ -155,6 +157,12 @@ class Deployment:
             self.budget.release(self)
 
 
+def retire_loaded(future: asyncio.Future[Deployment]) -> None:
+    """Retire what a load whose waiter went away loaded (a done callback)."""
+    if not future.cancelled() and future.exception() is None:
+        future.result().retire()
+
+
 def load_deployment(
     config: EndpointConfig,
     settings: Settings,
@@ -181,7 +189,8 @@ def load_deployment(
         config.with_task(task), path, family=family.name, budget=budget, serverless=serverless
     )
     copies = family.copies(config.compute.replicas)
-    budget.reserve(deployment, int(weights_bytes(path) * copies * MEMORY_OVERHEAD), copies)
+    deployment.copy_bytes = int(weights_bytes(path) * MEMORY_OVERHEAD)
+    budget.reserve(deployment, deployment.copy_bytes * copies, copies)
     try:
         deployment.served = _load(
             family,
@@ -237,8 +246,8 @@ def queue_seconds(env: Mapping[str, str]) -> float | None:
 
 def _oom_message(replicas: int) -> str:
     return (
-        f"Out of memory while loading {replicas} replica(s) of this model; lower maxReplica, pause "
-        "another endpoint or choose a smaller model"
+        f"Out of memory while loading {replicas} replica(s) of this model; lower minReplica or maxReplica, "
+        "pause another endpoint or choose a smaller model"
     )
 
 

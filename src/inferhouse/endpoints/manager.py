@@ -17,6 +17,7 @@ from functools import partial
 
 from inferhouse.auth import Principal
 from inferhouse.endpoints.access import check_call
+from inferhouse.endpoints.autoscale import Autoscaler, autoscale_forever
 from inferhouse.endpoints.budget import MemoryBudget
 from inferhouse.endpoints.config import (
     RESTARTED_STATES,
@@ -27,7 +28,7 @@ from inferhouse.endpoints.config import (
     StoredEndpoint,
     now_iso,
 )
-from inferhouse.endpoints.deployment import Deployment, load_deployment
+from inferhouse.endpoints.deployment import Deployment, load_deployment, retire_loaded
 from inferhouse.endpoints.families import check_task
 from inferhouse.endpoints.idle import IdleWatch, reap_forever
 from inferhouse.endpoints.logs import EndpointLogs, current_endpoint
@@ -71,9 +72,10 @@ class EndpointManager:
         self._loads: dict[str, asyncio.Task[None]] = {}
         self._idle = IdleWatch(clock)
         self._load_seconds: dict[str, float] = {}
-        self._reaper: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []  # the idle reaper and the autoscaler
         self.budget = MemoryBudget(settings.endpoint_memory_bytes)
         self.logs = EndpointLogs()
+        self._autoscaler = Autoscaler(settings, metrics, self.logs.add, clock)
         self.namespace = settings.namespace
 
     # -- start and stop ---------------------------------------------------------------------------
@@ -93,9 +95,11 @@ class EndpointManager:
             if record.status.state in RESTARTED_STATES and name not in self._loads:
                 self._start_load(name, record.serving or record.config)
             self._observe_state(name)
-        self._reaper = asyncio.create_task(
-            reap_forever(lambda: self._settings.idle_check_seconds, self.reap_idle)
-        )
+        every, scale = self._settings, partial(self._autoscaler.tick, self._records, self._deployments)
+        self._loops = [
+            asyncio.create_task(reap_forever(lambda: every.idle_check_seconds, self.reap_idle)),
+            asyncio.create_task(autoscale_forever(lambda: every.autoscale_interval_seconds, scale)),
+        ]
 
     async def wait_until_settled(self) -> None:
         """Wait for every load in progress (tests and ``serve --wait``)."""
@@ -104,8 +108,8 @@ class EndpointManager:
 
     async def close(self) -> None:
         logging.getLogger().removeHandler(self.logs)
-        if self._reaper is not None:
-            self._reaper.cancel()
+        for loop in self._loops:
+            loop.cancel()
         for task in list(self._loads.values()):
             task.cancel()
         for deployment in self._deployments.values():
@@ -146,6 +150,12 @@ class EndpointManager:
     def ready_replicas(self, name: str) -> int:
         deployment = self._deployments.get(name)
         return deployment.replicas if deployment is not None else 0
+
+    def target_replicas(self, name: str) -> int:
+        """Where replicas are headed: the copies loading, the autoscaler's target, or 0 while down."""
+        if name in self._loads and name not in self._deployments:
+            return self.get(name).config.compute.replicas
+        return self._autoscaler.target(name, self._deployments.get(name))
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -210,7 +220,6 @@ class EndpointManager:
         self._store.delete(name)
         self.logs.forget(name)
         self._idle.forget(name)
-        self._metrics.endpoint_replicas.labels(name).set(0)
         for state in State:
             self._metrics.endpoint_state.labels(name, state.value).set(0)
         log.info("endpoint %s deleted", name)
@@ -227,15 +236,18 @@ class EndpointManager:
         return record.status.state in SERVING_STATES and name in self._deployments
 
     @asynccontextmanager
-    async def serving(self, name: str, *, wait: bool = False) -> AsyncIterator[Deployment]:
+    async def serving(
+        self, name: str, *, wait: bool = False, scale_up_timeout: float = 0.0
+    ) -> AsyncIterator[Deployment]:
         """The endpoint's deployment for one request; loads it again if it was scaled to zero.
 
-        Without ``wait`` a cold endpoint answers :class:`ModelLoading` (503 with ``estimated_time``).
+        Without ``wait`` a cold endpoint answers :class:`ModelLoading` (503 with ``estimated_time``),
+        after waiting up to ``scale_up_timeout`` seconds for it to come up (``X-Scale-Up-Timeout``).
         """
         started = time.perf_counter()
         outcome = "ok"
         try:
-            deployment = await self._acquire(name, wait)
+            deployment = await self._acquire(name, wait, started + scale_up_timeout)
             deployment.enter()
             self._idle.used(name)
             try:
@@ -254,7 +266,7 @@ class EndpointManager:
                 self._metrics.endpoint_requests.labels(name, outcome).inc()
                 self._metrics.endpoint_latency.labels(name).observe(time.perf_counter() - started)
 
-    async def _acquire(self, name: str, wait: bool) -> Deployment:
+    async def _acquire(self, name: str, wait: bool, deadline: float) -> Deployment:
         while True:
             record = self.get(name)
             state = record.status.state
@@ -273,9 +285,10 @@ class EndpointManager:
                 self.logs.add(name, "a request arrived while scaled to zero: loading")
                 self._start_load(name, record.serving or record.config)
                 load = self._loads[name]
-            if not wait:
+            left = None if wait else deadline - time.perf_counter()
+            if left is not None and left <= 0:
                 raise ModelLoading(record.config.model.repository, self.estimated_load_seconds(name))
-            await asyncio.wait({load})
+            await asyncio.wait({load}, timeout=left)
 
     def estimated_load_seconds(self, name: str) -> float:
         return round(self._load_seconds.get(name, _DEFAULT_ESTIMATED_LOAD_SECONDS), 1)
@@ -313,7 +326,7 @@ class EndpointManager:
         try:
             deployment = await asyncio.shield(future)
         except asyncio.CancelledError:
-            future.add_done_callback(_retire_result)  # the thread finishes anyway; free what it loaded
+            future.add_done_callback(retire_loaded)  # the thread finishes anyway; free what it loaded
             raise
         except InferhouseError as error:
             self._loaded_failed(name, error.message, updating)
@@ -342,6 +355,7 @@ class EndpointManager:
         self._idle.used(name)
         self._set_state(record, State.RUNNING, None)
         self._metrics.endpoint_replicas.labels(name).set(deployment.replicas)
+        self._autoscaler.started(name, deployment.replicas)
         message = (
             f"running: task {deployment.task}, {deployment.replicas} replica(s), loaded in {elapsed:.1f}s"
         )
@@ -368,6 +382,7 @@ class EndpointManager:
         if deployment is not None:
             deployment.retire()
         self._metrics.endpoint_replicas.labels(name).set(0)
+        self._autoscaler.forget(name)
 
     def _set_state(self, record: StoredEndpoint, state: State, message: str | None) -> None:
         record.status.state = state
@@ -383,8 +398,3 @@ class EndpointManager:
         current = self._records[name].status.state
         for state in State:
             self._metrics.endpoint_state.labels(name, state.value).set(1 if state is current else 0)
-
-
-def _retire_result(future: asyncio.Future[Deployment]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        future.result().retire()

@@ -35,9 +35,12 @@ class Resolver:
         for the fast lane, which then serves through :meth:`endpoint`)."""
         return self.endpoints.deployment(name)
 
-    def endpoint(self, name: str, *, wait: bool) -> AbstractAsyncContextManager[Deployment]:
-        """Endpoint ``name``'s deployment for one request (its caller was authorized by its route)."""
-        return self.endpoints.serving(name, wait=wait)
+    def endpoint(
+        self, name: str, *, wait: bool, scale_up: float = 0.0
+    ) -> AbstractAsyncContextManager[Deployment]:
+        """Endpoint ``name``'s deployment for one request (its caller was authorized by its route); a
+        cold one is waited for ``scale_up`` seconds before the 503 (``X-Scale-Up-Timeout``)."""
+        return self.endpoints.serving(name, wait=wait, scale_up_timeout=scale_up)
 
     @asynccontextmanager
     async def model(
@@ -59,15 +62,17 @@ class Resolver:
         principal: Principal | None,
         *,
         wait: bool | None,
+        scale_up: float = 0.0,
         family: str | None = None,
     ) -> AbstractAsyncContextManager[Deployment]:
         """OpenAI's ``model``: endpoint ``name`` when there is one (which the caller must be allowed),
         else the model of that id (which a token scoped to endpoints may not load). ``wait`` None
-        waits, as OpenAI clients cannot read a 503's ``estimated_time``."""
-        waiting = True if wait is None else wait
+        waits, as OpenAI clients cannot read a 503's ``estimated_time``, unless ``scale_up`` bounds
+        the wait for an endpoint."""
+        waiting = not scale_up if wait is None else wait
         if self.is_endpoint(name):
             self.authorize(name, principal)
-            return self.endpoints.serving(name, wait=waiting)
+            return self.endpoints.serving(name, wait=waiting, scale_up_timeout=scale_up)
         if principal is not None:
             principal.require_general()
         return self.model(name, wait=True, family=family)

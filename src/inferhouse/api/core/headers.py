@@ -5,10 +5,14 @@ Every Hugging Face-family dialect (serverless, endpoints, TEI, TGI, OpenAI at th
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 from fastapi import Request
 from pydantic import BaseModel
 
 from inferhouse.api.core.json_types import Flag
+from inferhouse.errors import ValidationFailed
 
 
 class RequestOptions(BaseModel):
@@ -29,6 +33,21 @@ def use_cache(request: Request, options: RequestOptions | None = None) -> bool:
     if header is not None:
         return header
     return options.use_cache if options else True
+
+
+def scale_up_timeout(headers: Mapping[str, str]) -> float:
+    """``X-Scale-Up-Timeout``: how many seconds a call to an endpoint scaled to zero waits for it to come
+    up before the usual 503 with ``estimated_time`` (0, the default: it answers at once)."""
+    raw = headers.get("x-scale-up-timeout")
+    if raw is None:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise ValidationFailed(f"X-Scale-Up-Timeout must be a number of seconds, at least 0, got {raw!r}")
+    return value
 
 
 def wait_for_model(request: Request, options: RequestOptions | None = None) -> bool:

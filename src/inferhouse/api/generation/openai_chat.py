@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from inferhouse.api.core.dialect import dialect_route, principal_of
 from inferhouse.api.core.error_shapes import render_openai
-from inferhouse.api.core.headers import header_flag
+from inferhouse.api.core.headers import header_flag, scale_up_timeout
 from inferhouse.api.core.openapi import JSON_OR_EVENTS, json_body
 from inferhouse.api.core.services import services
 from inferhouse.api.generation.chat import ChatCall, ChatRequest, chat_response, openai_error_event
@@ -30,7 +30,13 @@ async def chat_completions(body: ChatRequest, request: Request) -> Response:
     if not body.model:
         raise ValidationFailed("model is required: the name of a text-generation endpoint, or a model id")
     wait = header_flag(request, "x-wait-for-model")
-    serving = found.serving.named(body.model, principal_of(request), wait=wait, family="generation")
+    serving = found.serving.named(
+        body.model,
+        principal_of(request),
+        wait=wait,
+        scale_up=scale_up_timeout(request.headers),
+        family="generation",
+    )
     async with AsyncExitStack() as resources:
         generator = generator_of(await resources.enter_async_context(serving))
         return await chat_response(generator, body, body.model, resources, openai_error_event)

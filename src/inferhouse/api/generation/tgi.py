@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from inferhouse.api.core.dialect import dialect_route
 from inferhouse.api.core.error_shapes import render_tgi
-from inferhouse.api.core.headers import header_flag
+from inferhouse.api.core.headers import header_flag, scale_up_timeout
 from inferhouse.api.core.openapi import JSON_OR_EVENTS, replies
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
@@ -34,7 +34,8 @@ router = APIRouter(route_class=dialect_route(render_tgi, policy="endpoint"), tag
 async def _hold(resources: AsyncExitStack, name: str, request: Request) -> Deployment:
     """Enter the endpoint's deployment on ``resources``, which a streaming reply takes over."""
     wait = header_flag(request, "x-wait-for-model") or False
-    return await resources.enter_async_context(services(request).serving.endpoint(name, wait=wait))
+    serving = services(request).serving.endpoint(name, wait=wait, scale_up=scale_up_timeout(request.headers))
+    return await resources.enter_async_context(serving)
 
 
 @router.post("/endpoints/{name}/generate", summary="TGI /generate: the generated text (and details)")

@@ -31,6 +31,7 @@ from inferhouse.api.core.dialect import (
     render_failure,
 )
 from inferhouse.api.core.error_shapes import render_hf
+from inferhouse.api.core.headers import scale_up_timeout
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import Services
 from inferhouse.api.huggingface.schemas import checked_texts
@@ -104,7 +105,7 @@ async def _answer(
 ) -> Any | None:
     """The reply, or None when this endpoint's task needs the full route."""
     wait = headers.get("x-wait-for-model", "").strip().lower() in _TRUE
-    async with found.serving.endpoint(name, wait=wait) as deployment:
+    async with found.serving.endpoint(name, wait=wait, scale_up=scale_up_timeout(headers)) as deployment:
         task = _fast_task(deployment, tei)
         if task is None:  # swapped for another task by an update since the check above
             return None

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from inferhouse.api.core.bodies import json_object
 from inferhouse.api.core.dialect import dialect_route
 from inferhouse.api.core.error_shapes import render_hf
-from inferhouse.api.core.headers import header_flag, use_cache, wait_for_model
+from inferhouse.api.core.headers import header_flag, scale_up_timeout, use_cache, wait_for_model
 from inferhouse.api.core.openapi import json_body
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import Services, services
@@ -120,7 +120,8 @@ async def endpoint_predict(name: str, request: Request) -> Response:
     raw = await json_object(request)
     _check_shared_fields(raw)
     async with AsyncExitStack() as resources:
-        serving = found.serving.endpoint(name, wait=wants_to_wait(request, raw))
+        scale_up = scale_up_timeout(request.headers)
+        serving = found.serving.endpoint(name, wait=wants_to_wait(request, raw), scale_up=scale_up)
         deployment = await resources.enter_async_context(serving)
         return await _answer(found, deployment, raw, request, resources)
 

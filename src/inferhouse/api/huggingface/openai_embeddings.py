@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from inferhouse.api.core.dialect import dialect_route, principal_of
 from inferhouse.api.core.error_shapes import render_openai
-from inferhouse.api.core.headers import header_flag, use_cache
+from inferhouse.api.core.headers import header_flag, scale_up_timeout, use_cache
 from inferhouse.api.core.openapi import json_body
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
@@ -40,7 +40,13 @@ async def embeddings(body: OpenAIEmbeddingRequest, request: Request) -> Response
     options = params.embed_options(default_normalize=True, use_cache=use_cache(request))
 
     wait = header_flag(request, "x-wait-for-model")
-    serving = found.serving.named(body.model, principal_of(request), wait=wait, family="embedding")
+    serving = found.serving.named(
+        body.model,
+        principal_of(request),
+        wait=wait,
+        scale_up=scale_up_timeout(request.headers),
+        family="embedding",
+    )
     async with serving as deployment:
         result = await deployment.embed(texts, options)
     return json_response(

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from inferhouse._version import __version__
 from inferhouse.api.core.dialect import dialect_route
 from inferhouse.api.core.error_shapes import render_hf, render_openai
-from inferhouse.api.core.headers import header_flag, use_cache
+from inferhouse.api.core.headers import header_flag, scale_up_timeout, use_cache
 from inferhouse.api.core.json_types import Flag
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import Services, services
@@ -51,7 +51,9 @@ class RerankRequest(BaseModel):
 @asynccontextmanager
 async def _deployment(found: Services, name: str, request: Request) -> AsyncIterator[Deployment]:
     wait = header_flag(request, "x-wait-for-model") or False
-    async with found.serving.endpoint(name, wait=wait) as deployment:
+    async with found.serving.endpoint(
+        name, wait=wait, scale_up=scale_up_timeout(request.headers)
+    ) as deployment:
         yield deployment
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from inferhouse.endpoints.config import (
     ComputeConfig,
     EndpointConfig,
     ModelConfig,
+    ScalingMetric,
     StoredEndpoint,
     config_to_json,
 )
@@ -50,6 +52,35 @@ class ScalingBody(_Body):
     minReplica: Integer = Field(1, ge=0)
     maxReplica: Integer = Field(1, ge=1)
     scaleToZeroTimeout: Integer | None = Field(None, ge=1, description="Minutes idle before unloading")
+    measure: dict[str, float | None] | None = Field(
+        None,
+        description='The autoscaling metric and its threshold: {"pendingRequests": requests per replica} '
+        'or {"hardwareUsage": CPU percent}; a null threshold takes the metric\'s default',
+        json_schema_extra={
+            "maxProperties": 1,
+            "propertyNames": {"enum": [metric.value for metric in ScalingMetric]},
+            "additionalProperties": {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "null"}]},
+        },
+    )
+
+    def scaling_metric(self) -> tuple[ScalingMetric | None, float | None]:
+        """The metric and threshold ``measure`` names, checked."""
+        if not self.measure:
+            return None, None
+        if len(self.measure) > 1:
+            raise ValidationFailed("scaling.measure names one metric: pendingRequests or hardwareUsage")
+        name, threshold = next(iter(self.measure.items()))
+        names = ", ".join(metric.value for metric in ScalingMetric)
+        if name not in {metric.value for metric in ScalingMetric}:
+            raise ValidationFailed(f"scaling metric must be one of {names}, got {name!r}")
+        metric = ScalingMetric(name)
+        if threshold is not None and not 0 < threshold < math.inf:
+            raise ValidationFailed(f"scaling threshold of {name} must be a number above 0, got {threshold}")
+        if metric is ScalingMetric.HARDWARE_USAGE and threshold is not None and threshold > 100:
+            raise ValidationFailed(
+                f"scaling threshold of hardwareUsage is a percentage, at most 100, got {threshold}"
+            )
+        return metric, threshold
 
 
 class ComputeBody(_Body):
@@ -109,6 +140,7 @@ class EndpointBody(_Body):
                 f"maxReplica {scaling.maxReplica} is above this server's limit of {max_replicas} "
                 "(INFERHOUSE_MAX_REPLICAS)"
             )
+        metric, threshold = scaling.scaling_metric()
         model = self.model
         return EndpointConfig(
             name=self.name,
@@ -128,6 +160,8 @@ class EndpointBody(_Body):
                 min_replica=scaling.minReplica,
                 max_replica=scaling.maxReplica,
                 scale_to_zero_timeout=scaling.scaleToZeroTimeout,
+                scaling_metric=metric,
+                scaling_threshold=threshold,
             ),
             provider=dict(self.provider or {"vendor": "local", "region": "local"}),
         )
@@ -170,7 +204,7 @@ def endpoint_json(found: Services, record: StoredEndpoint, request: Request) -> 
         "createdBy": {"id": "local", "name": found.settings.namespace},
         "updatedBy": {"id": "local", "name": found.settings.namespace},
         "readyReplica": found.endpoints.ready_replicas(name),
-        "targetReplica": record.config.compute.replicas,
+        "targetReplica": found.endpoints.target_replicas(name),
     }
     reply["healthRoute"] = HEALTH_ROUTE
     return reply
@@ -278,6 +312,9 @@ async def update_endpoint(namespace: str, name: str, request: Request) -> Respon
             merged["model"]["env"] = model["env"]  # env is replaced as a whole, so keys can go
         if "repository" in model and "task" not in model:
             merged["model"]["task"] = None  # a new model brings its own task unless one is named
+    scaling = changes.get("compute", {}).get("scaling") if isinstance(changes.get("compute"), dict) else None
+    if isinstance(scaling, dict) and "measure" in scaling:
+        merged["compute"]["scaling"]["measure"] = scaling["measure"]  # a new metric replaces the old
     config = parse_as(EndpointBody, merged).to_config(found.settings.max_replicas)
     principal = principal_of(request) or ANONYMOUS
     check_model(principal, config.model, found.settings.model_roots, before=record.config.model)
