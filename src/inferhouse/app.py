@@ -18,25 +18,22 @@ from inferhouse.api.core import openapi
 from inferhouse.api.core.dialect import allowed_methods, from_http_exception
 from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.services import Services
-from inferhouse.auth import SqliteTokenTable, TokenStore
+from inferhouse.auth import TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.endpoints.serving import Resolver
-from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services.hugging_face import HuggingFaceService
 from inferhouse.inference.services.local import LocalService
-from inferhouse.inference.sqlite_store import SqliteInferenceStore
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
-from inferhouse.storage import Database
 from inferhouse.storage.private import secure_data_dir
+from inferhouse.stores import open_stores
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
-from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
 log = logging.getLogger("inferhouse")
 
@@ -76,17 +73,16 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(secure_data_dir, settings.data_dir)
-        db = Database.in_data_dir(settings.data_dir)
-        tokens = TokenStore(SqliteTokenTable(db), settings.admin_token)
-        endpoints = EndpointManager(settings, SqliteEndpointStore(db), metrics)
+        stores = await asyncio.to_thread(open_stores, settings)
+        tokens = TokenStore(stores.tokens, settings.admin_token)
+        endpoints = EndpointManager(settings, stores.endpoints, metrics)
         serverless = ServerlessModels(settings, metrics, endpoints.budget)
         serving = Resolver(endpoints, serverless)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
-        catalog = SqliteIndexCatalog(db)
-        indexes = await asyncio.to_thread(IndexRegistry, catalog, settings.data_dir / "indexes", ann)
+        indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, settings.data_dir / "indexes", ann)
         remote = HuggingFaceService()
         inference = InferenceRegistry(
-            SqliteInferenceStore(db),
+            stores.inference,
             SecretBox.from_settings(settings.secret_key, settings.data_dir),
             [remote, LocalService(serving)],
         )
@@ -112,7 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
             await endpoints.close()
             await serverless.close()
             indexes.close()
-            db.close()
+            stores.close()
 
     app = FastAPI(
         title="inferhouse",

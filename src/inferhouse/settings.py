@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         description="Database, admin token, index files, ONNX exports; default `~/.local/share/inferhouse`.",
     )
 
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="PostgreSQL for endpoints, tokens, inference configs and the index catalog "
+        "(`postgresql://user:password@host:5432/db`), which several servers can share; unset: SQLite in "
+        "the data dir.",
+    )
+
     auth: bool = Field(True, description="Check tokens; `false` is accepted only on a loopback address.")
     admin_token: str | None = Field(
         None,

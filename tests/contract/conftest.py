@@ -1,7 +1,7 @@
 """What the contract cases run against. A new store backend adds one entry to ``STORE_BACKENDS`` (what
-gives its opener, from the session fixtures it needs) and every case in test_stores.py runs on it too; a new implementation of
-:class:`inferhouse.engine.runtime.Runtime` adds its starter to ``RUNTIME_STARTERS`` and every case in
-test_runtime.py runs on it."""
+gives its opener, from the session fixtures it needs) and every case in test_stores.py runs on it too;
+a new implementation of :class:`inferhouse.engine.runtime.Runtime` adds its starter to
+``RUNTIME_STARTERS`` and every case in test_runtime.py runs on it."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ TABLES = (
     """,
 )
 
+
 class SqliteTokenTable:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -78,4 +79,3 @@ class SqliteTokenTable:
             conn.execute("DELETE FROM token_grants WHERE token_hash = ?", (token_hash,))
             conn.execute("DELETE FROM token_management WHERE token_hash = ?", (token_hash,))
             return conn.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,)).rowcount > 0
-

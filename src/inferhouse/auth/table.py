@@ -1,7 +1,8 @@
 """Where tokens are kept: hashed, with their grants.
 
 ``TokenTable`` is the contract; :mod:`inferhouse.auth.sqlite_table` keeps tokens in the main SQLite
-database, :mod:`inferhouse.auth.postgres_table` in PostgreSQL. A table never sees a token in plain text: rows are keyed by the token's SHA-256 hash.
+database, :mod:`inferhouse.auth.postgres_table` in PostgreSQL. A table never sees a token in plain
+text: rows are keyed by the token's SHA-256 hash.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ class PostgresEndpointStore:
         db.migrate(MIGRATIONS)
 
     def load_all(self) -> list[StoredEndpoint]:
-        rows = self._db.query("SELECT config FROM endpoints ORDER BY name COLLATE \"C\"")
+        rows = self._db.query('SELECT config FROM endpoints ORDER BY name COLLATE "C"')
         return [StoredEndpoint.from_json(orjson.loads(raw)) for (raw,) in rows]
 
     def save(self, record: StoredEndpoint) -> None:

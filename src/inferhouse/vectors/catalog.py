@@ -2,7 +2,7 @@
 their own files, :mod:`inferhouse.vectors.store`).
 
 ``IndexCatalog`` is the contract; :mod:`inferhouse.vectors.sqlite_catalog` keeps the catalog in the
-main SQLite database. Every backend stores a configuration in the form of :func:`to_document`.
+main SQLite database, :mod:`inferhouse.vectors.postgres_catalog` in PostgreSQL. Every backend stores a configuration in the form of :func:`to_document`.
 """
 
 from __future__ import annotations
