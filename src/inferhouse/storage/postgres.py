@@ -71,10 +71,18 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, max_connections: int = 10, connect_timeout: float = 10.0) -> None:
         _require_driver()
+        import psycopg
         from psycopg_pool import ConnectionPool
 
         self.url = check_url(url)
         self.where = redacted(url)
+        # One plain connection first: it fails at once with the server's reason (refused, bad password),
+        # where the pool would retry in the background and time out saying only that it did.
+        try:
+            psycopg.connect(url, connect_timeout=max(2, round(connect_timeout))).close()
+        except psycopg.Error as error:
+            reason = " ".join(str(error).split())
+            raise Unavailable(f"Cannot connect to PostgreSQL at {self.where}: {reason}") from None
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
             url,
             min_size=1,

@@ -1,0 +1,67 @@
+"""The PostgreSQL connection layer: clear errors without the password, migrations applied once, and a
+connection the server dropped replaced before the next query."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from pydantic import ValidationError
+
+from inferhouse.errors import Unavailable
+from inferhouse.settings import Settings
+from inferhouse.storage.postgres import PostgresDatabase, redacted
+from inferhouse.stores import open_stores
+from tests.support.postgres import PostgresServer
+from tests.support.server import free_port
+
+
+def test_redacted_hides_only_the_password() -> None:
+    assert (
+        redacted("postgresql://app:s3cret@db.internal:5433/state")
+        == "postgresql://app:***@db.internal:5433/state"
+    )
+    assert redacted("postgresql://db.internal/state") == "postgresql://db.internal/state"
+
+
+def test_settings_take_only_a_postgresql_url() -> None:
+    assert Settings(database_url="postgres://db/state").database_url == "postgres://db/state"
+    with pytest.raises(ValidationError):
+        Settings(database_url="mysql://db/state")
+
+
+def test_an_unreachable_database_is_unavailable_naming_the_server_not_the_password() -> None:
+    url = f"postgresql://app:s3cret@127.0.0.1:{free_port()}/state"
+    with pytest.raises(Unavailable) as raised:
+        PostgresDatabase(url, connect_timeout=1)
+    assert f"127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}" in raised.value.message
+    assert "s3cret" not in raised.value.message
+
+
+def test_migrations_run_once_each_and_reopening_changes_nothing(postgres_server: PostgresServer) -> None:
+    url = postgres_server.database_for("migrations-once")
+    for _ in range(2):
+        stores = open_stores(Settings(database_url=url))
+        assert stores.backend == "postgresql"
+        stores.close()
+    db = PostgresDatabase(url)
+    try:
+        applied = [row[0] for row in db.query("SELECT migration_id FROM _yoyo_migration ORDER BY 1")]
+        assert applied == [
+            "auth_0001_create",
+            "endpoints_0001_create",
+            "inference_0001_create",
+            "vectors_0001_create",
+        ]
+    finally:
+        db.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced(postgres_server: PostgresServer) -> None:
+    db = PostgresDatabase(postgres_server.database_for("dropped-connection"), max_connections=1)
+    try:
+        (pid,) = db.query("SELECT pg_backend_pid()")[0]
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))  # returns once it is gone
+        assert db.query("SELECT pg_backend_pid() <> %s", (pid,)) == [(True,)]
+    finally:
+        db.close()
