@@ -15,6 +15,7 @@ from tests.support.postgres import PostgresServer
 from tests.support.server import RunningServer, start_server
 
 QUIET = {"INFERHOUSE_DEFAULT_ENDPOINT": "false"}
+CLI = [sys.executable, "-m", "inferhouse"]
 
 
 @dataclass
@@ -54,8 +55,7 @@ def test_the_admin_token_is_generated_once_and_works_on_both(shared: Shared) -> 
 
 def test_a_token_the_cli_creates_works_on_both_at_once(shared: Shared) -> None:
     made = subprocess.run(
-        [sys.executable, "-m", "inferhouse", "token", "create", "--name", "ci"]
-        + ["--database-url", shared.database_url],
+        [*CLI, "token", "create", "--name", "ci", "--database-url", shared.database_url],
         capture_output=True,
         text=True,
         check=True,
@@ -75,8 +75,7 @@ def test_health_names_the_database_and_no_sqlite_file_is_made(shared: Shared) ->
 
 def test_an_unreachable_database_ends_token_create_with_one_line(shared: Shared) -> None:
     made = subprocess.run(
-        [sys.executable, "-m", "inferhouse", "token", "create"]
-        + ["--database-url", "postgresql://app:s3cret@127.0.0.1:1/state"],
+        [*CLI, "token", "create", "--database-url", "postgresql://app:s3cret@127.0.0.1:1/state"],
         capture_output=True,
         text=True,
     )
