@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
@@ -86,6 +88,9 @@ def create_app(settings: Settings) -> FastAPI:
             SecretBox.from_settings(settings.secret_key, settings.data_dir),
             [remote, LocalService(serving)],
         )
+        loop = asyncio.get_running_loop()
+        # Another server on the same PostgreSQL created or deleted one: the registry follows at once.
+        stores.watch("inference_configs", lambda: _soon(loop, inference.reload()))
         models = Models(inference, serving)
         app.state.services = Services(
             settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
@@ -179,6 +184,19 @@ def declared_endpoints(settings: Settings) -> list[EndpointConfig]:
         )
         declared.append(EndpointConfig(name=spec.name, model=model, compute=compute, type=spec.type))
     return declared
+
+
+def _soon(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` on the app's loop, from another thread; dropped once the loop has stopped."""
+    if loop.is_closed():
+        work.close()
+        return
+    asyncio.run_coroutine_threadsafe(work, loop).add_done_callback(_log_failure)
+
+
+def _log_failure(done: Future[None]) -> None:
+    if not done.cancelled() and (error := done.exception()) is not None:
+        log.error("reloading after another server's change failed", exc_info=error)
 
 
 def _announce_auth(settings: Settings, tokens: TokenStore) -> None:

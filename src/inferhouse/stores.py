@@ -29,7 +29,13 @@ class Stores:
     indexes: IndexCatalog
     tokens: TokenTable
     backend: Backend
+    # watch(table, on_change): call back when another process changes a table; SQLite has one process.
+    watch: Callable[[str, Callable[[], None]], None]
     close: Callable[[], None]
+
+
+def _one_process(table: str, on_change: Callable[[], None]) -> None:
+    """SQLite's watch: the data directory has one server, which sees its own changes."""
 
 
 def open_stores(settings: Settings) -> Stores:
@@ -43,6 +49,7 @@ def open_stores(settings: Settings) -> Stores:
         indexes=SqliteIndexCatalog(db),
         tokens=SqliteTokenTable(db),
         backend="sqlite",
+        watch=_one_process,
         close=db.close,
     )
 
@@ -64,6 +71,7 @@ def _open_postgres(url: str) -> Stores:
             indexes=PostgresIndexCatalog(db),
             tokens=PostgresTokenTable(db),
             backend="postgresql",
+            watch=db.watch,
             close=db.close,
         )
     except BaseException:

@@ -14,18 +14,21 @@ Connections come from a psycopg 3 pool (``psycopg_pool``), in autocommit mode: a
 own transaction, and ``transaction()`` wraps several statements in BEGIN ... COMMIT. Each connection is
 checked before use, so a restarted database costs no failed request. A database that cannot be reached
 raises :class:`~inferhouse.errors.Unavailable` (503) naming the server, never its password.
+``watch(table, on_change)`` calls back when any process commits a change to a table
+(:mod:`inferhouse.storage.postgres_changes`), so several servers' caches follow one database.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from inferhouse.errors import Unavailable
+from inferhouse.storage.postgres_changes import ChangeListener
 
 if TYPE_CHECKING:
     import psycopg
@@ -93,6 +96,7 @@ class PostgresDatabase:
             name="inferhouse",
             open=False,
         )
+        self._listeners: list[ChangeListener] = []
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
         except Exception as error:
@@ -136,5 +140,14 @@ class PostgresDatabase:
             log.warning("PostgreSQL at %s: %s", self.where, error)
             raise Unavailable("The database is unreachable") from None
 
+    def watch(self, table: str, on_change: Callable[[], None]) -> None:
+        """Call ``on_change`` (from a thread of its own) after any process commits a change to ``table``,
+        this one included; the table's migrations must have added the ``inferhouse_notify()`` trigger."""
+        listener = ChangeListener(self.url, self.where, table, on_change)
+        listener.start()
+        self._listeners.append(listener)
+
     def close(self) -> None:
+        for listener in self._listeners:
+            listener.stop()
         self._pool.close()

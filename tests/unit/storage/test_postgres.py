@@ -3,6 +3,8 @@ connection the server dropped replaced before the next query."""
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 from pydantic import ValidationError
@@ -49,8 +51,11 @@ def test_migrations_run_once_each_and_reopening_changes_nothing(postgres_server:
         assert applied == [
             "auth_0001_create",
             "endpoints_0001_create",
+            "endpoints_0002_notify",
             "inference_0001_create",
+            "inference_0002_notify",
             "vectors_0001_create",
+            "vectors_0002_notify",
         ]
     finally:
         db.close()
@@ -65,3 +70,25 @@ def test_a_connection_the_server_dropped_is_replaced(postgres_server: PostgresSe
         assert db.query("SELECT pg_backend_pid() <> %s", (pid,)) == [(True,)]
     finally:
         db.close()
+
+
+def test_watch_hears_another_connection_commit_and_calls_again_after_a_lost_connection(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database_for("watch")
+    writer, watcher = open_stores(Settings(database_url=url)), PostgresDatabase(url)
+    heard = threading.Semaphore(0)
+    try:
+        watcher.watch("indexes", heard.release)
+        writer.indexes.delete("none")  # a statement that changes nothing still announces itself
+        assert heard.acquire(timeout=10)
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = %s AND query LIKE 'LISTEN%%'",
+                (url.rsplit("/", 1)[1],),
+            )
+        assert heard.acquire(timeout=10)  # back, it cannot know what it missed: it says so
+    finally:
+        watcher.close()
+        writer.close()
