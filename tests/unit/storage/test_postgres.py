@@ -3,6 +3,9 @@ connection the server dropped replaced before the next query."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import psycopg
@@ -92,3 +95,25 @@ def test_watch_hears_another_connection_commit_and_calls_again_after_a_lost_conn
     finally:
         watcher.close()
         writer.close()
+
+
+def test_servers_starting_together_migrate_once(postgres_server: PostgresServer) -> None:
+    url = postgres_server.database_for("starting-together")
+    opener = (
+        "import sys; from inferhouse.settings import Settings; from inferhouse.stores import open_stores; "
+        "open_stores(Settings(database_url=sys.argv[1])).close()"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    starts = [subprocess.Popen([sys.executable, "-c", opener, url], env=env) for _ in range(3)]
+    assert [start.wait(timeout=60) for start in starts] == [0, 0, 0]
+    db = PostgresDatabase(url)
+    try:
+        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(7, 7)]
+    finally:
+        db.close()
+
+
+def test_a_missing_driver_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # what an install without the extra has
+    with pytest.raises(RuntimeError, match=r"pip install 'inferhouse\[postgres\]'"):
+        PostgresDatabase("postgresql://db.internal/state")
