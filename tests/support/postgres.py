@@ -96,7 +96,13 @@ def start_postgres() -> PostgresServer:
     # /tmp rather than pytest's temporary directories: those are root's (mode 700), out of nobody's reach.
     root = Path(tempfile.mkdtemp(prefix="inferhouse-pg-"))
     if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVICE_USER)
+        try:
+            user = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            shutil.rmtree(root, ignore_errors=True)
+            raise RuntimeError(
+                f"PostgreSQL refuses to run as root and there is no user {SERVICE_USER!r} to run it as"
+            ) from None
         os.chown(root, user.pw_uid, user.pw_gid)
         run_as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     data = root / "data"
@@ -109,8 +115,10 @@ def start_postgres() -> PostgresServer:
         if done.returncode != 0:
             log = (root / "log").read_text() if (root / "log").exists() else ""
             shutil.rmtree(root, ignore_errors=True)
+            who = SERVICE_USER if run_as else "this user"
             raise RuntimeError(
-                f"PostgreSQL's {args[0]} failed ({done.returncode}): {done.stderr.strip()}\n{log}".strip()
+                f"PostgreSQL's {args[0]} failed ({done.returncode}) as {who} (it must read {bin_dir} and "
+                f"own {root}): {done.stderr.strip()}\n{log}".strip()
             )
 
     run("initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
