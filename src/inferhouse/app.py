@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
@@ -18,25 +20,22 @@ from inferhouse.api.core import openapi
 from inferhouse.api.core.dialect import allowed_methods, from_http_exception
 from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.services import Services
-from inferhouse.auth import SqliteTokenTable, TokenStore
+from inferhouse.auth import TokenStore
 from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.endpoints.serving import Resolver
-from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services.hugging_face import HuggingFaceService
 from inferhouse.inference.services.local import LocalService
-from inferhouse.inference.sqlite_store import SqliteInferenceStore
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
-from inferhouse.storage import Database
 from inferhouse.storage.private import secure_data_dir
+from inferhouse.stores import open_stores
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
-from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
 log = logging.getLogger("inferhouse")
 
@@ -76,20 +75,22 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(secure_data_dir, settings.data_dir)
-        db = Database.in_data_dir(settings.data_dir)
-        tokens = TokenStore(SqliteTokenTable(db), settings.admin_token)
-        endpoints = EndpointManager(settings, SqliteEndpointStore(db), metrics)
+        stores = await asyncio.to_thread(open_stores, settings)
+        tokens = TokenStore(stores.tokens, settings.admin_token)
+        endpoints = EndpointManager(settings, stores.endpoints, metrics)
         serverless = ServerlessModels(settings, metrics, endpoints.budget)
         serving = Resolver(endpoints, serverless)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
-        catalog = SqliteIndexCatalog(db)
-        indexes = await asyncio.to_thread(IndexRegistry, catalog, settings.data_dir / "indexes", ann)
+        indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, settings.data_dir / "indexes", ann)
         remote = HuggingFaceService()
         inference = InferenceRegistry(
-            SqliteInferenceStore(db),
+            stores.inference,
             SecretBox.from_settings(settings.secret_key, settings.data_dir),
             [remote, LocalService(serving)],
         )
+        loop = asyncio.get_running_loop()
+        # Another server on the same PostgreSQL created or deleted one: the registry follows at once.
+        stores.watch("inference_configs", lambda: _soon(loop, inference.reload()))
         models = Models(inference, serving)
         app.state.services = Services(
             settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
@@ -112,7 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
             await endpoints.close()
             await serverless.close()
             indexes.close()
-            db.close()
+            stores.close()
 
     app = FastAPI(
         title="inferhouse",
@@ -183,6 +184,19 @@ def declared_endpoints(settings: Settings) -> list[EndpointConfig]:
         )
         declared.append(EndpointConfig(name=spec.name, model=model, compute=compute, type=spec.type))
     return declared
+
+
+def _soon(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` on the app's loop, from another thread; dropped once the loop has stopped."""
+    if loop.is_closed():
+        work.close()
+        return
+    asyncio.run_coroutine_threadsafe(work, loop).add_done_callback(_log_failure)
+
+
+def _log_failure(done: Future[None]) -> None:
+    if not done.cancelled() and (error := done.exception()) is not None:
+        log.error("reloading after another server's change failed", exc_info=error)
 
 
 def _announce_auth(settings: Settings, tokens: TokenStore) -> None:

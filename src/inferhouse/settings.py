@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Database, admin token, index files, ONNX exports; default `~/.local/share/inferhouse`.",
+    )
+
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL for endpoints, tokens, inference configs and the index catalog "
+        "(`postgresql://user:password@host:5432/db`), which several servers can share; unset: SQLite in "
+        "the data dir.",
     )
 
     auth: bool = Field(True, description="Check tokens; `false` is accepted only on a loopback address.")
@@ -155,6 +162,13 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("info", description="Log level.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgresql(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("the database URL must be postgresql://user:password@host:5432/database")
+        return url
 
     @model_validator(mode="after")
     def _auth_off_only_on_loopback(self) -> Settings:

@@ -1,11 +1,12 @@
-"""What the contract cases run against. A new store backend adds one entry to ``STORE_BACKENDS`` and
-every case in test_stores.py runs on it too; a new implementation of
-:class:`inferhouse.engine.runtime.Runtime` adds its starter to ``RUNTIME_STARTERS`` and every case in
-test_runtime.py runs on it."""
+"""What the contract cases run against. A new store backend adds one entry to ``STORE_BACKENDS`` (what
+gives its opener, from the session fixtures it needs) and every case in test_stores.py runs on it too;
+a new implementation of :class:`inferhouse.engine.runtime.Runtime` adds its starter to
+``RUNTIME_STARTERS`` and every case in test_runtime.py runs on it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import pytest
 from inferhouse.engine.batcher import start_batching
 from inferhouse.engine.replicas import start_threads
 from inferhouse.engine.runtime import Runtime, RuntimeStarter
-from tests.contract.store_backends import StoreOpener, Stores, open_sqlite
+from tests.contract.store_backends import StoreOpener, Stores, open_postgres, open_sqlite
 from tests.support.runtime_model import ContractModel, Copies
 from tests.support.server import RunningServer, start_server
 
-STORE_BACKENDS: dict[str, StoreOpener] = {
-    "sqlite": open_sqlite,
+# Each backend's opener, given the session fixtures it needs (a server, say) by name.
+STORE_BACKENDS: dict[str, Callable[[pytest.FixtureRequest], StoreOpener]] = {
+    "sqlite": lambda request: open_sqlite,
+    "postgres": lambda request: partial(open_postgres, request.getfixturevalue("postgres_server")),
 }
 RUNTIME_STARTERS: dict[str, RuntimeStarter[Any]] = {
     "threads": start_threads,
@@ -30,7 +33,7 @@ RUNTIME_STARTERS: dict[str, RuntimeStarter[Any]] = {
 @pytest.fixture(params=sorted(STORE_BACKENDS))
 def open_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Stores]]:
     """Opens the backend's stores on this test's database: call it again to reopen the same data."""
-    opener = STORE_BACKENDS[request.param]
+    opener = STORE_BACKENDS[request.param](request)
     opened: list[Stores] = []
 
     def open_again() -> Stores:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from inferhouse.auth.table import StoredToken
+from inferhouse.auth.table import WITH_GRANTS, StoredToken, fold_grants
 from inferhouse.errors import AlreadyExists
 from inferhouse.storage import Database
 
@@ -34,15 +34,6 @@ TABLES = (
     """,
 )
 
-# A token and its grants in one query (no grant row for a general token); the last column tells a
-# management grant (1) from a calling one (0).
-_WITH_GRANTS = (
-    "SELECT t.token_hash, t.name, t.role, t.created_at, g.endpoint, 0 FROM tokens t "
-    "LEFT JOIN token_grants g ON g.token_hash = t.token_hash {where} "
-    "UNION ALL SELECT t.token_hash, t.name, t.role, t.created_at, m.endpoint, 1 FROM tokens t "
-    "JOIN token_management m ON m.token_hash = t.token_hash {where}"
-)
-
 
 class SqliteTokenTable:
     def __init__(self, db: Database) -> None:
@@ -70,11 +61,11 @@ class SqliteTokenTable:
 
     def get(self, token_hash: str) -> StoredToken | None:
         where = "WHERE t.token_hash = ?"
-        found = _gather(self._db.query(_WITH_GRANTS.format(where=where), (token_hash, token_hash)))
+        found = fold_grants(self._db.query(WITH_GRANTS.format(where=where), (token_hash, token_hash)))
         return found[0] if found else None
 
     def list(self) -> list[StoredToken]:
-        found = _gather(self._db.query(_WITH_GRANTS.format(where="")))
+        found = fold_grants(self._db.query(WITH_GRANTS.format(where="")))
         return sorted(found, key=lambda token: (token.created_at, token.token_hash))
 
     def count(self) -> int:
@@ -88,21 +79,3 @@ class SqliteTokenTable:
             conn.execute("DELETE FROM token_grants WHERE token_hash = ?", (token_hash,))
             conn.execute("DELETE FROM token_management WHERE token_hash = ?", (token_hash,))
             return conn.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,)).rowcount > 0
-
-
-def _gather(rows: list[tuple[object, ...]]) -> list[StoredToken]:
-    """Fold the rows of :data:`_WITH_GRANTS` into one token each, in the order first seen."""
-    heads: dict[str, tuple[str, str, float]] = {}
-    calls: dict[str, set[str]] = {}
-    manages: dict[str, set[str]] = {}
-    for digest, name, role, created_at, endpoint, managing in rows:
-        key = str(digest)
-        heads.setdefault(key, (str(name), str(role), float(str(created_at))))
-        if endpoint is not None:
-            (manages if managing else calls).setdefault(key, set()).add(str(endpoint))
-    return [
-        StoredToken(
-            key, name, role, created_at, frozenset(calls.get(key, ())), frozenset(manages.get(key, ()))
-        )
-        for key, (name, role, created_at) in heads.items()
-    ]

@@ -1,7 +1,8 @@
 """Where tokens are kept: hashed, with their grants.
 
 ``TokenTable`` is the contract; :mod:`inferhouse.auth.sqlite_table` keeps tokens in the main SQLite
-database. A table never sees a token in plain text: rows are keyed by the token's SHA-256 hash.
+database, :mod:`inferhouse.auth.postgres_table` in PostgreSQL. A table never sees a token in plain
+text: rows are keyed by the token's SHA-256 hash.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ class StoredToken:
     created_at: float
     endpoints: frozenset[str] = frozenset()  # granted calling
     manages: frozenset[str] = frozenset()  # granted managing (and so calling)
+
+
+# A token and its grants in one query, in SQL that every backend speaks (a general token has no grant
+# row); the last column tells a management grant (1) from a calling one (0).
+WITH_GRANTS = (
+    "SELECT t.token_hash, t.name, t.role, t.created_at, g.endpoint, 0 FROM tokens t "
+    "LEFT JOIN token_grants g ON g.token_hash = t.token_hash {where} "
+    "UNION ALL SELECT t.token_hash, t.name, t.role, t.created_at, m.endpoint, 1 FROM tokens t "
+    "JOIN token_management m ON m.token_hash = t.token_hash {where}"
+)
 
 
 class TokenTable(Protocol):
@@ -41,3 +52,21 @@ class TokenTable(Protocol):
     def delete(self, token_hash: str) -> bool:
         """Remove the token and its grants; whether it was stored."""
         ...
+
+
+def fold_grants(rows: list[tuple[object, ...]]) -> list[StoredToken]:
+    """Fold the rows of :data:`WITH_GRANTS` into one token each, in the order first seen."""
+    heads: dict[str, tuple[str, str, float]] = {}
+    calls: dict[str, set[str]] = {}
+    manages: dict[str, set[str]] = {}
+    for digest, name, role, created_at, endpoint, managing in rows:
+        key = str(digest)
+        heads.setdefault(key, (str(name), str(role), float(str(created_at))))
+        if endpoint is not None:
+            (manages if managing else calls).setdefault(key, set()).add(str(endpoint))
+    return [
+        StoredToken(
+            key, name, role, created_at, frozenset(calls.get(key, ())), frozenset(manages.get(key, ()))
+        )
+        for key, (name, role, created_at) in heads.items()
+    ]

@@ -27,6 +27,7 @@ from inferhouse.settings import Settings
 __all__ = [
     "DEFAULT_BASE_URL",
     "DataDirOption",
+    "DatabaseUrlOption",
     "JsonOption",
     "NamespaceOption",
     "TokenOption",
@@ -41,6 +42,15 @@ __all__ = [
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Where state lives (env: INFERHOUSE_DATA_DIR)")
+]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL for the server's state, postgresql://user:password@host:5432/db; else SQLite in "
+        "the data directory (env: INFERHOUSE_DATABASE_URL)",
+        show_default=False,
+    ),
 ]
 UrlOption = Annotated[str, typer.Option("--url", envvar="INFERHOUSE_URL", help="The server to talk to")]
 TokenOption = Annotated[

@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
-from inferhouse.cli._common import DataDirOption, load_settings
+from inferhouse.cli._common import DatabaseUrlOption, DataDirOption, load_settings
 
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (env: INFERHOUSE_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (env: INFERHOUSE_PORT)")] = None,
     data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
     access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
 ) -> None:
     """Start the server: the default embedding endpoint, then every API on one port."""
@@ -22,7 +23,7 @@ def serve(
     from inferhouse.storage.private import OWNER_ONLY_UMASK
 
     os.umask(OWNER_ONLY_UMASK)  # what the server writes into its data dir is for its owner only
-    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -33,9 +34,15 @@ def serve(
     import uvicorn
 
     from inferhouse.app import create_app
+    from inferhouse.storage.postgres import redacted
 
+    state = redacted(settings.database_url) if settings.database_url else "SQLite"
     logging.getLogger("inferhouse").info(
-        "inferhouse listens on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir
+        "inferhouse listens on http://%s:%d (data in %s, state in %s)",
+        settings.host,
+        settings.port,
+        settings.data_dir,
+        state,
     )
     uvicorn.run(
         create_app(settings),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from inferhouse.cli._common import DataDirOption, load_settings
+from inferhouse.cli._common import DatabaseUrlOption, DataDirOption, fail, load_settings
 
 app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 
@@ -35,16 +35,19 @@ def token_create(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create an API token and print it (only its hash is stored)."""
-    from inferhouse.auth import SqliteTokenTable, TokenStore
-    from inferhouse.storage import Database
+    from inferhouse.auth import TokenStore
+    from inferhouse.errors import Unavailable
+    from inferhouse.stores import open_stores
 
-    settings = load_settings(data_dir=data_dir)
-    db = Database.in_data_dir(settings.data_dir)
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
     try:
-        typer.echo(
-            TokenStore(SqliteTokenTable(db)).create(name, endpoints=endpoint or (), manages=manage or ())
-        )
+        stores = open_stores(settings)
+    except Unavailable as error:
+        raise fail(error.message) from None
+    try:
+        typer.echo(TokenStore(stores.tokens).create(name, endpoints=endpoint or (), manages=manage or ()))
     finally:
-        db.close()
+        stores.close()

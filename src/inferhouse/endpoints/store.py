@@ -1,8 +1,8 @@
 """Where endpoints and their states are kept, so they come back after a restart.
 
-``EndpointStore`` is the contract; :mod:`inferhouse.endpoints.sqlite_store` keeps them in the main
-SQLite database. A backend stores each endpoint whole, under its name, in the form of
-``StoredEndpoint.to_json``.
+``EndpointStore`` is the contract; :mod:`inferhouse.endpoints.sqlite_store` keeps them in the main SQLite
+database, :mod:`inferhouse.endpoints.postgres_store` in PostgreSQL. A backend stores each endpoint whole,
+under its name, in the form of ``StoredEndpoint.to_json``.
 """
 
 from __future__ import annotations

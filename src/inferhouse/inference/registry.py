@@ -96,6 +96,17 @@ class InferenceRegistry:
         log.info("inference endpoint %s created (%s, %s)", inference_id, task_type.value, service.name)
         return config
 
+    async def reload(self) -> None:
+        """Read every configuration again, as another server sharing the store changed them; a runner
+        whose configuration changed or went is dropped."""
+        async with self._lock:
+            configs = {
+                config.inference_id: config for config in await asyncio.to_thread(self._store.load_all)
+            }
+            for inference_id in [key for key in self._runners if configs.get(key) != self._configs.get(key)]:
+                del self._runners[inference_id]
+            self._configs = configs
+
     async def delete(self, inference_id: str, users: Sequence[str] = (), force: bool = False) -> None:
         """Remove a configuration; ``users`` name the indexes that embed with it (refused unless forced)."""
         self.get(inference_id)

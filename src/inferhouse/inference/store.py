@@ -1,8 +1,8 @@
 """Where inference configurations are kept: each config with its secret sealed beside it.
 
 ``InferenceStore`` is the contract; :mod:`inferhouse.inference.sqlite_store` keeps them in the main
-SQLite database. A store only ever holds a secret sealed by :class:`~inferhouse.inference.secrets.SecretBox`;
-it never sees the plain text.
+SQLite database, :mod:`inferhouse.inference.postgres_store` in PostgreSQL. A store only ever holds a
+secret sealed by :class:`~inferhouse.inference.secrets.SecretBox`; it never sees the plain text.
 """
 
 from __future__ import annotations

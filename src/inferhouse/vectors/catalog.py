@@ -1,8 +1,9 @@
 """Where the index catalog is kept: each index's configuration under its name (its vectors live in
 their own files, :mod:`inferhouse.vectors.store`).
 
-``IndexCatalog`` is the contract; :mod:`inferhouse.vectors.sqlite_catalog` keeps the catalog in the
-main SQLite database. Every backend stores a configuration in the form of :func:`to_document`.
+``IndexCatalog`` is the contract; :mod:`inferhouse.vectors.sqlite_catalog` keeps the catalog in the main
+SQLite database, :mod:`inferhouse.vectors.postgres_catalog` in PostgreSQL. Every backend stores a
+configuration in the form of :func:`to_document`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ async def health(request: Request) -> Response:
         for record in sorted(found.endpoints, key=lambda record: record.config.name)
         if listed_in_health(principal, record)
     }
-    return json_response({"status": "ok", "endpoints": states})
+    database = "postgresql" if found.settings.database_url else "sqlite"  # the kind only: this is public
+    return json_response({"status": "ok", "database": database, "endpoints": states})
 
 
 def _optional_principal(found: Services, request: Request) -> Principal | None:

@@ -1,0 +1,79 @@
+"""Which database keeps the server's state: ``open_stores(settings)`` builds the four stores on SQLite
+(``<data dir>/inferhouse.db``) or, when ``INFERHOUSE_DATABASE_URL`` is set, on PostgreSQL, which several
+API processes can share. The app and the CLI ask here; nothing else picks a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from inferhouse.auth import SqliteTokenTable, TokenTable
+from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
+from inferhouse.endpoints.store import EndpointStore
+from inferhouse.inference.sqlite_store import SqliteInferenceStore
+from inferhouse.inference.store import InferenceStore
+from inferhouse.settings import Settings
+from inferhouse.storage import Database
+from inferhouse.vectors.catalog import IndexCatalog
+from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
+
+Backend = Literal["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True)
+class Stores:
+    endpoints: EndpointStore
+    inference: InferenceStore
+    indexes: IndexCatalog
+    tokens: TokenTable
+    backend: Backend
+    # watch(table, on_change): call back when another process changes a table; SQLite has one process.
+    watch: Callable[[str, Callable[[], None]], None]
+    close: Callable[[], None]
+
+
+def _one_process(table: str, on_change: Callable[[], None]) -> None:
+    """SQLite's watch: the data directory has one server, which sees its own changes."""
+
+
+def open_stores(settings: Settings) -> Stores:
+    """The four stores on the configured database, their tables created or migrated; the caller closes."""
+    if settings.database_url:
+        return _open_postgres(settings.database_url)
+    db = Database.in_data_dir(settings.data_dir)
+    return Stores(
+        endpoints=SqliteEndpointStore(db),
+        inference=SqliteInferenceStore(db),
+        indexes=SqliteIndexCatalog(db),
+        tokens=SqliteTokenTable(db),
+        backend="sqlite",
+        watch=_one_process,
+        close=db.close,
+    )
+
+
+def _open_postgres(url: str) -> Stores:
+    # Imported here: the driver is the optional `postgres` extra, and the database names it when missing.
+    from inferhouse.storage.postgres import PostgresDatabase
+
+    db = PostgresDatabase(url)
+    try:
+        from inferhouse.auth.postgres_table import PostgresTokenTable
+        from inferhouse.endpoints.postgres_store import PostgresEndpointStore
+        from inferhouse.inference.postgres_store import PostgresInferenceStore
+        from inferhouse.vectors.postgres_catalog import PostgresIndexCatalog
+
+        return Stores(
+            endpoints=PostgresEndpointStore(db),
+            inference=PostgresInferenceStore(db),
+            indexes=PostgresIndexCatalog(db),
+            tokens=PostgresTokenTable(db),
+            backend="postgresql",
+            watch=db.watch,
+            close=db.close,
+        )
+    except BaseException:
+        db.close()
+        raise
