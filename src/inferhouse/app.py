@@ -35,6 +35,7 @@ from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Setting
 from inferhouse.storage import Database
 from inferhouse.storage.private import secure_data_dir
 from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.backend import EmbeddedStorage
 from inferhouse.vectors.registry import IndexRegistry
 from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
@@ -83,7 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
         serving = Resolver(endpoints, serverless)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
         catalog = SqliteIndexCatalog(db)
-        indexes = await asyncio.to_thread(IndexRegistry, catalog, settings.data_dir / "indexes", ann)
+        storage = EmbeddedStorage(settings.data_dir / "indexes", ann)
+        indexes = await asyncio.to_thread(IndexRegistry, catalog, storage)
         remote = HuggingFaceService()
         inference = InferenceRegistry(
             SqliteInferenceStore(db),
