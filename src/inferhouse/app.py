@@ -33,7 +33,7 @@ from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage.private import secure_data_dir
-from inferhouse.stores import open_stores
+from inferhouse.stores import index_storage, open_stores
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.registry import IndexRegistry
 
@@ -81,7 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
         serverless = ServerlessModels(settings, metrics, endpoints.budget)
         serving = Resolver(endpoints, serverless)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
-        indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, settings.data_dir / "indexes", ann)
+        storage = index_storage(settings, stores, ann)
+        indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, storage)
         remote = HuggingFaceService()
         inference = InferenceRegistry(
             stores.inference,

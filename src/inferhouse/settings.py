@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         "bfloat16 where its vectors match float32's.",
     )
 
+    vector_store: Literal["embedded", "pgvector"] = Field(
+        "embedded",
+        description=(
+            "Where indexes keep their vectors: embedded (a SQLite file per index in the data directory, "
+            "served from memory) or pgvector (a table per index in the INFERHOUSE_DATABASE_URL database, "
+            "shared by every API replica on it)."
+        ),
+    )
     ann_min_vectors: int = Field(
         20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."
     )

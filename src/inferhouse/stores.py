@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from inferhouse.auth import SqliteTokenTable, TokenTable
 from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
@@ -16,8 +16,13 @@ from inferhouse.inference.sqlite_store import SqliteInferenceStore
 from inferhouse.inference.store import InferenceStore
 from inferhouse.settings import Settings
 from inferhouse.storage import Database
+from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.backend import EmbeddedStorage, IndexStorage
 from inferhouse.vectors.catalog import IndexCatalog
 from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
+
+if TYPE_CHECKING:
+    from inferhouse.storage.postgres import PostgresDatabase
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -32,6 +37,7 @@ class Stores:
     # watch(table, on_change): call back when another process changes a table; SQLite has one process.
     watch: Callable[[str, Callable[[], None]], None]
     close: Callable[[], None]
+    postgres: PostgresDatabase | None = None  # the database itself, when it is PostgreSQL
 
 
 def _one_process(table: str, on_change: Callable[[], None]) -> None:
@@ -73,7 +79,22 @@ def _open_postgres(url: str) -> Stores:
             backend="postgresql",
             watch=db.watch,
             close=db.close,
+            postgres=db,
         )
     except BaseException:
         db.close()
         raise
+
+
+def index_storage(settings: Settings, stores: Stores, ann: AnnSettings) -> IndexStorage:
+    """Where indexes keep their vectors: files in the data directory, or pgvector tables in the state's
+    PostgreSQL database (``INFERHOUSE_VECTOR_STORE=pgvector``, which needs ``INFERHOUSE_DATABASE_URL``)."""
+    if settings.vector_store == "embedded":
+        return EmbeddedStorage(settings.data_dir / "indexes", ann)
+    if stores.postgres is None:
+        raise ValueError(
+            "INFERHOUSE_VECTOR_STORE=pgvector keeps vectors in PostgreSQL: set INFERHOUSE_DATABASE_URL too"
+        )
+    from inferhouse.vectors.pgvector_index import PgVectorStorage
+
+    return PgVectorStorage(stores.postgres, ann)

@@ -16,6 +16,7 @@ from inferhouse.engine.batcher import start_batching
 from inferhouse.engine.replicas import start_threads
 from inferhouse.engine.runtime import Runtime, RuntimeStarter
 from tests.contract.store_backends import StoreOpener, Stores, open_postgres, open_sqlite
+from tests.support.postgres import PostgresServer
 from tests.support.runtime_model import ContractModel, Copies
 from tests.support.server import RunningServer, start_server
 
@@ -79,8 +80,17 @@ def start_runtime(request: pytest.FixtureRequest, copies: Copies) -> Iterator[St
 
 # Vector backends: the server settings that select each one (a server per backend for the module).
 # Approximate search starts at 1,000 vectors here, so the recall case exercises it.
-VECTOR_BACKENDS: dict[str, dict[str, str]] = {
-    "embedded": {"INFERHOUSE_ANN_MIN_VECTORS": "1000"},
+def _pgvector_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    url = postgres.database_for(f"vectors-{request.node.nodeid}")
+    return {"INFERHOUSE_VECTOR_STORE": "pgvector", "INFERHOUSE_DATABASE_URL": url}
+
+
+# Each backend's server settings, given the session fixtures it needs. Approximate search starts at
+# 1,000 vectors here, so the recall case exercises it.
+VECTOR_BACKENDS: dict[str, Callable[[pytest.FixtureRequest], dict[str, str]]] = {
+    "embedded": lambda request: {},
+    "pgvector": _pgvector_settings,
 }
 
 
@@ -91,9 +101,15 @@ def vector_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def vector_server(vector_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def vector_server(
+    vector_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """A server with no endpoints, its indexes on ``vector_backend``."""
-    env = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", **VECTOR_BACKENDS[vector_backend]}
+    env = {
+        "INFERHOUSE_DEFAULT_ENDPOINT": "false",
+        "INFERHOUSE_ANN_MIN_VECTORS": "1000",
+        **VECTOR_BACKENDS[vector_backend](request),
+    }
     server = start_server(tmp_path_factory.mktemp(f"vectors-{vector_backend}"), env=env)
     yield server
     server.stop()

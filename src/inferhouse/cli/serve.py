@@ -16,6 +16,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on (env: INFERHOUSE_PORT)")] = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
+    vector_store: Annotated[
+        str | None,
+        typer.Option(help="Where indexes keep vectors: embedded or pgvector (env: INFERHOUSE_VECTOR_STORE)"),
+    ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
 ) -> None:
     """Start the server: the default embedding endpoint, then every API on one port."""
@@ -23,7 +27,9 @@ def serve(
     from inferhouse.storage.private import OWNER_ONLY_UMASK
 
     os.umask(OWNER_ONLY_UMASK)  # what the server writes into its data dir is for its owner only
-    settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    settings = load_settings(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, vector_store=vector_store
+    )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -19,8 +19,9 @@ from inferhouse.integrated.binding import (
     Binding,
     embed_counted,
 )
+from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.filters import Predicate
-from inferhouse.vectors.index import Match, VectorIndex
+from inferhouse.vectors.index import Match
 
 
 @dataclass
@@ -69,7 +70,7 @@ def best_per_record(matches: Sequence[Match]) -> list[RecordHit]:
 
 
 def search_chunks(
-    index: VectorIndex, namespace: str, vector: np.ndarray[Any, Any], top_k: int, predicate: Predicate | None
+    index: SearchIndex, namespace: str, vector: np.ndarray[Any, Any], top_k: int, predicate: Predicate | None
 ) -> list[RecordHit]:
     """Ask for more chunks until ``top_k`` distinct records are found or the namespace runs out."""
     size = index.size(namespace)  # every search asks: one lookup, not a count of every namespace
@@ -83,7 +84,7 @@ def search_chunks(
 
 
 async def search_records(
-    index: VectorIndex,
+    index: SearchIndex,
     namespace: str,
     binding: Binding,
     text: str,

@@ -13,7 +13,8 @@ from inferhouse.chunking import Chunk, ChunkingSettings, chunk_text
 from inferhouse.errors import BadRequest, UpstreamMalformed
 from inferhouse.inference.services import InferenceRunner
 from inferhouse.integrated.binding import CHUNK, END, RECORD_ID, RESERVED_FIELDS, START, Binding
-from inferhouse.vectors.index import StaleFinder, VectorIndex
+from inferhouse.vectors.backend import SearchIndex
+from inferhouse.vectors.index import StaleFinder
 from inferhouse.vectors.rows import RowBatch, VectorRow
 from inferhouse.vectors.validation import check_id, metadata
 
@@ -105,7 +106,7 @@ def chunk_batch(
 
 
 async def upsert_records(
-    index: VectorIndex, namespace: str, records: Sequence[TextRecord], binding: Binding
+    index: SearchIndex, namespace: str, records: Sequence[TextRecord], binding: Binding
 ) -> int:
     """Store ``records``; a record upserted again loses every chunk its new text does not have."""
     chunked = await asyncio.to_thread(chunk_records, records, binding.chunking)
@@ -116,7 +117,7 @@ async def upsert_records(
     return len(records)
 
 
-async def delete_records(index: VectorIndex, namespace: str, record_ids: Sequence[str]) -> None:
+async def delete_records(index: SearchIndex, namespace: str, record_ids: Sequence[str]) -> None:
     """Delete records with all their chunks."""
     empty = RowBatch([], np.empty((0, index.config.dimension), dtype=np.float32), [], [])
     await asyncio.to_thread(index.replace, namespace, empty, chunks_of(record_ids))

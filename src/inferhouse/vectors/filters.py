@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from inferhouse.errors import InvalidFilter
@@ -56,12 +57,25 @@ def _elements(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def compile_filter(spec: object) -> Predicate:
-    """Parse ``spec`` and return a predicate; raise :class:`InvalidFilter` (a 400) when malformed."""
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A checked filter: its spec (which a database backend translates, see ``sql_filters.py``) and the
+    predicate it compiles to (which the embedded backend runs on each record's metadata)."""
+
+    spec: Mapping[str, Any]
+    test: Predicate
+
+    def __call__(self, metadata: Metadata) -> bool:
+        return self.test(metadata)
+
+
+def compile_filter(spec: object) -> Filter:
+    """Parse ``spec`` and return it checked and compiled; raise :class:`InvalidFilter` (a 400) when
+    malformed."""
     if not isinstance(spec, Mapping):
         raise InvalidFilter(f"filter must be an object, got {type(spec).__name__}")
     _check_bounds(spec)
-    return _compile_object(spec, "filter")
+    return Filter(spec, _compile_object(spec, "filter"))
 
 
 def _check_bounds(spec: Mapping[str, Any]) -> None:

@@ -231,12 +231,12 @@ class VectorIndex:
         self, namespace: str, prefix: str, limit: int, token: str | None
     ) -> tuple[list[str], str | None]:
         """Ids in ascending order after the pagination token, and the next token when more remain."""
-        after = _decode_token(token)
+        after = decode_token(token)
         with self._lock:
             ids = self.store.list_ids(namespace, prefix, after, limit + 1)
         page = ids[:limit]
         more = len(ids) > limit
-        return page, _encode_token(page[-1]) if more else None
+        return page, encode_token(page[-1]) if more else None
 
     def size(self, namespace: str) -> int:
         """Rows in one namespace (0 when it does not exist)."""
@@ -256,6 +256,9 @@ class VectorIndex:
     def __iter__(self) -> Iterator[str]:
         return iter(self._namespaces)
 
+    def destroy(self) -> None:
+        self.store.destroy()
+
     def close(self) -> None:
         self.store.close()
 
@@ -264,11 +267,11 @@ class VectorIndex:
 _TOKEN_MARKER = b"after:"
 
 
-def _encode_token(last_id: str) -> str:
+def encode_token(last_id: str) -> str:
     return base64.urlsafe_b64encode(_TOKEN_MARKER + last_id.encode()).decode()
 
 
-def _decode_token(token: str | None) -> str | None:
+def decode_token(token: str | None) -> str | None:
     """The id a token continues after; anything but a token this server issued is a 400, never page one."""
     if not token:
         return None
@@ -277,6 +280,6 @@ def _decode_token(token: str | None) -> str | None:
         last_id = raw.removeprefix(_TOKEN_MARKER).decode() if raw.startswith(_TOKEN_MARKER) else ""
     except (ValueError, UnicodeError):
         last_id = ""
-    if not last_id or _encode_token(last_id) != token:
+    if not last_id or encode_token(last_id) != token:
         raise BadRequest(f"Invalid pagination token {token!r:.80}: pass the pagination.next of a listing")
     return last_id

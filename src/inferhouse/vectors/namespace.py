@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.growable import GrowableMatrix
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
@@ -186,7 +186,8 @@ class Namespace:
         return None if row is None else self.record(row)
 
     def matching_rows(self, predicate: Predicate) -> npt.NDArray[np.bool_]:
-        return np.fromiter((predicate(m or _EMPTY) for m in self.metadata), dtype=bool, count=len(self.ids))
+        test = predicate.test if isinstance(predicate, Filter) else predicate  # one call per row, not two
+        return np.fromiter((test(m or _EMPTY) for m in self.metadata), dtype=bool, count=len(self.ids))
 
     def search(
         self,
@@ -207,7 +208,8 @@ class Namespace:
         else:
             candidates = np.arange(len(self.ids)) if within is None else within
             if predicate is not None:
-                keep = [predicate(self.metadata[row] or _EMPTY) for row in candidates.tolist()]
+                test = predicate.test if isinstance(predicate, Filter) else predicate
+                keep = [test(self.metadata[row] or _EMPTY) for row in candidates.tolist()]
                 candidates = candidates[np.asarray(keep, dtype=bool)] if len(candidates) else candidates
             scores = dense_scores(self._matrix[candidates], self._norms[candidates], query, metric)
         if sparse_query is not None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from pathlib import Path
 
 from inferhouse.errors import AlreadyExists, BadRequest, Forbidden, IndexNotFound
-from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.backend import IndexStorage, SearchIndex
 from inferhouse.vectors.catalog import IndexCatalog
-from inferhouse.vectors.index import IndexConfig, VectorIndex
+from inferhouse.vectors.index import IndexConfig
 from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.store import VectorStore, remove_files
 from inferhouse.vectors.validation import check_dimension, check_index_name
 
 log = logging.getLogger(__name__)
@@ -31,20 +29,19 @@ class IndexRegistry:
     """Opens every index at start-up and runs the one background thread that keeps their ANN graphs
     in step with their rows."""
 
-    def __init__(self, catalog: IndexCatalog, directory: Path, ann: AnnSettings | None = None) -> None:
+    def __init__(self, catalog: IndexCatalog, storage: IndexStorage) -> None:
         self._catalog = catalog
-        self._directory = directory
-        self._ann = ann or AnnSettings()
+        self.storage = storage
         self._lock = threading.Lock()
-        self._indexes: dict[str, VectorIndex] = {}
+        self._indexes: dict[str, SearchIndex] = {}
         for config in catalog.load_all():
             self._indexes[config.name] = self._open(config)
         self._stop = threading.Event()
         self._maintainer = threading.Thread(target=self._maintain, name="ann-maintainer", daemon=True)
         self._maintainer.start()
 
-    def _open(self, config: IndexConfig) -> VectorIndex:
-        return VectorIndex(config, VectorStore(self._path(config.name)), self._ann)
+    def _open(self, config: IndexConfig) -> SearchIndex:
+        return self.storage.open(config)
 
     def _maintain(self) -> None:
         while not self._stop.is_set():
@@ -57,10 +54,7 @@ class IndexRegistry:
             if not busy:
                 self._stop.wait(0.2)
 
-    def _path(self, name: str) -> Path:
-        return self._directory / f"{name}.sqlite3"
-
-    def create(self, config: IndexConfig) -> VectorIndex:
+    def create(self, config: IndexConfig) -> SearchIndex:
         check_index_name(config.name)
         config.dimension = check_dimension(config.dimension)  # 8.0 is stored as 8
         if config.deletion_protection not in PROTECTION_STATES:
@@ -69,13 +63,13 @@ class IndexRegistry:
         with self._lock:
             if config.name in self._indexes:
                 raise AlreadyExists(f"Resource {config.name} already exists")
-            remove_files(self._path(config.name))  # leftovers of a crash mid-delete
+            self.storage.clear(config.name)  # leftovers of a crash mid-delete
             index = self._open(config)
             self._catalog.insert(config)
             self._indexes[config.name] = index
         return index
 
-    def get(self, name: str) -> VectorIndex:
+    def get(self, name: str) -> SearchIndex:
         index = self._indexes.get(name)
         if index is None:
             raise IndexNotFound(f"Resource {name} not found")
@@ -89,12 +83,12 @@ class IndexRegistry:
             if (index.config.embed or {}).get("model") == model
         ]
 
-    def list(self) -> list[VectorIndex]:
+    def list(self) -> list[SearchIndex]:
         return [self._indexes[name] for name in sorted(self._indexes)]
 
     def configure(
         self, name: str, deletion_protection: str | None, tags: dict[str, str] | None
-    ) -> VectorIndex:
+    ) -> SearchIndex:
         with self._lock:
             index = self.get(name)
             config = index.config
@@ -117,7 +111,7 @@ class IndexRegistry:
                 )
             self._catalog.delete(name)
             del self._indexes[name]
-            index.store.destroy()
+            index.destroy()
 
     def close(self) -> None:
         self._stop.set()

@@ -19,7 +19,8 @@ from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.pinecone import schemas as wire
 from inferhouse.errors import BadRequest
-from inferhouse.vectors.index import IndexConfig, VectorIndex
+from inferhouse.vectors.backend import SearchIndex
+from inferhouse.vectors.index import IndexConfig
 from inferhouse.vectors.registry import parse_metric
 
 router = APIRouter(route_class=dialect_route(render_pinecone_control), tags=["Pinecone control plane"])
@@ -38,7 +39,7 @@ register_url_convertor("index_name", _IndexName())
 _DEFAULT_SPEC: dict[str, Any] = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
 
 
-def describe(index: VectorIndex, request: Request) -> dict[str, Any]:
+def describe(index: SearchIndex, request: Request) -> dict[str, Any]:
     config = index.config
     host = f"{str(request.base_url).rstrip('/')}/indexes/{config.name}"
     spec = config.spec or _DEFAULT_SPEC

@@ -25,8 +25,9 @@ from inferhouse.api.pinecone.parsing import (
 )
 from inferhouse.errors import BadRequest
 from inferhouse.integrated.upsert import delete_records
+from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.filters import Predicate, compile_filter
-from inferhouse.vectors.index import Match, VectorIndex
+from inferhouse.vectors.index import Match
 from inferhouse.vectors.rows import VectorRow
 from inferhouse.vectors.validation import check_id, check_sparse_query, metadata, whole_number
 
@@ -39,7 +40,7 @@ router = APIRouter(
 _USAGE = {"readUnits": 1}
 
 
-def _index(request: Request, index_name: str) -> VectorIndex:
+def _index(request: Request, index_name: str) -> SearchIndex:
     return services(request).indexes.get(index_name)
 
 

@@ -21,8 +21,8 @@ from inferhouse.errors import BadRequest
 from inferhouse.integrated.binding import Binding, embed_counted
 from inferhouse.integrated.search import RecordHit, Rerank, search_records
 from inferhouse.integrated.upsert import MAX_RECORDS, parse_records, upsert_records
+from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.filters import compile_filter
-from inferhouse.vectors.index import VectorIndex
 from inferhouse.vectors.validation import MAX_ID_LENGTH, whole_number
 
 control = APIRouter(
@@ -99,7 +99,7 @@ def _allowed(request: Request, model: str) -> None:
     services(request).models.authorize(model, principal_of(request))
 
 
-def _binding(request: Request, index: VectorIndex) -> Binding:
+def _binding(request: Request, index: SearchIndex) -> Binding:
     if index.config.embed is None:
         raise BadRequest(
             f"Index {index.config.name} has no integrated embedding model: create it with "

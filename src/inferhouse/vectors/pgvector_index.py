@@ -1,0 +1,400 @@
+"""One vector index kept in PostgreSQL with pgvector, so every API replica on that database serves it.
+
+Each index is one table (namespace, id, a ``vector(dimension)``, sparse values, ``jsonb`` metadata) and,
+once it is large, an HNSW index for its metric. It answers the same operations as the embedded
+:class:`~inferhouse.vectors.index.VectorIndex`, with the same results and errors:
+
+- an unfiltered dense query walks the HNSW graph (``ef_search`` at least twice ``top_k``) once the index
+  has one, which it builds past ``INFERHOUSE_ANN_MIN_VECTORS`` rows as the embedded backend does;
+  before that, and for a filtered or hybrid (sparse) query, search is exact over the rows the filter
+  keeps, so a selective filter never loses matches to the graph;
+- scores are Pinecone's (cosine similarity, squared euclidean distance, dot product), ties go to the
+  smaller id, ids list in byte order;
+- every write is one transaction, durable when acknowledged, and visible to every replica at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+from psycopg import sql
+
+from inferhouse.errors import BadRequest
+from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.filters import Filter, Predicate
+from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
+from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
+from inferhouse.vectors.scoring import Metric
+from inferhouse.vectors.sql_filters import filter_condition
+from inferhouse.vectors.validation import check_matches_index
+
+# Operator and HNSW operator class per metric; the SQL score turns the distance into Pinecone's score.
+_DISTANCE = {Metric.COSINE: "<=>", Metric.EUCLIDEAN: "<->", Metric.DOTPRODUCT: "<#>"}
+_OPCLASS = {
+    Metric.COSINE: "vector_cosine_ops",
+    Metric.EUCLIDEAN: "vector_l2_ops",
+    Metric.DOTPRODUCT: "vector_ip_ops",
+}
+_SCORE = {
+    Metric.COSINE: "1 - (embedding <=> {q})",
+    Metric.EUCLIDEAN: "(embedding <-> {q}) ^ 2",
+    Metric.DOTPRODUCT: "-(embedding <#> {q})",
+}
+MIN_EF_SEARCH = 100
+# How often an index below its graph threshold counts its rows again.
+_GRAPH_CHECK_SECONDS = 5.0
+
+
+def table_name(index: str) -> str:
+    """The table of index ``index`` (names are lowercase letters, digits and hyphens)."""
+    return "ih_vectors_" + index.replace("-", "_")
+
+
+def _vector_text(values: npt.NDArray[np.float32]) -> str:
+    return "[" + ",".join(repr(float(value)) for value in values.tolist()) + "]"
+
+
+def _parse_vector(text: str) -> npt.NDArray[np.float32]:
+    return np.asarray(json.loads(text), dtype=np.float32)
+
+
+class Transactions(Protocol):
+    """A database handing out a pooled connection inside BEGIN ... COMMIT (storage/postgres.py's)."""
+
+    def transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
+
+
+class PgVectorIndex:
+    """Each operation is one transaction on a pooled connection; an index holds none in between."""
+
+    def __init__(self, config: IndexConfig, db: Transactions, ann: AnnSettings | None = None) -> None:
+        self.config = config
+        self._db = db
+        self._min_vectors = (ann or AnnSettings()).min_vectors
+        self._table = sql.Identifier(table_name(config.name))
+        self._graph = sql.Identifier(table_name(config.name) + "_hnsw")
+        self._has_graph = False
+        self._next_check = 0.0
+        with self._db.transaction() as conn:
+            self._execute(
+                conn,
+                'CREATE TABLE IF NOT EXISTS {t} (namespace text NOT NULL, id text COLLATE "C" NOT NULL, '
+                "embedding vector({d}) NOT NULL, sparse jsonb, metadata jsonb, PRIMARY KEY (namespace, id))",
+                d=sql.Literal(config.dimension),
+            )
+
+    def _execute(
+        self, conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | None = None, **parts: Any
+    ) -> psycopg.Cursor[Any]:
+        return conn.execute(sql.SQL(query).format(t=self._table, **parts), params)
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def _check_sparse(self, sparse: Sequence[SparseValues | None]) -> None:
+        if self.config.metric != Metric.DOTPRODUCT and any(item is not None for item in sparse):
+            raise BadRequest(
+                "Index configuration does not support sparse values: only dotproduct indexes take them"
+            )
+
+    def upsert(self, namespace: str, records: list[VectorRow] | RowBatch) -> int:
+        batch = records if isinstance(records, RowBatch) else RowBatch.of(records)
+        self._check_sparse(batch.sparse)
+        if len(batch):
+            check_matches_index(batch.values.shape[-1], self.config.dimension)
+        with self._db.transaction() as conn:
+            self._write(conn, namespace, batch)
+        return len(batch)
+
+    def _write(self, conn: psycopg.Connection[Any], namespace: str, batch: RowBatch) -> None:
+        latest = {vector_id: position for position, vector_id in enumerate(batch.ids)}  # the later one wins
+        rows = [
+            (
+                namespace,
+                vector_id,
+                _vector_text(batch.values[position]),
+                _sparse_json(batch.sparse[position]),
+                None if batch.metadata[position] is None else json.dumps(batch.metadata[position]),
+            )
+            for vector_id, position in latest.items()
+        ]
+        statement = sql.SQL(
+            "INSERT INTO {t} (namespace, id, embedding, sparse, metadata) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (namespace, id) DO UPDATE SET embedding = EXCLUDED.embedding, "
+            "sparse = EXCLUDED.sparse, metadata = EXCLUDED.metadata"
+        ).format(t=self._table)
+        with conn.cursor() as cursor:
+            cursor.executemany(statement, rows)
+
+    def replace(self, namespace: str, batch: RowBatch, stale_of: StaleFinder) -> int:
+        """Upsert ``batch`` and delete what ``stale_of`` names, in one transaction (readers see either)."""
+        if len(batch):
+            check_matches_index(batch.values.shape[-1], self.config.dimension)
+        with self._db.transaction() as conn:
+            keep = set(batch.ids)
+            # The lookups lock the rows they find, so two replaces of one record queue.
+            stale = [
+                vector_id
+                for vector_id in stale_of(lambda vector_id: self._get(conn, namespace, vector_id, lock=True))
+                if vector_id not in keep
+            ]
+            self._write(conn, namespace, batch)
+            self._delete_ids(conn, namespace, stale)
+        return len(batch)
+
+    def update(
+        self,
+        namespace: str,
+        vector_id: str,
+        values: npt.NDArray[np.float32] | None,
+        sparse: SparseValues | None,
+        set_metadata: Metadata | None,
+    ) -> bool:
+        self._check_sparse([sparse])
+        with self._db.transaction() as conn:
+            current = self._get(conn, namespace, vector_id, lock=True)
+            if current is None:
+                return False
+            merged = {**(current.metadata or {}), **set_metadata} if set_metadata else current.metadata
+            updated = VectorRow(
+                vector_id,
+                current.values if values is None else values,
+                current.sparse if sparse is None else sparse,
+                merged,
+            )
+            check_matches_index(len(updated.values), self.config.dimension)
+            self._write(conn, namespace, RowBatch.of([updated]))
+        return True
+
+    def delete(self, namespace: str, ids: list[str]) -> None:
+        with self._db.transaction() as conn:
+            self._delete_ids(conn, namespace, ids)
+
+    def _delete_ids(self, conn: psycopg.Connection[Any], namespace: str, ids: list[str]) -> None:
+        if ids:
+            self._execute(conn, "DELETE FROM {t} WHERE namespace = %s AND id = ANY(%s)", (namespace, ids))
+
+    def delete_matching(self, namespace: str, predicate: Predicate) -> None:
+        with self._db.transaction() as conn:
+            self._execute(
+                conn,
+                "DELETE FROM {t} WHERE namespace = %s AND {condition}",
+                (namespace,),
+                condition=_condition(predicate),
+            )
+
+    def delete_all(self, namespace: str) -> None:
+        with self._db.transaction() as conn:
+            self._execute(conn, "DELETE FROM {t} WHERE namespace = %s", (namespace,))
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def query(
+        self,
+        namespace: str,
+        vector: npt.NDArray[np.float32],
+        top_k: int,
+        predicate: Predicate | None = None,
+        sparse: SparseValues | None = None,
+    ) -> list[Match]:
+        condition = sql.SQL("TRUE") if predicate is None else _condition(predicate)
+        if sparse is not None:
+            return self._hybrid(namespace, vector, top_k, condition, sparse)
+        metric = self.config.metric
+        query = sql.Literal(_vector_text(np.asarray(vector, dtype=np.float32))) + sql.SQL("::vector")
+        with self._db.transaction() as conn:
+            if predicate is None:
+                self._execute(conn, f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, 2 * top_k)}")
+                # The graph serves ORDER BY distance alone; ties are put in id order below.
+                tie_break = sql.SQL("")
+            else:  # exact over what the filter keeps: the graph would drop matches it never visits
+                self._execute(conn, "SET LOCAL enable_indexscan = off")
+                tie_break = sql.SQL(", id")
+            rows = self._execute(
+                conn,
+                "SELECT id, embedding::text, sparse, metadata, {score} FROM {t} "
+                "WHERE namespace = %s AND {condition} ORDER BY embedding {op} {q}{tie_break} LIMIT %s",
+                (namespace, top_k),
+                score=sql.SQL(_SCORE[metric]).format(q=query),
+                condition=condition,
+                op=sql.SQL(_DISTANCE[metric]),
+                q=query,
+                tie_break=tie_break,
+            ).fetchall()
+        matches = [Match(_row(row), float(row[4])) for row in rows]
+        best_first = -1.0 if metric.higher_is_better else 1.0
+        matches.sort(key=lambda match: (best_first * match.score, match.record.id.encode()))
+        return matches
+
+    def _hybrid(
+        self,
+        namespace: str,
+        vector: npt.NDArray[np.float32],
+        top_k: int,
+        condition: sql.Composable,
+        sparse: SparseValues,
+    ) -> list[Match]:
+        """Dense dot product plus sparse dot product, exact: scored here over the rows the filter keeps."""
+        with self._db.transaction() as conn:
+            rows = self._execute(
+                conn,
+                "SELECT id, embedding::text, sparse, metadata FROM {t} WHERE namespace = %s AND {condition}",
+                (namespace,),
+                condition=condition,
+            ).fetchall()
+        weights = dict(zip(sparse.indices.tolist(), sparse.values.tolist(), strict=True))
+        scored = []
+        for row in rows:
+            record = _row(row)
+            total = float(record.values @ np.asarray(vector, dtype=np.float32))
+            if record.sparse is not None:
+                pairs = zip(record.sparse.indices.tolist(), record.sparse.values.tolist(), strict=True)
+                total += sum(weights.get(index, 0.0) * value for index, value in pairs)
+            scored.append(Match(record, total))
+        scored.sort(key=lambda match: (-match.score, match.record.id.encode()))
+        return scored[:top_k]
+
+    def fetch(self, namespace: str, ids: list[str]) -> dict[str, VectorRow]:
+        if not ids:
+            return {}
+        with self._db.transaction() as conn:
+            rows = self._execute(
+                conn,
+                "SELECT id, embedding::text, sparse, metadata FROM {t} WHERE namespace = %s AND id = ANY(%s)",
+                (namespace, ids),
+            ).fetchall()
+        return {row[0]: _row(row) for row in rows}
+
+    def _get(
+        self, conn: psycopg.Connection[Any], namespace: str, vector_id: str, *, lock: bool = False
+    ) -> VectorRow | None:
+        suffix = " FOR UPDATE" if lock else ""
+        row = self._execute(
+            conn,
+            "SELECT id, embedding::text, sparse, metadata FROM {t} WHERE namespace = %s AND id = %s" + suffix,
+            (namespace, vector_id),
+        ).fetchone()
+        return None if row is None else _row(row)
+
+    def list_ids(
+        self, namespace: str, prefix: str, limit: int, token: str | None
+    ) -> tuple[list[str], str | None]:
+        """Ids in byte order after the pagination token, and the next token when more remain."""
+        after = decode_token(token)
+        with self._db.transaction() as conn:
+            rows = self._execute(
+                conn,
+                "SELECT id FROM {t} WHERE namespace = %s AND starts_with(id, %s) "
+                "AND (%s::text IS NULL OR id > %s) ORDER BY id LIMIT %s",
+                (namespace, prefix, after, after, limit + 1),
+            ).fetchall()
+        ids = [row[0] for row in rows]
+        page = ids[:limit]
+        return page, encode_token(page[-1]) if len(ids) > limit else None
+
+    def size(self, namespace: str) -> int:
+        with self._db.transaction() as conn:
+            row = self._execute(
+                conn, "SELECT count(*) FROM {t} WHERE namespace = %s", (namespace,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def namespace_counts(self, predicate: Predicate | None = None) -> dict[str, int]:
+        condition = sql.SQL("TRUE") if predicate is None else _condition(predicate)
+        with self._db.transaction() as conn:
+            rows = self._execute(
+                conn,
+                "SELECT namespace, count(*) FILTER (WHERE {condition}) FROM {t} GROUP BY namespace",
+                condition=condition,
+            ).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
+    def __iter__(self) -> Iterator[str]:
+        with self._db.transaction() as conn:
+            rows = self._execute(conn, "SELECT DISTINCT namespace FROM {t}").fetchall()
+        return iter([row[0] for row in rows])
+
+    def maintain(self, chunk: int = 1024) -> bool:
+        """Build the HNSW graph once the index holds ``min_vectors`` rows (then PostgreSQL keeps it).
+
+        Below that, search is an exact scan and a bulk load runs at COPY speed: every row inserted into
+        an HNSW graph costs a graph insertion (about 500 rows/s at 384 dimensions on two cores, against
+        10,000 without). Building the graph takes a lock that holds writes until it is done."""
+        if self._has_graph or time.monotonic() < self._next_check:
+            return False
+        self._next_check = time.monotonic() + _GRAPH_CHECK_SECONDS
+        with self._db.transaction() as conn:
+            exists = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", (table_name(self.config.name) + "_hnsw",)
+            )
+            found = exists.fetchone()
+            if found is not None and found[0]:
+                self._has_graph = True
+                return False
+            counted = self._execute(
+                conn, "SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT %s) AS rows", (self._min_vectors,)
+            ).fetchone()
+            if counted is None or counted[0] < self._min_vectors:
+                return False
+            self._execute(conn, "SET LOCAL maintenance_work_mem = '256MB'")
+            self._execute(
+                conn,
+                "CREATE INDEX IF NOT EXISTS {graph} ON {t} USING hnsw (embedding {opclass})",
+                graph=self._graph,
+                opclass=sql.SQL(_OPCLASS[self.config.metric]),
+            )
+            self._execute(conn, "ANALYZE {t}")  # so the planner knows the table is large enough for it
+        self._has_graph = True
+        return False
+
+    def destroy(self) -> None:
+        """Drop the index's table (its catalog entry is the registry's to remove)."""
+        with self._db.transaction() as conn:
+            self._execute(conn, "DROP TABLE IF EXISTS {t}")
+
+    def close(self) -> None:
+        """The database is the storage's to close; an index holds no connection between operations."""
+
+
+class PgVectorStorage:
+    """Indexes as tables of one PostgreSQL database with the pgvector extension."""
+
+    name: str = "pgvector"
+
+    def __init__(self, db: Transactions, ann: AnnSettings | None = None) -> None:
+        self._db = db
+        self._ann = ann
+        with db.transaction() as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+
+    def open(self, config: IndexConfig) -> PgVectorIndex:
+        return PgVectorIndex(config, self._db, self._ann)
+
+    def clear(self, name: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {t}").format(t=sql.Identifier(table_name(name))))
+
+
+def _sparse_json(sparse: SparseValues | None) -> str | None:
+    return None if sparse is None else json.dumps(sparse.as_dict())
+
+
+def _condition(predicate: Predicate) -> sql.Composed:
+    if not isinstance(predicate, Filter):
+        raise TypeError("a pgvector index filters with a checked Filter (compile_filter), not a callable")
+    return filter_condition(predicate.spec)
+
+
+def _row(row: tuple[Any, ...]) -> VectorRow:
+    sparse = None
+    if row[2] is not None:
+        sparse = SparseValues(
+            np.asarray(row[2]["indices"], dtype=np.uint32), np.asarray(row[2]["values"], dtype=np.float32)
+        )
+    return VectorRow(row[0], _parse_vector(row[1]), sparse, row[3])
