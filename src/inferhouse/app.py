@@ -92,6 +92,8 @@ def create_app(settings: Settings) -> FastAPI:
         loop = asyncio.get_running_loop()
         # Another server on the same PostgreSQL created or deleted one: the registry follows at once.
         stores.watch("inference_configs", lambda: _soon(loop, inference.reload()))
+        if storage.name == "pgvector":  # vectors shared too: another server's index is one of ours
+            stores.watch("indexes", indexes.reload)
         models = Models(inference, serving)
         app.state.services = Services(
             settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless

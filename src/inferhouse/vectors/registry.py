@@ -113,6 +113,21 @@ class IndexRegistry:
             del self._indexes[name]
             index.destroy()
 
+    def reload(self) -> None:
+        """Read the catalog again, as another server sharing it (and the vectors: pgvector) created,
+        configured or deleted indexes: new ones open, changed ones take the new configuration, gone
+        ones are forgotten here (the server that deleted one dropped its data)."""
+        with self._lock:  # read under the lock, so a create or delete in flight here is seen whole
+            configs = {config.name: config for config in self._catalog.load_all()}
+            for name in [name for name in self._indexes if name not in configs]:
+                self._indexes.pop(name).close()
+            for name, config in configs.items():
+                found = self._indexes.get(name)
+                if found is None:
+                    self._indexes[name] = self._open(config)
+                else:
+                    found.config = config
+
     def close(self) -> None:
         self._stop.set()
         self._maintainer.join(timeout=30)

@@ -1,0 +1,67 @@
+"""Two ``inferhouse serve`` processes on one PostgreSQL with ``INFERHOUSE_VECTOR_STORE=pgvector``: an index
+created and written through one is queried through the other at once, and deleted through the other it
+is gone from the first."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from pinecone import Pinecone
+
+from tests.support.postgres import PostgresServer
+from tests.support.server import RunningServer, start_server
+
+
+@pytest.fixture(scope="module")
+def servers(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningServer, RunningServer]]:
+    env = {
+        "INFERHOUSE_DEFAULT_ENDPOINT": "false",
+        "INFERHOUSE_DATABASE_URL": postgres_server.database_for("pgvector-shared"),
+        "INFERHOUSE_VECTOR_STORE": "pgvector",
+    }
+    first = start_server(tmp_path_factory.mktemp("first"), env=env)
+    try:
+        second = start_server(tmp_path_factory.mktemp("second"), env=env)
+    except BaseException:
+        first.stop()
+        raise
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+def test_an_index_made_on_one_server_is_served_by_the_other(
+    servers: tuple[RunningServer, RunningServer],
+) -> None:
+    first, second = servers
+    with (
+        Pinecone(api_key=first.token, host=first.url) as one,
+        Pinecone(api_key=second.token, host=second.url) as other,
+    ):
+        one.create_index("shared", dimension=3, metric="cosine")
+        writer = one.Index("shared")
+        writer.upsert(vectors=[("a", [1.0, 0.0, 0.0], {"genre": "drama"}), ("b", [0.0, 1.0, 0.0])])
+        assert _eventually(lambda: other.has_index("shared"))
+        reader = other.Index("shared")
+        # Vectors written through the first are there through the second as soon as it knows the index.
+        hits = reader.query(vector=[1.0, 0.1, 0.0], top_k=2, filter={"genre": "drama"}).matches
+        assert [hit.id for hit in hits] == ["a"]
+        reader.upsert(vectors=[("c", [0.0, 0.0, 1.0])])
+        assert writer.describe_index_stats().total_vector_count == 3
+        writer.close()
+        reader.close()
+        other.delete_index("shared")
+        assert _eventually(lambda: not one.has_index("shared"))
