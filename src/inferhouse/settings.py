@@ -197,6 +197,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _pgvector_needs_the_database(self) -> Settings:
+        if self.vector_store == "pgvector" and not self.database_url:
+            raise ValueError(
+                "INFERHOUSE_VECTOR_STORE=pgvector keeps vectors in PostgreSQL: "
+                "set INFERHOUSE_DATABASE_URL too"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _queue_holds_a_request(self) -> Settings:
         # Else a full-size request could never be queued, and a 429 would tell its caller to retry forever.
         if self.max_queued_inputs < self.max_client_batch_size:

@@ -91,10 +91,7 @@ def index_storage(settings: Settings, stores: Stores, ann: AnnSettings) -> Index
     PostgreSQL database (``INFERHOUSE_VECTOR_STORE=pgvector``, which needs ``INFERHOUSE_DATABASE_URL``)."""
     if settings.vector_store == "embedded":
         return EmbeddedStorage(settings.data_dir / "indexes", ann)
-    if stores.postgres is None:
-        raise ValueError(
-            "INFERHOUSE_VECTOR_STORE=pgvector keeps vectors in PostgreSQL: set INFERHOUSE_DATABASE_URL too"
-        )
+    assert stores.postgres is not None, "Settings refuse pgvector without INFERHOUSE_DATABASE_URL"
     from inferhouse.vectors.pgvector_index import PgVectorStorage
 
     return PgVectorStorage(stores.postgres, ann)

@@ -53,3 +53,12 @@ def test_declared_endpoints_carry_backend_precision_and_accelerator() -> None:
     assert config.compute.accelerator == "gpu"
     with pytest.raises(ValidationError, match="precision"):
         Settings(endpoints=[{"name": "e", "model": "m", "precision": "fp8"}])  # type: ignore[list-item]
+
+
+def test_pgvector_needs_a_database_url(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValidationError, match="pgvector keeps vectors in PostgreSQL: set INFERHOUSE_DATABASE_URL"
+    ):
+        Settings(data_dir=tmp_path, vector_store="pgvector")
+    chosen = Settings(data_dir=tmp_path, vector_store="pgvector", database_url="postgresql://db.example/x")
+    assert chosen.vector_store == "pgvector"

@@ -15,10 +15,10 @@ from inferhouse.errors import BadRequest
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.namespace import Namespace
-from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
+from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore
-from inferhouse.vectors.validation import check_matches_index
+from inferhouse.vectors.validation import check_matches_index, check_sparse_allowed
 
 
 @dataclass
@@ -75,15 +75,8 @@ class VectorIndex:
 
     def upsert(self, namespace: str, records: list[VectorRow] | RowBatch) -> int:
         batch = records if isinstance(records, RowBatch) else RowBatch.of(records)
-        self._check_sparse(batch.sparse)
+        check_sparse_allowed(self.config.metric, batch.sparse)
         return self._write(namespace, batch)
-
-    def _check_sparse(self, sparse: Iterable[SparseValues | None]) -> None:
-        """As Pinecone: sparse values only on a dotproduct index, the one metric that scores them."""
-        if self.config.metric != Metric.DOTPRODUCT and any(item is not None for item in sparse):
-            raise BadRequest(
-                "Index configuration does not support sparse values: only dotproduct indexes take them"
-            )
 
     def _write(self, namespace: str, batch: RowBatch) -> int:
         if len(batch):
@@ -191,19 +184,13 @@ class VectorIndex:
         set_metadata: Metadata | None,
     ) -> bool:
         """Change parts of one record; ``set_metadata`` merges into its metadata. False if it is absent."""
-        self._check_sparse([sparse])
+        check_sparse_allowed(self.config.metric, [sparse])
         with self._lock:
             found = self._namespaces.get(namespace)
             current = found.get(vector_id) if found is not None else None
             if current is None:
                 return False
-            merged = {**(current.metadata or {}), **set_metadata} if set_metadata else current.metadata
-            updated = VectorRow(
-                vector_id,
-                current.values if values is None else values,
-                current.sparse if sparse is None else sparse,
-                merged,
-            )
+            updated = updated_row(current, values, sparse, set_metadata)
             self._write(namespace, RowBatch.of([updated]))
             return True
 

@@ -26,14 +26,13 @@ import numpy.typing as npt
 import psycopg
 from psycopg import sql
 
-from inferhouse.errors import BadRequest
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
-from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
+from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.sql_filters import filter_condition
-from inferhouse.vectors.validation import check_matches_index
+from inferhouse.vectors.validation import check_matches_index, check_sparse_allowed
 
 # Operator and HNSW operator class per metric; the SQL score turns the distance into Pinecone's score.
 _DISTANCE = {Metric.COSINE: "<=>", Metric.EUCLIDEAN: "<->", Metric.DOTPRODUCT: "<#>"}
@@ -97,15 +96,9 @@ class PgVectorIndex:
 
     # -- writes ----------------------------------------------------------------------------------------
 
-    def _check_sparse(self, sparse: Sequence[SparseValues | None]) -> None:
-        if self.config.metric != Metric.DOTPRODUCT and any(item is not None for item in sparse):
-            raise BadRequest(
-                "Index configuration does not support sparse values: only dotproduct indexes take them"
-            )
-
     def upsert(self, namespace: str, records: list[VectorRow] | RowBatch) -> int:
         batch = records if isinstance(records, RowBatch) else RowBatch.of(records)
-        self._check_sparse(batch.sparse)
+        check_sparse_allowed(self.config.metric, batch.sparse)
         if len(batch):
             check_matches_index(batch.values.shape[-1], self.config.dimension)
         with self._db.transaction() as conn:
@@ -156,18 +149,12 @@ class PgVectorIndex:
         sparse: SparseValues | None,
         set_metadata: Metadata | None,
     ) -> bool:
-        self._check_sparse([sparse])
+        check_sparse_allowed(self.config.metric, [sparse])
         with self._db.transaction() as conn:
             current = self._get(conn, namespace, vector_id, lock=True)
             if current is None:
                 return False
-            merged = {**(current.metadata or {}), **set_metadata} if set_metadata else current.metadata
-            updated = VectorRow(
-                vector_id,
-                current.values if values is None else values,
-                current.sparse if sparse is None else sparse,
-                merged,
-            )
+            updated = updated_row(current, values, sparse, set_metadata)
             check_matches_index(len(updated.values), self.config.dimension)
             self._write(conn, namespace, RowBatch.of([updated]))
         return True

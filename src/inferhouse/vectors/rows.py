@@ -65,3 +65,19 @@ class RowBatch:
         return VectorRow(
             self.ids[position], self.values[position], self.sparse[position], self.metadata[position]
         )
+
+
+def updated_row(
+    current: VectorRow,
+    values: npt.NDArray[np.float32] | None,
+    sparse: SparseValues | None,
+    set_metadata: Metadata | None,
+) -> VectorRow:
+    """``current`` with what an update names replaced; ``set_metadata`` merges into its metadata."""
+    merged = {**(current.metadata or {}), **set_metadata} if set_metadata else current.metadata
+    return VectorRow(
+        current.id,
+        current.values if values is None else values,
+        current.sparse if sparse is None else sparse,
+        merged,
+    )

@@ -56,6 +56,14 @@ def check_id(value: object) -> str:
     return value
 
 
+def check_sparse_allowed(metric: Metric, sparse: Sequence[SparseValues | None]) -> None:
+    """As Pinecone: sparse values only on a dotproduct index, the one metric that scores them."""
+    if metric != Metric.DOTPRODUCT and any(item is not None for item in sparse):
+        raise BadRequest(
+            "Index configuration does not support sparse values: only dotproduct indexes take them"
+        )
+
+
 def check_matches_index(length: int, dimension: int, what: str = "Vector") -> None:
     if length != dimension:
         raise BadRequest(f"{what} dimension {length} does not match the dimension of the index {dimension}")
