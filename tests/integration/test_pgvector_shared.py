@@ -65,3 +65,36 @@ def test_an_index_made_on_one_server_is_served_by_the_other(
         reader.close()
         other.delete_index("shared")
         assert _eventually(lambda: not one.has_index("shared"))
+
+
+def test_a_killed_server_restarts_over_its_pgvector_indexes(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = {
+        "INFERHOUSE_DEFAULT_ENDPOINT": "false",
+        "INFERHOUSE_DATABASE_URL": postgres_server.database_for("pgvector-restart"),
+        "INFERHOUSE_VECTOR_STORE": "pgvector",
+    }
+    data_dir = tmp_path_factory.mktemp("restart")
+    server = start_server(data_dir, env=env)
+    with Pinecone(api_key=server.token, host=server.url) as pc:
+        pc.create_index("kept", dimension=2, metric="euclidean")
+        index = pc.Index("kept")
+        try:
+            assert index.upsert(vectors=[("a", [1.0, 2.0], {"n": 1}), ("b", [3.0, 4.0])]).upserted_count == 2
+        finally:
+            index.close()
+    server.kill()  # SIGKILL: every acknowledged write must be there after the restart
+    server = start_server(data_dir, env=env)
+    try:
+        with Pinecone(api_key=server.token, host=server.url) as pc:
+            index = pc.Index("kept")
+            try:
+                fetched = index.fetch(ids=["a", "b"]).vectors
+                assert sorted(fetched) == ["a", "b"]
+                assert fetched["a"].metadata == {"n": 1}
+                assert index.describe_index_stats().total_vector_count == 2
+            finally:
+                index.close()
+    finally:
+        server.stop()
