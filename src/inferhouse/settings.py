@@ -159,6 +159,18 @@ class Settings(BaseSettings):
             "shared by every API replica on it)."
         ),
     )
+    runtime: Literal["inprocess", "ray"] = Field(
+        "inprocess",
+        description=(
+            "Where endpoint replicas run: inprocess (threads of this server) or ray (a Ray Serve "
+            "deployment per endpoint, on the cluster at INFERHOUSE_RAY_ADDRESS; needs inferhouse[ray])."
+        ),
+    )
+    ray_address: str = Field(
+        "auto",
+        description="The Ray cluster the ray runtime joins: auto (the one on this host), ray://host:10001, "
+        "or local (start one in this process, for a single machine).",
+    )
     ann_min_vectors: int = Field(
         20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."
     )

@@ -20,7 +20,13 @@ def _metric(server: RunningServer, name: str) -> float:
 
 
 def test_health_lists_endpoints(server: RunningServer) -> None:
-    assert requests.get(server.url + "/health").json()["status"] == "ok"
+    health = requests.get(server.url + "/health").json()
+    assert health["status"] == "ok"
+    assert (health["database"], health["vector_store"], health["runtime"]) == (
+        "sqlite",
+        "embedded",
+        "inprocess",
+    )
 
 
 def test_docs_and_openapi(server: RunningServer) -> None:

@@ -20,6 +20,10 @@ def serve(
         str | None,
         typer.Option(help="Where indexes keep vectors: embedded or pgvector (env: INFERHOUSE_VECTOR_STORE)"),
     ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(help="Where endpoint replicas run: inprocess or ray (env: INFERHOUSE_RUNTIME)"),
+    ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
 ) -> None:
     """Start the server: the default embedding endpoint, then every API on one port."""
@@ -28,7 +32,12 @@ def serve(
 
     os.umask(OWNER_ONLY_UMASK)  # what the server writes into its data dir is for its owner only
     settings = load_settings(
-        host=host, port=port, data_dir=data_dir, database_url=database_url, vector_store=vector_store
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        vector_store=vector_store,
+        runtime=runtime,
     )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -30,7 +30,14 @@ async def health(request: Request) -> Response:
         if listed_in_health(principal, record)
     }
     database = "postgresql" if found.settings.database_url else "sqlite"  # the kind only: this is public
-    return json_response({"status": "ok", "database": database, "endpoints": states})
+    body = {
+        "status": "ok",
+        "database": database,
+        "vector_store": found.settings.vector_store,
+        "runtime": found.settings.runtime,
+        "endpoints": states,
+    }
+    return json_response(body)
 
 
 def _optional_principal(found: Services, request: Request) -> Principal | None:
