@@ -88,3 +88,13 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.fail(f"cannot start the test PostgreSQL: {error}", pytrace=False)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """A Ray cluster of this machine, with Serve, for the tests that call the ray runtime in-process;
+    shut down at the end of the session."""
+    from tests.support.ray_cluster import local_ray
+
+    with local_ray():
+        yield

@@ -171,6 +171,9 @@ class Settings(BaseSettings):
         description="The Ray cluster the ray runtime joins: auto (the one on this host), ray://host:10001, "
         "or local (start one in this process, for a single machine).",
     )
+    ray_replica_cpus: float = Field(
+        1.0, ge=0, description="CPUs each endpoint replica asks of Ray (the ray runtime places it by them)."
+    )
     ann_min_vectors: int = Field(
         20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."
     )

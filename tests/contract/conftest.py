@@ -15,6 +15,7 @@ import pytest
 from inferhouse.engine.batcher import start_batching
 from inferhouse.engine.replicas import start_threads
 from inferhouse.engine.runtime import Runtime, RuntimeStarter
+from tests.contract.ray_starters import start_ray_batching, start_ray_calls
 from tests.contract.store_backends import StoreOpener, Stores, open_postgres, open_sqlite
 from tests.support.postgres import PostgresServer
 from tests.support.runtime_model import ContractModel, Copies
@@ -28,7 +29,15 @@ STORE_BACKENDS: dict[str, Callable[[pytest.FixtureRequest], StoreOpener]] = {
 RUNTIME_STARTERS: dict[str, RuntimeStarter[Any]] = {
     "threads": start_threads,
     "batching": start_batching,
+    "ray": start_ray_calls,
+    "ray-batching": start_ray_batching,
 }
+# Runtimes whose replicas run in other processes: their copies share state through Ray.
+_ON_RAY = frozenset({"ray", "ray-batching"})
+# Runtimes that route each request to the less busy of two sampled replicas, each taking many requests
+# at once: simultaneous calls may share one replica (whose batcher runs them in turn), so the cases
+# that need every replica to take one of them do not apply.
+_ROUTED_BY_SAMPLING = frozenset({"ray-batching"})
 
 
 @pytest.fixture(params=sorted(STORE_BACKENDS))
@@ -54,26 +63,37 @@ def stores(open_stores: Callable[[], Stores]) -> Stores:
 StartRuntime = Callable[..., Runtime[ContractModel]]
 
 
+@pytest.fixture(params=sorted(RUNTIME_STARTERS))
+def runtime_kind(request: pytest.FixtureRequest) -> str:
+    if request.param in _ON_RAY:
+        request.getfixturevalue("ray_local")
+    return str(request.param)
+
+
 @pytest.fixture
-def copies() -> Copies:
+def copies(runtime_kind: str) -> Copies:
+    if runtime_kind in _ON_RAY:
+        from tests.support.ray_sync import RaySync
+
+        return Copies(RaySync())
     return Copies()
 
 
-@pytest.fixture(params=sorted(RUNTIME_STARTERS))
-def start_runtime(request: pytest.FixtureRequest, copies: Copies) -> Iterator[StartRuntime]:
+@pytest.fixture
+def start_runtime(runtime_kind: str, copies: Copies) -> Iterator[StartRuntime]:
     """``start_runtime(build, replicas, max_queued=64)`` with each runtime in turn; stopped afterwards."""
     started: list[Runtime[ContractModel]] = []
-    starter = RUNTIME_STARTERS[request.param]
+    starter = RUNTIME_STARTERS[runtime_kind]
 
     def start(
         build: Callable[[], ContractModel], replicas: int, max_queued: int = 64
     ) -> Runtime[ContractModel]:
-        runtime: Runtime[ContractModel] = starter(build, replicas, max_queued=max_queued, name=request.param)
+        runtime: Runtime[ContractModel] = starter(build, replicas, max_queued=max_queued, name=runtime_kind)
         started.append(runtime)
         return runtime
 
     yield start
-    copies.gate.set()
+    copies.open_gate()
     for runtime in started:
         runtime.stop()
 
@@ -113,3 +133,11 @@ def vector_server(
     server = start_server(tmp_path_factory.mktemp(f"vectors-{vector_backend}"), env=env)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_spreading_runtime(runtime_kind: str, start_runtime: StartRuntime) -> StartRuntime:
+    """``start_runtime`` for the runtimes whose free replicas each take one of simultaneous calls."""
+    if runtime_kind in _ROUTED_BY_SAMPLING:
+        pytest.skip("this runtime may route simultaneous calls to one replica")
+    return start_runtime

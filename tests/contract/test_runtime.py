@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -37,12 +36,6 @@ def hold(model: ContractModel) -> int:
     return model.hold()
 
 
-def meeting(parties: int) -> Callable[[ContractModel], int]:
-    """A call that returns once ``parties`` such calls run at once (so on as many replicas)."""
-    barrier = threading.Barrier(parties)
-    return lambda model: model.meet(barrier)
-
-
 async def test_a_call_runs_on_a_replica_and_returns_its_result(
     start_runtime: StartRuntime, copies: Copies
 ) -> None:
@@ -51,9 +44,11 @@ async def test_a_call_runs_on_a_replica_and_returns_its_result(
     assert runtime.replicas == 1
 
 
-async def test_concurrent_calls_spread_over_replicas(start_runtime: StartRuntime, copies: Copies) -> None:
-    runtime = start_runtime(copies, 3)
-    meet = meeting(3)  # passes only once three calls run at once
+async def test_concurrent_calls_spread_over_replicas(
+    start_spreading_runtime: StartRuntime, copies: Copies
+) -> None:
+    runtime = start_spreading_runtime(copies, 3)
+    meet = copies.meeting(3)  # passes only once three calls run at once
     numbers = await within(asyncio.gather(*(runtime.call(meet) for _ in range(3))))
     assert sorted(numbers) == [0, 1, 2]
 
@@ -64,18 +59,21 @@ async def test_requests_waiting_together_share_a_pass_where_the_runtime_batches(
     runtime: Any = start_runtime(copies, 1)
     if not runtime.batches:
         pytest.skip("this runtime runs one call at a time")
-    copies.gate.clear()
+    copies.close_gate()
     first = asyncio.ensure_future(runtime.embed(["first"]))
     await asyncio.to_thread(copies.wait_entered, 1)  # its pass holds the only replica
     later = [asyncio.ensure_future(runtime.embed([f"text {i}"])) for i in range(7)]
     await until(lambda: runtime.health().queued == 8)
-    copies.gate.set()
+    await asyncio.sleep(0.3)  # requests sent to a replica in another process are on their way there
+    copies.open_gate()
     outputs = await within(asyncio.gather(first, *later))
     assert [int(output.vectors[0][0]) for output in outputs] == [1] + [7] * 7  # inputs in each one's pass
 
 
-async def test_scaling_up_and_down_fails_no_request(start_runtime: StartRuntime, copies: Copies) -> None:
-    runtime = start_runtime(copies, 1)
+async def test_scaling_up_and_down_fails_no_request(
+    start_spreading_runtime: StartRuntime, copies: Copies
+) -> None:
+    runtime = start_spreading_runtime(copies, 1)
     answered: list[int] = []
     loading = True
 
@@ -86,7 +84,7 @@ async def test_scaling_up_and_down_fails_no_request(start_runtime: StartRuntime,
     loaders = [asyncio.ensure_future(load()) for _ in range(4)]
     await within(asyncio.to_thread(runtime.scale, 3))
     assert runtime.health().replicas == 3
-    meet = meeting(3)
+    meet = copies.meeting(3)
     met = await within(asyncio.gather(*(runtime.call(meet) for _ in range(3))))
     assert sorted(met) == [0, 1, 2]
     await within(asyncio.to_thread(runtime.scale, 1))
@@ -96,7 +94,7 @@ async def test_scaling_up_and_down_fails_no_request(start_runtime: StartRuntime,
     assert runtime.health().replicas == 1
     assert len({await within(runtime.call(number)) for _ in range(6)}) == 1  # one replica is left
 
-    copies.gate.clear()
+    copies.close_gate()
     held = [asyncio.ensure_future(runtime.call(hold)) for _ in range(2)]
     await asyncio.to_thread(copies.wait_entered, 1)
     scaling = asyncio.ensure_future(asyncio.to_thread(runtime.scale, 0))
@@ -104,7 +102,7 @@ async def test_scaling_up_and_down_fails_no_request(start_runtime: StartRuntime,
     with pytest.raises(Unavailable):
         await within(runtime.call(number))
     assert not scaling.done()  # it waits for the work taken before
-    copies.gate.set()
+    copies.open_gate()
     remaining = await within(asyncio.gather(*held))
     assert len(set(remaining)) == 1
     await within(scaling)
@@ -117,7 +115,7 @@ async def test_scaling_up_and_down_fails_no_request(start_runtime: StartRuntime,
 
 async def test_stop_answers_accepted_work_then_refuses(start_runtime: StartRuntime, copies: Copies) -> None:
     runtime = start_runtime(copies, 1)
-    copies.gate.clear()
+    copies.close_gate()
     held = [asyncio.ensure_future(runtime.call(hold)) for _ in range(3)]
     await asyncio.to_thread(copies.wait_entered, 1)
     await until(lambda: runtime.health().queued == 3)
@@ -125,7 +123,7 @@ async def test_stop_answers_accepted_work_then_refuses(start_runtime: StartRunti
     await until(lambda: runtime.health().stopped)
     with pytest.raises(Unavailable):
         await within(runtime.call(number))
-    copies.gate.set()
+    copies.open_gate()
     assert await within(asyncio.gather(*held)) == [0, 0, 0]
     await within(stopping)
     assert runtime.health() == RuntimeHealth(replicas=0, queued=0, stopped=True)
@@ -135,23 +133,26 @@ async def test_stop_answers_accepted_work_then_refuses(start_runtime: StartRunti
 
 
 async def test_health_counts_replicas_and_unanswered_work(
-    start_runtime: StartRuntime, copies: Copies
+    start_spreading_runtime: StartRuntime, copies: Copies
 ) -> None:
-    runtime = start_runtime(copies, 2)
+    runtime = start_spreading_runtime(copies, 2)
     assert runtime.health() == RuntimeHealth(replicas=2, queued=0, stopped=False)
-    copies.gate.clear()
+    copies.close_gate()
     held = [asyncio.ensure_future(runtime.call(hold)) for _ in range(5)]
     await asyncio.to_thread(copies.wait_entered, 2)  # two running, three waiting
     await until(lambda: runtime.health().queued == 5)
-    copies.gate.set()
+    copies.open_gate()
     assert sorted(set(await within(asyncio.gather(*held)))) == [0, 1]
     assert runtime.health() == RuntimeHealth(replicas=2, queued=0, stopped=False)
 
 
-async def test_a_replica_whose_model_raises_fails_only_that_caller(start_runtime: StartRuntime) -> None:
-    runtime = start_runtime(Copies(broken=frozenset({1})), 2)
+async def test_a_replica_whose_model_raises_fails_only_that_caller(
+    start_spreading_runtime: StartRuntime, copies: Copies
+) -> None:
+    copies.broken = frozenset({1})
+    runtime = start_spreading_runtime(copies, 2)
     for _ in range(2):  # the broken replica keeps serving, and keeps failing only its own callers
-        meet = meeting(2)
+        meet = copies.meeting(2)
         calls = [runtime.call(meet) for _ in range(2)]
         results = await within(asyncio.gather(*calls, return_exceptions=True))
         assert 0 in results
@@ -170,7 +171,7 @@ async def test_a_full_queue_refuses_with_overloaded_and_recovers(
     start_runtime: StartRuntime, copies: Copies
 ) -> None:
     runtime = start_runtime(copies, 1, max_queued=2)
-    copies.gate.clear()
+    copies.close_gate()
     calls: list[asyncio.Future[int]] = []
     for _ in range(4):  # the bound (2) plus the replica's own call, then one more
         calls.append(asyncio.ensure_future(runtime.call(hold)))
@@ -181,6 +182,6 @@ async def test_a_full_queue_refuses_with_overloaded_and_recovers(
     with pytest.raises(Overloaded):
         refused.result()
     assert 2 <= len(accepted) <= 3
-    copies.gate.set()
+    copies.open_gate()
     assert await within(asyncio.gather(*accepted)) == [0] * len(accepted)
     assert await within(runtime.call(number)) == 0

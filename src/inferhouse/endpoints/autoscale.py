@@ -142,7 +142,7 @@ class Autoscaler:
             runtime = deployment.served.runtime()
             if record is None or record.status.state not in SERVING_STATES or deployment.retired:
                 continue
-            if runtime is None or name in self._scaling:
+            if runtime is None or runtime.scales_itself or name in self._scaling:
                 self._metrics.endpoint_target_replicas.labels(name).set(self.target(name, deployment))
                 continue
             compute = record.config.compute

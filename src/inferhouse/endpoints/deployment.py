@@ -17,7 +17,7 @@ from inferhouse.endpoints.config import EndpointConfig
 from inferhouse.endpoints.families import CUSTOM_TASK, LoadRequest, TaskFamily, family_of, infer_task
 from inferhouse.endpoints.model_env import model_env
 from inferhouse.endpoints.served import Served, Unsupported
-from inferhouse.engine.backends.base import EmbeddingBackend
+from inferhouse.engine.backends.base import ModelFacts
 from inferhouse.engine.embedder import Embeddings, EmbedOptions
 from inferhouse.engine.generation import TextGenerator
 from inferhouse.engine.sources import resolve_model
@@ -116,9 +116,9 @@ class Deployment:
         with self._refusing():
             return self.served.text_generator()
 
-    def embedding_backend(self) -> EmbeddingBackend:
+    def embedding_facts(self) -> ModelFacts:
         with self._refusing():
-            return self.served.embedding_backend()
+            return self.served.embedding_facts()
 
     @contextmanager
     def _refusing(self) -> Iterator[None]:

@@ -20,12 +20,12 @@ from inferhouse.endpoints.model_env import model_env
 from inferhouse.endpoints.served import Embedding, Generation, Pipeline, Served
 from inferhouse.engine.backends.base import EmbeddingBackend
 from inferhouse.engine.backends.choose import load_embedding_backend
-from inferhouse.engine.embedder import build_embedder
+from inferhouse.engine.embedder import batching_options, build_embedder, embedder_over
 from inferhouse.engine.generation import load_text_generator
 from inferhouse.engine.images.loading import load_text_to_image
-from inferhouse.engine.pipelines.base import TaskModel
+from inferhouse.engine.pipelines.base import Ranker, TaskModel
 from inferhouse.engine.pipelines.loader import PIPELINE_TASKS, load_task_model
-from inferhouse.engine.replicas import ReplicaRunner, start_threads
+from inferhouse.engine.replicas import start_threads
 from inferhouse.errors import ValidationFailed
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
@@ -90,15 +90,17 @@ def _load_embedding(request: LoadRequest) -> Served:
         )
 
     copy = _in_model_env(request, build)
-    embedder = build_embedder(
-        request.config.name,
-        [copy() for _ in range(request.replicas)],
-        request.settings,
-        request.metrics,
-        request.max_queue_seconds,
-        build=copy,
+    name, settings = request.config.name, request.settings
+    if settings.runtime == "ray":
+        from inferhouse.endpoints.on_ray import start_on_ray
+
+        batching = batching_options(settings, request.max_queue_seconds) | {"name": name}
+        runtime = start_on_ray(request.config, settings, copy, request.replicas, batching=batching)
+        return Embedding(embedder_over(name, runtime.facts(), runtime, settings, request.metrics))
+    copies = [copy() for _ in range(request.replicas)]
+    return Embedding(
+        build_embedder(name, copies, settings, request.metrics, request.max_queue_seconds, build=copy)
     )
-    return Embedding(embedder)
 
 
 def _load_generation(request: LoadRequest) -> Served:
@@ -126,7 +128,7 @@ def _load_image(request: LoadRequest) -> Served:
             trust_remote_code=model.trust_remote_code,
         )
 
-    return Pipeline(_start_threads(request, build))
+    return _pipeline(request, build)
 
 
 def _load_pipeline(request: LoadRequest) -> Served:
@@ -137,14 +139,26 @@ def _load_pipeline(request: LoadRequest) -> Served:
             request.path, request.task, trust_remote_code=model.trust_remote_code, device=_device(request)
         )
 
-    return Pipeline(_start_threads(request, build))
+    return _pipeline(request, build)
 
 
-def _start_threads(request: LoadRequest, build: Callable[[], TaskModel]) -> ReplicaRunner[TaskModel]:
+def _pipeline(request: LoadRequest, build: Callable[[], TaskModel]) -> Pipeline:
+    """Replicas called one body at a time: threads of this process, or a Ray Serve deployment."""
     copy = _in_model_env(request, build)
-    return start_threads(
-        copy, request.replicas, max_queued=request.settings.max_queued_inputs, name=request.config.name
+    settings = request.settings
+    if settings.runtime == "ray":
+        from inferhouse.endpoints.on_ray import start_on_ray
+
+        remote = start_on_ray(request.config, settings, copy, request.replicas)
+        return Pipeline(remote, ranks=remote.answers(_is_ranker))
+    local = start_threads(
+        copy, request.replicas, max_queued=settings.max_queued_inputs, name=request.config.name
     )
+    return Pipeline(local, ranks=isinstance(local.models[0], Ranker))
+
+
+def _is_ranker(model: TaskModel) -> bool:
+    return isinstance(model, Ranker)
 
 
 def _in_model_env(request: LoadRequest, build: Callable[[], M]) -> Callable[[], M]:

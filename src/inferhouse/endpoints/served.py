@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from inferhouse.engine.backends.base import EmbeddingBackend
+from inferhouse.engine.backends.base import ModelFacts
 from inferhouse.engine.embedder import Embedder, Embeddings, EmbedOptions, sentence_similarity
 from inferhouse.engine.generation import TextGenerator
 from inferhouse.engine.pipelines.base import Ranker, TaskModel
-from inferhouse.engine.replicas import ReplicaRunner
 from inferhouse.engine.runtime import Runtime
 
 T = TypeVar("T")
@@ -67,7 +66,7 @@ class Served:
     def text_generator(self) -> TextGenerator:
         raise Unsupported("text generation", _GENERATION)
 
-    def embedding_backend(self) -> EmbeddingBackend:
+    def embedding_facts(self) -> ModelFacts:
         raise Unsupported("embeddings", _EMBEDDING)
 
     def queued(self) -> int:
@@ -88,7 +87,7 @@ class Embedding(Served):
 
     @property
     def replicas(self) -> int:
-        return self._embedder.batcher.replicas
+        return self._embedder.runtime.replicas
 
     @property
     def embeds(self) -> bool:
@@ -100,14 +99,14 @@ class Embedding(Served):
     async def similarity(self, source: str, sentences: list[str], options: EmbedOptions) -> list[float]:
         return await sentence_similarity(self._embedder, source, sentences, options)
 
-    def embedding_backend(self) -> EmbeddingBackend:
-        return self._embedder.backend
+    def embedding_facts(self) -> ModelFacts:
+        return self._embedder.facts
 
     def queued(self) -> int:
-        return self._embedder.batcher.queued_inputs
+        return self._embedder.runtime.queued_inputs
 
     def runtime(self) -> Runtime[Any] | None:
-        return self._embedder.batcher
+        return self._embedder.runtime
 
     def close(self) -> None:
         self._embedder.close()
@@ -133,10 +132,9 @@ class Generation(Served):
 class Pipeline(Served):
     """Task models (pipelines, cross-encoders, diffusers, custom handlers) called one body at a time."""
 
-    def __init__(self, runner: ReplicaRunner[TaskModel]) -> None:
+    def __init__(self, runner: Runtime[TaskModel], *, ranks: bool) -> None:
         self._runner = runner
-        # Read once: a runtime scaled to zero has no copy left to ask.
-        self._ranks = isinstance(runner.models[0], Ranker)
+        self._ranks = ranks  # read by the loader once: a runtime scaled to zero has no copy left to ask
 
     @property
     def replicas(self) -> int:
@@ -169,10 +167,10 @@ class Pipeline(Served):
         return await self._runner.call(lambda model: finish(model(body)))
 
     def queued(self) -> int:
-        return self._runner.queued
+        return self._runner.health().queued
 
     def runtime(self) -> Runtime[Any] | None:
         return self._runner
 
     def close(self) -> None:
-        self._runner.close()
+        self._runner.stop()

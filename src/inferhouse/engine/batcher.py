@@ -99,6 +99,7 @@ class Batcher:
     """
 
     batches = True
+    scales_itself = False
 
     def __init__(
         self,

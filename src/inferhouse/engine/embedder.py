@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from inferhouse.engine.backends.base import EmbeddingBackend, TruncationDirection
+from inferhouse.engine.backends.base import EmbeddingBackend, ModelFacts, TruncationDirection
 from inferhouse.engine.batcher import Batcher
 from inferhouse.engine.cache import CachedEmbedding, EmbeddingCache
+from inferhouse.engine.runtime import BatchingRuntime
 from inferhouse.errors import InputTooLong, ValidationFailed
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
@@ -36,34 +38,35 @@ class Embeddings:
 
 
 class Embedder:
-    """The face of one loaded embedding model."""
+    """The face of one loaded embedding model: ``facts`` about it, and the ``runtime`` whose replicas
+    merge requests into forward passes (in this process, or on a cluster)."""
 
     def __init__(
         self,
         model_id: str,
-        backend: EmbeddingBackend,
-        batcher: Batcher,
+        facts: ModelFacts,
+        runtime: BatchingRuntime,
         cache: EmbeddingCache,
         on_cache: Callable[[int, int], None] | None = None,
     ) -> None:
         self.model_id = model_id
-        self.backend = backend
-        self.batcher = batcher
+        self.facts = facts
+        self.runtime = runtime
         self.cache = cache
         self._on_cache = on_cache
 
     def close(self) -> None:
-        self.batcher.close()
+        self.runtime.close()
 
     async def embed(self, texts: Sequence[str], options: EmbedOptions) -> Embeddings:
         self._check(options)
-        prompt = self.backend.prompts.get(options.prompt_name, "") if options.prompt_name else ""
+        prompt = self.facts.prompts.get(options.prompt_name, "") if options.prompt_name else ""
         inputs = [prompt + text for text in texts] if prompt else list(texts)
-        raw = np.empty((len(inputs), self.backend.dimension), dtype=np.float32)
+        raw = np.empty((len(inputs), self.facts.dimension), dtype=np.float32)
         tokens = [0] * len(inputs)
         misses = self._from_cache(inputs, options, raw, tokens)
         if misses:
-            output = await self.batcher.embed(
+            output = await self.runtime.embed(
                 [inputs[i] for i in misses], options.truncation_direction, options.truncate
             )
             for row, index in enumerate(misses):
@@ -77,12 +80,12 @@ class Embedder:
         return Embeddings(self._finish(raw, options), sum(tokens))
 
     def _check(self, options: EmbedOptions) -> None:
-        if options.prompt_name is not None and options.prompt_name not in self.backend.prompts:
-            known = ", ".join(sorted(self.backend.prompts)) or "none"
+        if options.prompt_name is not None and options.prompt_name not in self.facts.prompts:
+            known = ", ".join(sorted(self.facts.prompts)) or "none"
             raise ValidationFailed(f"Unknown prompt_name {options.prompt_name!r}; this model has: {known}")
-        if options.dimensions is not None and not 1 <= options.dimensions <= self.backend.dimension:
+        if options.dimensions is not None and not 1 <= options.dimensions <= self.facts.dimension:
             raise ValidationFailed(
-                f"dimensions must be between 1 and {self.backend.dimension}, got {options.dimensions}"
+                f"dimensions must be between 1 and {self.facts.dimension}, got {options.dimensions}"
             )
 
     def _from_cache(
@@ -99,7 +102,7 @@ class Embedder:
             if entry.truncated and not options.truncate:
                 raise InputTooLong(
                     f"Input {index} is longer than the model's maximum of "
-                    f"{self.backend.max_input_length} tokens and truncate is false"
+                    f"{self.facts.max_input_length} tokens and truncate is false"
                 )
             raw[index] = entry.vector
             tokens[index] = entry.tokens
@@ -109,7 +112,7 @@ class Embedder:
 
     def _finish(self, raw: npt.NDArray[np.float32], options: EmbedOptions) -> npt.NDArray[np.float32]:
         vectors = raw[:, : options.dimensions] if options.dimensions else raw
-        normalize = self.backend.normalizes if options.normalize is None else options.normalize
+        normalize = self.facts.normalizes if options.normalize is None else options.normalize
         if normalize:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.maximum(norms, 1e-12)
@@ -125,6 +128,18 @@ async def sentence_similarity(
     return [float(score) for score in scores]
 
 
+def batching_options(settings: Settings, max_queue_seconds: float | None = None) -> dict[str, Any]:
+    """The batcher's keywords the server's settings give (``max_queue_seconds`` overrides the setting
+    of that name, for an endpoint with its own bound)."""
+    return {
+        "max_batch_tokens": settings.max_batch_tokens,
+        "max_batch_size": settings.max_batch_size,
+        "max_queued_inputs": settings.max_queued_inputs,
+        "max_wait_s": settings.max_batch_wait_ms / 1000,
+        "max_queue_s": settings.max_queue_seconds if max_queue_seconds is None else max_queue_seconds,
+    }
+
+
 def build_embedder(
     label: str,
     replicas: list[EmbeddingBackend],
@@ -133,19 +148,21 @@ def build_embedder(
     max_queue_seconds: float | None = None,
     build: Callable[[], EmbeddingBackend] | None = None,
 ) -> Embedder:
-    """An embedder over ``replicas`` (copies of a model serving one queue), named ``label`` in metrics;
-    ``max_queue_seconds`` overrides the server's setting of that name; ``build`` makes the copies a
-    later scale adds (``embedder.batcher.scale``)."""
+    """An embedder over ``replicas`` (copies of a model serving one queue in this process), named
+    ``label`` in metrics; ``build`` makes the copies a later scale adds (``embedder.runtime.scale``)."""
     batcher = Batcher(
         replicas,
-        max_batch_tokens=settings.max_batch_tokens,
-        max_batch_size=settings.max_batch_size,
-        max_queued_inputs=settings.max_queued_inputs,
-        max_wait_s=settings.max_batch_wait_ms / 1000,
-        max_queue_s=settings.max_queue_seconds if max_queue_seconds is None else max_queue_seconds,
         on_batch=partial(metrics.observe_batch, label),
         name=label,
         build=build,
+        **batching_options(settings, max_queue_seconds),
     )
+    return embedder_over(label, replicas[0], batcher, settings, metrics)
+
+
+def embedder_over(
+    label: str, facts: ModelFacts, runtime: BatchingRuntime, settings: Settings, metrics: Metrics
+) -> Embedder:
+    """An embedder of the model ``facts`` describe, whose replicas ``runtime`` runs, with its own cache."""
     cache = EmbeddingCache(settings.cache_bytes)
-    return Embedder(label, replicas[0], batcher, cache, partial(metrics.observe_cache, label))
+    return Embedder(label, facts, runtime, cache, partial(metrics.observe_cache, label))

@@ -27,6 +27,7 @@ class ReplicaRunner(Generic[M]):
     """
 
     batches = False
+    scales_itself = False
 
     def __init__(
         self,

@@ -16,9 +16,14 @@ is full, :class:`~inferhouse.errors.Unavailable` once stopped (or while scaled t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from inferhouse.engine.backends.base import EmbeddingBackend, TruncationDirection
+
+if TYPE_CHECKING:
+    from inferhouse.engine.batcher import BatchOutput
 
 M = TypeVar("M")
 M_co = TypeVar("M_co", covariant=True)
@@ -40,6 +45,9 @@ class Runtime(Protocol[M_co]):
 
     # True where concurrent requests are merged into shared passes (the runtime then also has ``embed``).
     batches: bool
+    # True where the runtime moves its replicas between bounds itself (Ray Serve's autoscaling): the
+    # server's autoscaler then only reports it.
+    scales_itself: bool
 
     @property
     def replicas(self) -> int: ...
@@ -59,6 +67,21 @@ class Runtime(Protocol[M_co]):
     def stop(self) -> None:
         """Answer the work accepted so far, then stop; later calls are refused (503). Blocking."""
         ...
+
+
+class BatchingRuntime(Runtime[EmbeddingBackend], Protocol):
+    """A runtime of embedding models that merges concurrent requests into shared forward passes."""
+
+    @property
+    def queued_inputs(self) -> int:
+        """Inputs accepted and not yet answered."""
+        ...
+
+    async def embed(
+        self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
+    ) -> BatchOutput: ...
+
+    def close(self) -> None: ...
 
 
 class RuntimeStarter(Protocol[M]):

@@ -115,7 +115,7 @@ async def info(name: str, request: Request) -> Response:
             "docker_label": None,
         }
         if deployment.embeds:
-            backend = deployment.embedding_backend()
+            backend = deployment.embedding_facts()
             reply |= {
                 "model_dtype": backend.dtype,
                 "model_type": {"embedding": {"pooling": "model"}},

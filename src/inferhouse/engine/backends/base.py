@@ -43,6 +43,21 @@ class PaddedBatch:
         return cls(ids, mask, types)
 
 
+class ModelFacts(Protocol):
+    """What callers of an embedding model read of it, wherever its copies run."""
+
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def max_input_length(self) -> int: ...
+    @property
+    def normalizes(self) -> bool: ...
+    @property
+    def prompts(self) -> Mapping[str, str]: ...
+    @property
+    def dtype(self) -> str: ...
+
+
 class EmbeddingBackend(Protocol):
     """Turns tokenized texts into one pooled vector each.
 

@@ -1,0 +1,361 @@
+"""Replicas as a Ray Serve deployment: the :class:`~inferhouse.engine.runtime.Runtime` for a cluster.
+
+Each runtime is one Serve application of one deployment, :class:`ModelReplica`, whose replicas Ray
+places on the cluster's nodes. A replica builds its copy of the model with the same ``build`` callable
+the in-process runtimes use (shipped to it by value), and the API server calls it through a deployment
+handle, with no HTTP hop. A call is the same ``work(model)`` function as in-process; embedding replicas
+hold a :class:`~inferhouse.engine.batcher.Batcher` of their own, so concurrent requests routed to one
+replica share forward passes exactly as they do in this process.
+
+Errors keep the runtime contract: the project's own errors cross the process boundary as they are, any
+other exception of a call becomes a :class:`BackendFailure` for that caller only, a full queue (counted
+here, per API server) is :class:`Overloaded`, and a stopped or scaled-to-zero runtime is
+:class:`Unavailable`. With :class:`RayAutoscaling`, Ray Serve moves the replicas between its bounds on
+the ongoing requests of every API server that calls them; :meth:`RayRuntime.scale` fixes the count.
+
+``ray`` is imported only here and in :mod:`inferhouse.engine.ray_cluster` (the extra ``inferhouse[ray]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, TypeVar
+
+from ray import serve
+
+from inferhouse.engine.backends.base import EmbeddingBackend, ModelFacts, TruncationDirection
+from inferhouse.engine.batcher import Batcher, BatchOutput
+from inferhouse.engine.roster import NO_REPLICAS, STOP_TIMEOUT_S
+from inferhouse.engine.runtime import Call, RuntimeHealth
+from inferhouse.engine.work_queue import UNLOADED
+from inferhouse.errors import BackendFailure, InferhouseError, Overloaded, Unavailable
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+DEPLOYMENT = "model"  # the one deployment of each application
+# How long a cached count of running replicas is trusted (it is a call to the Serve controller).
+STATUS_TTL_S = 1.0
+
+
+@dataclass(frozen=True)
+class RayPlacement:
+    """The Ray resources one replica asks for; Ray places it on a node that has them."""
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+
+
+@dataclass(frozen=True)
+class RayAutoscaling:
+    """Ray Serve's ``autoscaling_config`` for an endpoint's scaling settings."""
+
+    min_replicas: int
+    max_replicas: int
+    target_ongoing_requests: float  # per replica: the endpoint's pendingRequests threshold
+    upscale_delay_s: float
+    downscale_delay_s: float
+
+    def config(self, initial: int) -> dict[str, Any]:
+        return asdict(self) | {"initial_replicas": initial}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a replica answers: the value, or the error to raise in the caller."""
+
+    value: Any = None
+    error: InferhouseError | None = None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _failure(error: BaseException) -> Outcome:
+    if isinstance(error, InferhouseError):
+        try:
+            pickle.dumps(error)
+        except Exception:  # an error carrying something that cannot cross: keep its kind's message
+            return Outcome(error=BackendFailure(error.message))
+        return Outcome(error=error)
+    log.exception("a call failed", exc_info=error)
+    reason = f"{type(error).__name__}: {error}"[:300]
+    return Outcome(error=BackendFailure(f"The model failed on this input: {reason}"))
+
+
+def _attempt(work: Callable[[Any], Any], model: Any) -> Outcome:
+    try:
+        return Outcome(work(model))
+    except Exception as error:
+        return _failure(error)
+
+
+class ModelReplica:
+    """One replica of the Serve deployment (runs in a Ray worker): a copy of the model, and for
+    embedding models a batcher that merges the requests routed here into shared passes."""
+
+    def __init__(self, build: Callable[[], Any], batching: dict[str, Any] | None) -> None:
+        self._model = build()
+        self._batcher = Batcher([self._model], build=None, **batching) if batching is not None else None
+
+    async def run(self, work: Callable[[Any], Any]) -> Outcome:
+        if self._batcher is not None:
+            try:
+                return Outcome(await self._batcher.call(work))
+            except Exception as error:
+                return _failure(error)
+        # Off the replica's event loop, so Serve keeps answering health checks during a long call.
+        return await asyncio.to_thread(_attempt, work, self._model)
+
+    async def embed(
+        self, texts: list[str], direction: TruncationDirection, allow_truncation: bool
+    ) -> Outcome:
+        assert self._batcher is not None, "embed is only routed to embedding replicas"
+        try:
+            return Outcome(await self._batcher.embed(texts, direction, allow_truncation))
+        except Exception as error:
+            return _failure(error)
+
+    def __del__(self) -> None:
+        batcher = getattr(self, "_batcher", None)
+        if batcher is not None:
+            batcher.close()
+
+
+class RayRuntime(Generic[M]):
+    """Replicas of one model in a Ray Serve application named ``app``, called through its handle.
+
+    ``batching`` (the in-replica batcher's options) makes it the embedding runtime: :meth:`embed`
+    merges requests in the replica, and ``batches`` is True.
+    """
+
+    def __init__(
+        self,
+        app: str,
+        build: Callable[[], M],
+        replicas: int,
+        *,
+        max_queued: int,
+        placement: RayPlacement,
+        autoscaling: RayAutoscaling | None = None,
+        batching: dict[str, Any] | None = None,
+    ) -> None:
+        self.app = app
+        self.batches = batching is not None
+        self.scales_itself = autoscaling is not None
+        self._build = build
+        self._max_queued = max_queued
+        self._placement = placement
+        self._autoscaling = autoscaling
+        self._batching = batching
+        self._pending = 0  # calls (or, batching, inputs) sent from this process and not yet answered
+        self._drained = threading.Condition()
+        self._scaling = threading.Lock()
+        self._stopped = False
+        self._target = 0
+        self._handle: Any = None
+        self._status: tuple[float, int] = (0.0, 0)
+        self._deploy(replicas, autoscaling)
+
+    @property
+    def replicas(self) -> int:
+        if self._target == 0 or not self.scales_itself:
+            return self._target
+        return self._running()
+
+    @property
+    def queued_inputs(self) -> int:
+        return self._pending
+
+    async def call(self, work: Call[M, R]) -> R:
+        handle = self._admit(1)
+        try:
+            outcome: Outcome = await handle.run.remote(work)
+        except Exception as error:  # the replica died, or the application went away meanwhile
+            raise self._lost(error) from error
+        finally:
+            self._answered(1)
+        result: R = outcome.unwrap()
+        return result
+
+    async def embed(
+        self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
+    ) -> BatchOutput:
+        size = len(texts)
+        handle = self._admit(size)
+        try:
+            outcome: Outcome = await handle.embed.remote(list(texts), direction, allow_truncation)
+        except Exception as error:
+            raise self._lost(error) from error
+        finally:
+            self._answered(size)
+        output: BatchOutput = outcome.unwrap()
+        return output
+
+    def facts(self) -> ModelFacts:
+        """What callers need to know of an embedding model (dimension, prompts, ...), asked of a replica."""
+        outcome: Outcome = self._handle.run.remote(_facts_of).result()
+        facts: ModelFacts = outcome.unwrap()
+        return facts
+
+    def answers(self, question: Callable[[M], R]) -> R:
+        """Ask one replica ``question`` (blocking); for what a loader reads once, at start."""
+        outcome: Outcome = self._handle.run.remote(question).result()
+        result: R = outcome.unwrap()
+        return result
+
+    def scale(self, n: int) -> None:
+        if n < 0:
+            raise ValueError(f"replicas must be at least 0, got {n}")
+        with self._scaling:
+            if self._stopped:
+                raise Unavailable(UNLOADED)
+            if n == 0:
+                self._target = 0  # refused from now on; the work taken before is answered first
+                self._wait_drained()
+                serve.delete(self.app)
+                self._handle = None
+                return
+            self._deploy(n, None)
+
+    def health(self) -> RuntimeHealth:
+        return RuntimeHealth(self.replicas, self._pending, self._stopped)
+
+    def stop(self) -> None:
+        with self._scaling:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._target = 0
+            self._wait_drained()
+            try:
+                serve.delete(self.app)
+            except Exception:  # the cluster went first: nothing of ours is left on it
+                log.warning("could not delete Ray Serve application %s", self.app, exc_info=True)
+            self._handle = None
+
+    def close(self) -> None:
+        self.stop()
+
+    def _deploy(self, replicas: int, autoscaling: RayAutoscaling | None) -> None:
+        options: dict[str, Any] = {
+            "name": DEPLOYMENT,
+            "ray_actor_options": {"num_cpus": self._placement.num_cpus, "num_gpus": self._placement.num_gpus},
+            # A replica that runs calls one at a time takes one; a batching one takes what it can merge.
+            "max_ongoing_requests": max(1, self._max_queued) if self.batches else 1,
+            "max_queued_requests": -1,  # the bound is ours (Overloaded), counted before sending
+            # A replica removed by a scale has no new work routed to it: look for its end often.
+            "graceful_shutdown_wait_loop_s": 0.2,
+            "graceful_shutdown_timeout_s": STOP_TIMEOUT_S,
+        }
+        if autoscaling is not None:
+            options["autoscaling_config"] = autoscaling.config(replicas)
+        else:
+            options["num_replicas"] = replicas
+        deployment = serve.deployment(ModelReplica).options(**options)  # type: ignore[attr-defined]
+        # One code version for the runtime's life: Serve then changes only the replica count on a scale
+        # (keeping the copies it has) where a fresh version would replace every replica. ray==2.60.0
+        # offers no public way to say so; the contract cases catch a change.
+        deployment._version = self.app
+        self._handle = serve.run(
+            deployment.bind(self._build, self._batching), name=self.app, route_prefix=None
+        )
+        self._target = replicas
+        self._status = (0.0, 0)
+
+    def _admit(self, size: int) -> Any:
+        with self._drained:
+            if self._stopped:
+                raise Unavailable(UNLOADED)
+            if self._target == 0 or self._handle is None:
+                raise Unavailable(NO_REPLICAS)
+            # As in-process: the bound waits, and each replica holds one call beyond it.
+            ceiling = self._autoscaling.max_replicas if self._autoscaling else self._target
+            room = self._max_queued + (0 if self.batches else ceiling)
+            if self._pending + size > room:
+                raise Overloaded(
+                    f"Too many requests are waiting for this model ({self._pending}); retry shortly"
+                )
+            self._pending += size
+            return self._handle
+
+    def _answered(self, size: int) -> None:
+        with self._drained:
+            self._pending -= size
+            self._drained.notify_all()
+
+    def _wait_drained(self) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        with self._drained:
+            while self._pending > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.warning("%s: calls still running after %.0f s", self.app, STOP_TIMEOUT_S)
+                    return
+                self._drained.wait(left)
+
+    def _running(self) -> int:
+        checked, running = self._status
+        if time.monotonic() - checked < STATUS_TTL_S:
+            return running
+        try:
+            app = serve.status().applications[self.app]
+            states: dict[Any, int] = app.deployments[DEPLOYMENT].replica_states
+            running = int(states.get("RUNNING", 0))
+        except Exception:  # the controller is busy or the app is going: keep the last count
+            return running
+        self._status = (time.monotonic(), running)
+        return running
+
+    def _lost(self, error: Exception) -> InferhouseError:
+        if self._stopped or self._target == 0:
+            return Unavailable(UNLOADED)
+        log.warning("a call to %s failed in Ray: %s", self.app, error)
+        return BackendFailure(f"The replica serving this request failed: {type(error).__name__}")
+
+
+@dataclass(frozen=True)
+class _Facts:
+    dimension: int
+    max_input_length: int
+    normalizes: bool
+    prompts: dict[str, str]
+    dtype: str
+
+
+def _facts_of(backend: EmbeddingBackend) -> _Facts:
+    return _Facts(
+        backend.dimension, backend.max_input_length, backend.normalizes, dict(backend.prompts), backend.dtype
+    )
+
+
+def start_ray(
+    app: str,
+    build: Callable[[], M],
+    replicas: int,
+    *,
+    max_queued: int,
+    placement: RayPlacement,
+    autoscaling: RayAutoscaling | None = None,
+    batching: dict[str, Any] | None = None,
+) -> RayRuntime[M]:
+    """A :class:`RayRuntime` whose ``replicas`` are loaded and ready (blocking)."""
+    return RayRuntime(
+        app,
+        build,
+        replicas,
+        max_queued=max_queued,
+        placement=placement,
+        autoscaling=autoscaling,
+        batching=batching,
+    )
