@@ -77,13 +77,14 @@ class TaskFamily:
 
 
 def _load_embedding(request: LoadRequest) -> Served:
-    model = request.config.model
+    # What the copies are built from, named one by one: a Ray replica gets ``build`` by value.
+    model, path, settings, device = request.config.model, request.path, request.settings, request.device
 
     def build() -> EmbeddingBackend:
         return load_embedding_backend(
-            request.path,
-            request.settings,
-            device=request.device,
+            path,
+            settings,
+            device=device,
             backend=model.backend,
             precision=model.precision,
             trust_remote_code=model.trust_remote_code,
@@ -117,27 +118,22 @@ def _load_generation(request: LoadRequest) -> Served:
 
 
 def _load_image(request: LoadRequest) -> Served:
-    model = request.config.model
+    model, path, device = request.config.model, request.path, _device(request)
+    precision = model.precision or request.settings.precision
 
     def build() -> TaskModel:
         return load_text_to_image(
-            request.path,
-            device=_device(request),
-            precision=model.precision or request.settings.precision,
-            env=model.env,
-            trust_remote_code=model.trust_remote_code,
+            path, device=device, precision=precision, env=model.env, trust_remote_code=model.trust_remote_code
         )
 
     return _pipeline(request, build)
 
 
 def _load_pipeline(request: LoadRequest) -> Served:
-    model = request.config.model
+    model, path, task, device = request.config.model, request.path, request.task, _device(request)
 
     def build() -> TaskModel:
-        return load_task_model(
-            request.path, request.task, trust_remote_code=model.trust_remote_code, device=_device(request)
-        )
+        return load_task_model(path, task, trust_remote_code=model.trust_remote_code, device=device)
 
     return _pipeline(request, build)
 
@@ -165,8 +161,10 @@ def _in_model_env(request: LoadRequest, build: Callable[[], M]) -> Callable[[], 
     """``build`` applying the endpoint's ``model.env``: a copy added when the runtime scales up loads
     as the first ones did."""
 
+    env, path = request.config.model.env, request.path
+
     def build_in_env() -> M:
-        with model_env(request.config.model.env, request.path):
+        with model_env(env, path):
             return build()
 
     return build_in_env
