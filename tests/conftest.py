@@ -20,6 +20,25 @@ CACHED_ID = "inferhouse-tests/cached-bert"
 ENDPOINT_MODEL_ID = "inferhouse-tests/endpoint-bert"
 
 
+RAY_FIXTURES = {"ray_local", "ray_cluster"}
+POSTGRES_FIXTURES = {"postgres_server"}
+RAY_PARAMETERS = {"ray", "ray-batching"}
+POSTGRES_PARAMETERS = {"postgres", "pgvector"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the real engines it starts, so a group runs alone (``-m ray``, ``-m postgres``)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        values = callspec.params.values() if callspec else ()
+        parameters = {value for value in values if isinstance(value, str)}
+        if fixtures & RAY_FIXTURES or parameters & RAY_PARAMETERS:
+            item.add_marker(pytest.mark.ray)
+        if fixtures & POSTGRES_FIXTURES or parameters & POSTGRES_PARAMETERS:
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_sentence_model(tmp_path_factory.mktemp("models") / "tiny")

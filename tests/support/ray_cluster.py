@@ -43,3 +43,36 @@ def local_ray() -> Iterator[None]:
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def cluster_env() -> dict[str, str]:
+    """``ray_env`` plus what keeps a multi-node cluster on loopback: without it Ray swaps 127.0.0.1 for
+    the host's interface address when nodes register."""
+    return {**ray_env(), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+@contextmanager
+def two_node_cluster(head_cpus: int = 2, worker_cpus: int = 3) -> Iterator[str]:
+    """A head and a worker node, each its own set of processes (``ray.cluster_utils.Cluster``), both on
+    127.0.0.1; yields the head's GCS address for servers to join. This process does not connect."""
+    from ray.cluster_utils import Cluster
+
+    saved = {key: os.environ.get(key) for key in cluster_env()}
+    os.environ.update(cluster_env())  # the node processes inherit it
+    node = {"object_store_memory": OBJECT_STORE_BYTES, "node_ip_address": "127.0.0.1"}
+    cluster = Cluster(
+        initialize_head=True,
+        connect=False,
+        head_node_args={**node, "num_cpus": head_cpus, "include_dashboard": False},
+    )
+    try:
+        cluster.add_node(**node, num_cpus=worker_cpus)
+        cluster.wait_for_nodes()
+        yield cluster.address
+    finally:
+        cluster.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

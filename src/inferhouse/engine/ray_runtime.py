@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
 
+import ray.exceptions
 from ray import serve
 
 from inferhouse.engine.backends.base import EmbeddingBackend, ModelFacts, TruncationDirection
@@ -35,6 +36,8 @@ from inferhouse.engine.roster import NO_REPLICAS, STOP_TIMEOUT_S
 from inferhouse.engine.runtime import Call, RuntimeHealth
 from inferhouse.engine.work_queue import UNLOADED
 from inferhouse.errors import BackendFailure, InferhouseError, Overloaded, Unavailable
+
+REPLICA_DIED = "The replica serving this request stopped before answering; send it again (another serves it)"
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +324,8 @@ class RayRuntime(Generic[M]):
         if self._stopped or self._target == 0:
             return Unavailable(UNLOADED)
         log.warning("a call to %s failed in Ray: %s", self.app, error)
+        if isinstance(error, ray.exceptions.RayActorError):  # its process died: Serve starts another
+            return Unavailable(REPLICA_DIED)
         return BackendFailure(f"The replica serving this request failed: {type(error).__name__}")
 
 
