@@ -50,7 +50,11 @@ class Loader:
         copies = config.compute.replicas
         runner = start_threads(self.build, copies, max_queued=256, name=config.name)
         deployment = Deployment(
-            config.with_task("custom"), Path("."), Pipeline(runner), budget=budget, copy_bytes=COPY_BYTES
+            config.with_task("custom"),
+            Path("."),
+            Pipeline(runner, ranks=False),
+            budget=budget,
+            copy_bytes=COPY_BYTES,
         )
         budget.reserve(deployment, COPY_BYTES * copies, copies)
         return deployment

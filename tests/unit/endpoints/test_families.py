@@ -58,7 +58,9 @@ class Echo:
 def _pipeline(name: str = "echo", *, serverless: bool = False) -> Deployment:
     runner: ReplicaRunner[Any] = ReplicaRunner([Echo()], max_queued=4, name=name)
     config = EndpointConfig(name, ModelConfig("org/echo", task="text-classification"))
-    return Deployment(config, Path("."), Pipeline(runner), family="pipeline", serverless=serverless)
+    return Deployment(
+        config, Path("."), Pipeline(runner, ranks=False), family="pipeline", serverless=serverless
+    )
 
 
 async def test_a_deployment_offers_its_familys_operations_and_refuses_the_rest() -> None:
@@ -83,7 +85,7 @@ async def test_a_deployment_offers_its_familys_operations_and_refuses_the_rest()
         with pytest.raises(TaskMismatch, match="text generation needs a text-generation"):
             deployment.text_generator()
         with pytest.raises(TaskMismatch):
-            deployment.embedding_backend()
+            deployment.embedding_facts()
     finally:
         deployment.close()
 

@@ -52,7 +52,9 @@ class Loader:
             raise ModelNotFound(f"Model {config.model.repository} not found")
         self.loads += 1
         runner = ReplicaRunner([Echo(self.loads)], max_queued=16, name=config.name)
-        deployment = Deployment(config.with_task(config.model.task or "custom"), Path("."), Pipeline(runner))
+        deployment = Deployment(
+            config.with_task(config.model.task or "custom"), Path("."), Pipeline(runner, ranks=False)
+        )
         original_close = deployment.close
 
         def close() -> None:

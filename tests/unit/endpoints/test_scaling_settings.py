@@ -121,7 +121,7 @@ class GatedLoader:
     ) -> Deployment:
         self.gate.wait(10)
         runner = ReplicaRunner([lambda body: {"echo": body["inputs"]}], max_queued=4)
-        return Deployment(config.with_task("custom"), Path("."), Pipeline(runner))
+        return Deployment(config.with_task("custom"), Path("."), Pipeline(runner, ranks=False))
 
 
 async def test_a_cold_call_waits_up_to_its_scale_up_timeout(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ async def test_serverless_models_load_with_the_servers_backend_choice(
     )
     try:
         async with serverless.serving(TINY_ID, wait=True) as deployment:
-            assert isinstance(deployment.embedding_backend(), served)
+            assert isinstance(deployment.embedding_facts(), served)
             embedded = await deployment.embed(["a happy dog", "x"], EmbedOptions())
         assert embedded.vectors.shape == (2, 32)
     finally:
@@ -68,7 +68,7 @@ def test_an_endpoint_asks_for_its_precision_in_its_env(tmp_path: Path, tiny_mode
         load_deployment(deploy("fp8"), settings, Metrics(), MemoryBudget(None))
     deployment = load_deployment(deploy(" BFloat16 "), settings, Metrics(), MemoryBudget(None))
     try:
-        assert deployment.embedding_backend().dtype == "bfloat16"
+        assert deployment.embedding_facts().dtype == "bfloat16"
     finally:
         deployment.close()
 
