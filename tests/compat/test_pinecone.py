@@ -143,10 +143,13 @@ def test_dimension_mismatch_writes_nothing(
 def pinecone7_python() -> Path:
     """A virtual environment with the 7.x client, made once and kept (it only needs the package index)."""
     python = PINECONE7_ENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PINECONE7_ENV)], check=True)
-        pins = ROOT / "requirements" / "pinecone7.txt"
+    pins = ROOT / "requirements" / "pinecone7.txt"
+    # The stamp is written last, so an install that was cut short is redone rather than trusted.
+    stamp = PINECONE7_ENV / ".installed"
+    if not stamp.exists() or stamp.read_text() != pins.read_text():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PINECONE7_ENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(pins)], check=True)
+        stamp.write_text(pins.read_text())
     return python
 
 
