@@ -3,13 +3,14 @@
     python benchmarks/embed_runtimes.py [--sentences 768] [--rounds 3] [--out FILE.json]
 
 Two servers run side by side on this machine, each with the bundled all-MiniLM-L6-v2 as its default
-endpoint and the embedding cache off: one with ``INFERHOUSE_RUNTIME=inprocess`` (the default), one with
-``INFERHOUSE_RUNTIME=ray`` on a Ray cluster it starts itself (``INFERHOUSE_RAY_ADDRESS=local``), both on
-the torch backend so only the runtime differs. The same clients drive both (16 clients x 1 sentence,
-4 clients x 64 sentences per request) in interleaved rounds; each row is the median round, and the ratio
-is the median of the per-round ratios to in-process. What the Ray row costs is the handle call, the
-pickling of inputs and vectors between processes, and Ray's own processes on the same cores; what it
-buys is replicas on other machines, which one machine cannot show.
+endpoint, the embedding cache and load shedding off: one with ``INFERHOUSE_RUNTIME=inprocess`` (the
+default), one with ``INFERHOUSE_RUNTIME=ray`` on a Ray cluster it starts itself
+(``INFERHOUSE_RAY_ADDRESS=local``), both on the torch backend so only the runtime differs. The same
+clients drive both (16 clients x 1 sentence, 4 clients x 64 sentences per request) in interleaved
+rounds; each row is the median round, and the ratio is the median of the per-round ratios to
+in-process. What the Ray row costs is the handle call, the pickling of inputs and vectors between
+processes, and Ray's own processes on the same cores; what it buys is replicas on other machines,
+which one machine cannot show.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import asyncio
 import json
 import os
 import platform
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.server import RunningServer, start_server
 
@@ -37,7 +41,8 @@ RUNTIMES = {
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     },
 }
-COMMON = {"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "torch"}
+# No shedding: every request is served, so both rows count the same work.
+COMMON = {"INFERHOUSE_CACHE_BYTES": "0", "INFERHOUSE_BACKEND": "torch", "INFERHOUSE_MAX_QUEUE_SECONDS": "0"}
 
 
 def main() -> None:

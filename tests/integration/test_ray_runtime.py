@@ -24,6 +24,7 @@ from tests.support.server import RunningServer, start_server
 API = "/v2/endpoint/local"
 DEADLINE_S = 60.0
 WHERE_HANDLER = """
+import logging
 import os
 import time
 
@@ -33,6 +34,7 @@ import ray
 class EndpointHandler:
     def __init__(self, path):
         self.node = ray.get_runtime_context().get_node_id()
+        logging.getLogger("where").info("the where handler is loaded")
 
     def __call__(self, data):
         if data.get("parameters", {}).get("exit"):
@@ -156,6 +158,10 @@ def test_replicas_of_one_endpoint_serve_from_both_nodes(server: RunningServer, w
         if len(nodes) == 2:
             break
     assert len(nodes) == 2, f"every call was served on {nodes}"
+    # What the replica logged while loading, in its own process, is in the endpoint's logs.
+    logs = requests.get(f"{server.url}{API}/spread/logs", headers=server.headers, timeout=30).text
+    assert "where: the where handler is loaded" in logs
+    assert "replica ready on Ray node" in logs
 
 
 def test_a_burst_scales_the_deployment_up_and_quiet_scales_it_down(

@@ -1,26 +1,22 @@
 """Replicas as a Ray Serve deployment: the :class:`~inferhouse.engine.runtime.Runtime` for a cluster.
 
-Each runtime is one Serve application of one deployment, :class:`ModelReplica`, whose replicas Ray
-places on the cluster's nodes. A replica builds its copy of the model with the same ``build`` callable
-the in-process runtimes use (shipped to it by value), and the API server calls it through a deployment
-handle, with no HTTP hop. A call is the same ``work(model)`` function as in-process; embedding replicas
-hold a :class:`~inferhouse.engine.batcher.Batcher` of their own, so concurrent requests routed to one
-replica share forward passes exactly as they do in this process.
+Each runtime is one Serve application of one deployment, whose replicas (what runs in them lives in
+:mod:`inferhouse.engine.ray_replica`) Ray places on the cluster's nodes. The API server calls them through
+a deployment handle, with no HTTP hop; a call is the same ``work(model)`` function as in-process.
 
-Errors keep the runtime contract: the project's own errors cross the process boundary as they are, any
-other exception of a call becomes a :class:`BackendFailure` for that caller only, a full queue (counted
-here, per API server) is :class:`Overloaded`, and a stopped or scaled-to-zero runtime is
-:class:`Unavailable`. With :class:`RayAutoscaling`, Ray Serve moves the replicas between its bounds on
-the ongoing requests of every API server that calls them; :meth:`RayRuntime.scale` fixes the count.
+Errors keep the runtime contract: a replica answers with an ``Outcome`` that carries its error, a replica
+process that died is :class:`Unavailable` (send it again), a full queue (counted here, per API server) is
+:class:`Overloaded`, and a stopped or scaled-to-zero runtime is :class:`Unavailable`. With
+:class:`RayAutoscaling`, Ray Serve moves the replicas between its bounds on the ongoing requests of every
+API server that calls them; :meth:`RayRuntime.scale` fixes the count.
 
-``ray`` is imported only here and in :mod:`inferhouse.engine.ray_cluster` (the extra ``inferhouse[ray]``).
+``ray`` is imported only here, in :mod:`~inferhouse.engine.ray_replica` and in
+:mod:`~inferhouse.engine.ray_cluster` (the extra ``inferhouse[ray]``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import pickle
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,8 +26,9 @@ from typing import Any, Generic, TypeVar
 import ray.exceptions
 from ray import serve
 
-from inferhouse.engine.backends.base import EmbeddingBackend, ModelFacts, TruncationDirection
-from inferhouse.engine.batcher import Batcher, BatchOutput
+from inferhouse.engine.backends.base import ModelFacts, TruncationDirection
+from inferhouse.engine.batcher import BatchOutput
+from inferhouse.engine.ray_replica import ModelReplica, Outcome, facts_of
 from inferhouse.engine.roster import NO_REPLICAS, STOP_TIMEOUT_S
 from inferhouse.engine.runtime import Call, RuntimeHealth
 from inferhouse.engine.work_queue import UNLOADED
@@ -47,6 +44,8 @@ R = TypeVar("R")
 DEPLOYMENT = "model"  # the one deployment of each application
 # How long a cached count of running replicas is trusted (it is a call to the Serve controller).
 STATUS_TTL_S = 1.0
+# Lines a replica logged while loading are logged again here, where the endpoint's logs collect them.
+replica_log = logging.getLogger("inferhouse.ray.replica")
 
 
 @dataclass(frozen=True)
@@ -69,70 +68,6 @@ class RayAutoscaling:
 
     def config(self, initial: int) -> dict[str, Any]:
         return asdict(self) | {"initial_replicas": initial}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a replica answers: the value, or the error to raise in the caller."""
-
-    value: Any = None
-    error: InferhouseError | None = None
-
-    def unwrap(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-def _failure(error: BaseException) -> Outcome:
-    if isinstance(error, InferhouseError):
-        try:
-            pickle.dumps(error)
-        except Exception:  # an error carrying something that cannot cross: keep its kind's message
-            return Outcome(error=BackendFailure(error.message))
-        return Outcome(error=error)
-    log.exception("a call failed", exc_info=error)
-    reason = f"{type(error).__name__}: {error}"[:300]
-    return Outcome(error=BackendFailure(f"The model failed on this input: {reason}"))
-
-
-def _attempt(work: Callable[[Any], Any], model: Any) -> Outcome:
-    try:
-        return Outcome(work(model))
-    except Exception as error:
-        return _failure(error)
-
-
-class ModelReplica:
-    """One replica of the Serve deployment (runs in a Ray worker): a copy of the model, and for
-    embedding models a batcher that merges the requests routed here into shared passes."""
-
-    def __init__(self, build: Callable[[], Any], batching: dict[str, Any] | None) -> None:
-        self._model = build()
-        self._batcher = Batcher([self._model], build=None, **batching) if batching is not None else None
-
-    async def run(self, work: Callable[[Any], Any]) -> Outcome:
-        if self._batcher is not None:
-            try:
-                return Outcome(await self._batcher.call(work))
-            except Exception as error:
-                return _failure(error)
-        # Off the replica's event loop, so Serve keeps answering health checks during a long call.
-        return await asyncio.to_thread(_attempt, work, self._model)
-
-    async def embed(
-        self, texts: list[str], direction: TruncationDirection, allow_truncation: bool
-    ) -> Outcome:
-        assert self._batcher is not None, "embed is only routed to embedding replicas"
-        try:
-            return Outcome(await self._batcher.embed(texts, direction, allow_truncation))
-        except Exception as error:
-            return _failure(error)
-
-    def __del__(self) -> None:
-        batcher = getattr(self, "_batcher", None)
-        if batcher is not None:
-            batcher.close()
 
 
 class RayRuntime(Generic[M]):
@@ -169,6 +104,7 @@ class RayRuntime(Generic[M]):
         self._handle: Any = None
         self._status: tuple[float, int] = (0.0, 0)
         self._deploy(replicas, autoscaling)
+        self._relay_load_log()
 
     @property
     def replicas(self) -> int:
@@ -207,7 +143,7 @@ class RayRuntime(Generic[M]):
 
     def facts(self) -> ModelFacts:
         """What callers need to know of an embedding model (dimension, prompts, ...), asked of a replica."""
-        outcome: Outcome = self._handle.run.remote(_facts_of).result()
+        outcome: Outcome = self._handle.run.remote(facts_of).result()
         facts: ModelFacts = outcome.unwrap()
         return facts
 
@@ -229,7 +165,10 @@ class RayRuntime(Generic[M]):
                 serve.delete(self.app)
                 self._handle = None
                 return
+            cold = self._handle is None
             self._deploy(n, None)
+            if cold:
+                self._relay_load_log()
 
     def health(self) -> RuntimeHealth:
         return RuntimeHealth(self.replicas, self._pending, self._stopped)
@@ -275,6 +214,19 @@ class RayRuntime(Generic[M]):
         )
         self._target = replicas
         self._status = (0.0, 0)
+
+    def _relay_load_log(self) -> None:
+        """Log here what one replica logged while loading; it runs in the endpoint's load, so the
+        endpoint's logs file these lines as they file an in-process load's."""
+        if self._handle is None or self._target == 0:
+            return
+        try:
+            lines: list[str] = self._handle.load_log.remote().result()
+        except Exception:  # the replica went meanwhile: its lines are lost, not the endpoint
+            log.warning("%s: could not read a replica's load log", self.app, exc_info=True)
+            return
+        for line in lines:
+            replica_log.info("%s", line)
 
     def _admit(self, size: int) -> Any:
         with self._drained:
@@ -327,21 +279,6 @@ class RayRuntime(Generic[M]):
         if isinstance(error, ray.exceptions.RayActorError):  # its process died: Serve starts another
             return Unavailable(REPLICA_DIED)
         return BackendFailure(f"The replica serving this request failed: {type(error).__name__}")
-
-
-@dataclass(frozen=True)
-class _Facts:
-    dimension: int
-    max_input_length: int
-    normalizes: bool
-    prompts: dict[str, str]
-    dtype: str
-
-
-def _facts_of(backend: EmbeddingBackend) -> _Facts:
-    return _Facts(
-        backend.dimension, backend.max_input_length, backend.normalizes, dict(backend.prompts), backend.dtype
-    )
 
 
 def start_ray(
