@@ -98,7 +98,8 @@ def test_an_edit_is_a_compare_and_set_on_the_revision(stores: Stores) -> None:
     created = _endpoint("edited")
     first = stores.endpoints.edit(created, None)
     (found,) = stores.endpoints.load_all()
-    assert found.revision == first and first != ""
+    assert found.revision == first
+    assert first != ""
     assert found.to_json() == created.to_json() | {"revision": first}
     paused = _endpoint("edited", State.PAUSED)
     second = stores.endpoints.edit(paused, first)
@@ -112,7 +113,8 @@ def test_a_stale_edit_is_a_conflict_and_changes_nothing(stores: Stores) -> None:
     second = stores.endpoints.edit(_endpoint("raced", State.PAUSED), first)
     with pytest.raises(Conflict) as raised:
         stores.endpoints.edit(_endpoint("raced", State.SCALED_TO_ZERO), first)
-    assert raised.value.status_code == 409 and raised.value.kind == "conflict"
+    assert raised.value.status_code == 409
+    assert raised.value.kind == "conflict"
     with pytest.raises(AlreadyExists):  # expecting none: the name is taken
         stores.endpoints.edit(_endpoint("raced"), None)
     (found,) = stores.endpoints.load_all()
@@ -149,10 +151,12 @@ def test_of_edits_racing_from_one_revision_exactly_one_wins(open_stores: Callabl
 
     created = race(None, State.PENDING)
     winners = [outcome for outcome in created if isinstance(outcome, str)]
-    assert len(winners) == 1 and created.count(AlreadyExists) == 7
+    assert len(winners) == 1
+    assert created.count(AlreadyExists) == 7
     paused = race(winners[0], State.PAUSED)
     won = [outcome for outcome in paused if isinstance(outcome, str)]
-    assert len(won) == 1 and paused.count(Conflict) == 7
+    assert len(won) == 1
+    assert paused.count(Conflict) == 7
     assert [row.revision for row in opened[1].endpoints.load_all()] == won
 
 
