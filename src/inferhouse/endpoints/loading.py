@@ -25,7 +25,7 @@ from inferhouse.errors import InferhouseError
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 
-log = logging.getLogger("inferhouse.endpoints.manager")
+log = logging.getLogger(__name__)
 
 DeploymentLoader = Callable[[EndpointConfig, Settings, Metrics, MemoryBudget], Deployment]
 
@@ -34,6 +34,8 @@ _DEFAULT_ESTIMATED_LOAD_SECONDS = 10.0
 
 
 class EndpointLoading:
+    """What the manager builds on: each endpoint's load, deployment and state on this server."""
+
     def __init__(
         self,
         settings: Settings,
