@@ -4,7 +4,8 @@ would call it), and a change made from a revision another changed since is refus
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,15 @@ import pytest
 
 from inferhouse.endpoints.config import ModelConfig, State
 from inferhouse.endpoints.manager import EndpointManager
+from inferhouse.endpoints.postgres_store import PostgresEndpointStore
+from inferhouse.endpoints.shared import EndpointFollower
 from inferhouse.endpoints.sqlite_store import SqliteEndpointStore
 from inferhouse.errors import AlreadyExists, Conflict, EndpointPaused
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 from inferhouse.storage import Database
+from inferhouse.storage.postgres import PostgresDatabase
+from tests.support.postgres import PostgresServer
 from tests.unit.endpoints.test_manager import Clock, Loader, _call, _config
 
 
@@ -143,3 +148,53 @@ async def test_a_failure_on_one_server_stays_its_own(pair: tuple[Server, Server]
     await one.follow()
     assert other.manager.get("half").status.state is State.RUNNING
     assert (await _call(one.manager, "half"))["generation"] == 1
+
+
+async def test_on_postgresql_the_follower_catches_up_after_its_listening_connection_is_lost(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """The follower wired as app.py wires it: a change announced is followed at once, and one made while
+    its listening connection was down is followed once the connection is back."""
+    import psycopg
+
+    url = postgres_server.database_for(str(tmp_path))
+    settings = Settings(data_dir=tmp_path, idle_check_seconds=3600)
+    databases = [PostgresDatabase(url), PostgresDatabase(url)]
+    one, other = (
+        EndpointManager(
+            settings, PostgresEndpointStore(db), Metrics(), loader=Loader(), clock=Clock(), shared=True
+        )
+        for db in databases
+    )
+    follower = EndpointFollower(other, PostgresEndpointStore(databases[1]), asyncio.get_running_loop())
+    try:
+        databases[1].watch("endpoints", follower.changed)
+        await one.start()
+        await other.start()
+        follower.start()
+        await one.create(_config("heard"))
+        assert await _soon(lambda: "heard" in other.names())
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = %s AND query LIKE 'LISTEN%%'",
+                (url.rsplit("/", 1)[1],),
+            )
+        await one.pause("heard")  # announced while no one listens on the other's side
+        await one.create(_config("missed"))
+        assert await _soon(lambda: "missed" in other.names())
+        assert other.get("heard").status.state is State.PAUSED
+    finally:
+        follower.stop()
+        await one.close()
+        await other.close()
+        for db in databases:
+            db.close()
+
+
+async def _soon(check: Callable[[], bool], seconds: float = 10) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return check()
