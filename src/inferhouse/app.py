@@ -25,6 +25,7 @@ from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConf
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.endpoints.serving import Resolver
+from inferhouse.endpoints.shared import EndpointFollower
 from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.inference.services.hugging_face import HuggingFaceService
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> FastAPI:
         await asyncio.to_thread(secure_data_dir, settings.data_dir)
         stores = await asyncio.to_thread(open_stores, settings)
         tokens = TokenStore(stores.tokens, settings.admin_token)
-        endpoints = EndpointManager(settings, stores.endpoints, metrics)
+        shared = stores.backend == "postgresql"  # other servers may share the endpoints
+        endpoints = EndpointManager(settings, stores.endpoints, metrics, shared=shared)
         serverless = ServerlessModels(settings, metrics, endpoints.budget)
         serving = Resolver(endpoints, serverless)
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
@@ -99,7 +101,12 @@ def create_app(settings: Settings) -> FastAPI:
             settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
         )
         _announce_auth(settings, tokens)
+        follower = EndpointFollower(endpoints, stores.endpoints, loop)
+        if shared:  # listening before the rows are read: no change is missed in between
+            stores.watch("endpoints", follower.changed)
         await endpoints.start(declared_endpoints(settings))
+        if shared:
+            follower.start()
         for record in endpoints:
             config = record.config
             log.info(
@@ -112,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            follower.stop()
             await remote.aclose()
             await endpoints.close()
             await serverless.close()

@@ -20,6 +20,7 @@ whose details stay in the server log.
     │   └── ModelNotFound
     ├── MethodNotAllowed          405  method_not_allowed
     ├── AlreadyExists             409  already_exists
+    ├── Conflict                  409  conflict  (changed by another server since this one read it)
     ├── PayloadTooLarge           413  payload_too_large
     ├── ValidationFailed          422  validation
     │   ├── TooManyInputs
@@ -138,6 +139,14 @@ class AlreadyExists(InferhouseError):
 
     status_code = 409
     kind = "already_exists"
+
+
+class Conflict(InferhouseError):
+    """The thing changed since this server last read it (another server sharing its database changed it
+    first); nothing was changed: read it again and retry."""
+
+    status_code = 409
+    kind = "conflict"
 
 
 class PayloadTooLarge(InferhouseError):

@@ -4,7 +4,9 @@ says so, and no token or secret is ever held in plain text."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,7 +21,7 @@ from inferhouse.endpoints.config import (
     State,
     StoredEndpoint,
 )
-from inferhouse.errors import AlreadyExists
+from inferhouse.errors import AlreadyExists, Conflict
 from inferhouse.inference.config import InferenceConfig, TaskType
 from inferhouse.inference.secrets import SecretBox
 from inferhouse.vectors.catalog import to_document
@@ -90,6 +92,90 @@ def test_deleting_an_endpoint_forgets_it_and_a_missing_one_is_no_error(stores: S
     stores.endpoints.delete("gone")
     stores.endpoints.delete("never-stored")
     assert [record.config.name for record in stores.endpoints.load_all()] == ["kept"]
+
+
+def test_an_edit_is_a_compare_and_set_on_the_revision(stores: Stores) -> None:
+    created = _endpoint("edited")
+    first = stores.endpoints.edit(created, None)
+    (found,) = stores.endpoints.load_all()
+    assert found.revision == first
+    assert first != ""
+    assert found.to_json() == created.to_json() | {"revision": first}
+    paused = _endpoint("edited", State.PAUSED)
+    second = stores.endpoints.edit(paused, first)
+    assert second not in ("", first)
+    (found,) = stores.endpoints.load_all()
+    assert (found.status.state, found.revision) == (State.PAUSED, second)
+
+
+def test_a_stale_edit_is_a_conflict_and_changes_nothing(stores: Stores) -> None:
+    first = stores.endpoints.edit(_endpoint("raced"), None)
+    second = stores.endpoints.edit(_endpoint("raced", State.PAUSED), first)
+    with pytest.raises(Conflict) as raised:
+        stores.endpoints.edit(_endpoint("raced", State.SCALED_TO_ZERO), first)
+    assert raised.value.status_code == 409
+    assert raised.value.kind == "conflict"
+    with pytest.raises(AlreadyExists):  # expecting none: the name is taken
+        stores.endpoints.edit(_endpoint("raced"), None)
+    (found,) = stores.endpoints.load_all()
+    assert (found.status.state, found.revision) == (State.PAUSED, second)
+
+
+def test_an_edit_of_a_deleted_endpoint_is_a_conflict_and_a_new_one_never_repeats_a_revision(
+    stores: Stores,
+) -> None:
+    first = stores.endpoints.edit(_endpoint("again"), None)
+    stores.endpoints.delete("again")
+    with pytest.raises(Conflict):
+        stores.endpoints.edit(_endpoint("again", State.PAUSED), first)
+    assert stores.endpoints.load_all() == []
+    recreated = stores.endpoints.edit(_endpoint("again"), None)
+    assert recreated != first  # a server still holding the first one sees a change
+
+
+def test_of_edits_racing_from_one_revision_exactly_one_wins(open_stores: Callable[[], Stores]) -> None:
+    """Two processes' stores on one database, four threads each: one create and one edit win each race."""
+    opened = [open_stores(), open_stores()]
+    barrier = threading.Barrier(8)
+
+    def race(expected: str | None, state: State) -> list[str | type[Exception]]:
+        def edit(stores: Stores) -> str | type[Exception]:
+            barrier.wait(10)
+            try:
+                return stores.endpoints.edit(_endpoint("raced", state), expected)
+            except (AlreadyExists, Conflict) as lost:
+                return type(lost)
+
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(edit, [opened[n % 2] for n in range(8)]))
+
+    created = race(None, State.PENDING)
+    winners = [outcome for outcome in created if isinstance(outcome, str)]
+    assert len(winners) == 1
+    assert created.count(AlreadyExists) == 7
+    paused = race(winners[0], State.PAUSED)
+    won = [outcome for outcome in paused if isinstance(outcome, str)]
+    assert len(won) == 1
+    assert paused.count(Conflict) == 7
+    assert [row.revision for row in opened[1].endpoints.load_all()] == won
+
+
+def test_a_row_saved_before_revisions_is_edited_from_the_empty_revision(stores: Stores) -> None:
+    stores.endpoints.save(_endpoint("older"))
+    (found,) = stores.endpoints.load_all()
+    assert found.revision == ""
+    revision = stores.endpoints.edit(_endpoint("older", State.PAUSED), "")
+    assert [row.revision for row in stores.endpoints.load_all()] == [revision]
+
+
+def test_saving_keeps_the_revision_the_record_carries(stores: Stores) -> None:
+    revision = stores.endpoints.edit(_endpoint("kept-revision"), None)
+    running = _endpoint("kept-revision", State.RUNNING)
+    running.revision = revision
+    stores.endpoints.save(running)
+    (found,) = stores.endpoints.load_all()
+    assert (found.status.state, found.revision) == (State.RUNNING, revision)
+    assert stores.endpoints.edit(_endpoint("kept-revision", State.PAUSED), revision) != revision
 
 
 # -- inference configurations ---------------------------------------------------------------------------

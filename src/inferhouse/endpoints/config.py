@@ -169,9 +169,13 @@ class StoredEndpoint:
     # The id of the token that created it (see Principal.id); None for endpoints declared in the settings
     # or stored before creators were recorded: only an admin manages those.
     creator: str | None = None
+    # Which stored version this is, set by the store at each edit (``EndpointStore.edit``); "" for one
+    # stored before revisions were kept.
+    revision: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "revision": self.revision,
             "creator": self.creator,
             "config": config_to_json(self.config),
             "serving": config_to_json(self.serving) if self.serving else None,
@@ -190,6 +194,7 @@ class StoredEndpoint:
             config=config_from_json(raw["config"]),
             serving=config_from_json(raw["serving"]) if raw.get("serving") else None,
             creator=raw.get("creator"),
+            revision=raw.get("revision") or "",
             status=EndpointStatus(
                 state=State(status["state"]),
                 message=status.get("message"),
@@ -197,6 +202,10 @@ class StoredEndpoint:
                 updated_at=status["updatedAt"],
             ),
         )
+
+    def copy(self) -> StoredEndpoint:
+        """A copy whose status can change without changing this one's."""
+        return replace(self, status=replace(self.status))
 
 
 def config_to_json(config: EndpointConfig) -> dict[str, Any]:

@@ -7,7 +7,6 @@ deployment it started on until it finishes, so an update or an unload never drop
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -17,8 +16,8 @@ from functools import partial
 
 from inferhouse.auth import Principal
 from inferhouse.endpoints.access import check_call
-from inferhouse.endpoints.autoscale import Autoscaler, autoscale_forever
-from inferhouse.endpoints.budget import MemoryBudget
+from inferhouse.endpoints.autoscale import autoscale_forever
+from inferhouse.endpoints.book import EndpointBook
 from inferhouse.endpoints.config import (
     RESTARTED_STATES,
     SERVING_STATES,
@@ -26,18 +25,18 @@ from inferhouse.endpoints.config import (
     EndpointStatus,
     State,
     StoredEndpoint,
-    now_iso,
 )
-from inferhouse.endpoints.deployment import Deployment, load_deployment, retire_loaded
+from inferhouse.endpoints.deployment import Deployment, load_deployment
 from inferhouse.endpoints.families import check_task
-from inferhouse.endpoints.idle import IdleWatch, reap_forever
-from inferhouse.endpoints.logs import EndpointLogs, current_endpoint
+from inferhouse.endpoints.idle import reap_forever
+from inferhouse.endpoints.loading import DeploymentLoader, EndpointLoading
+from inferhouse.endpoints.reconcile import Action, Held, plan
 from inferhouse.endpoints.store import EndpointStore
 from inferhouse.errors import (
     AlreadyExists,
     BadRequest,
+    Conflict,
     EndpointFailed,
-    EndpointNotFound,
     EndpointPaused,
     InferhouseError,
     ModelLoading,
@@ -47,13 +46,8 @@ from inferhouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DeploymentLoader = Callable[[EndpointConfig, Settings, Metrics, MemoryBudget], Deployment]
 
-# What a first 503 promises before this endpoint has been timed loading.
-_DEFAULT_ESTIMATED_LOAD_SECONDS = 10.0
-
-
-class EndpointManager:
+class EndpointManager(EndpointLoading):
     def __init__(
         self,
         settings: Settings,
@@ -62,20 +56,11 @@ class EndpointManager:
         *,
         loader: DeploymentLoader = load_deployment,
         clock: Callable[[], float] = time.monotonic,
+        shared: bool = False,
     ) -> None:
-        self._settings = settings
-        self._metrics = metrics
-        self._store = store
-        self._loader = loader
-        self._records: dict[str, StoredEndpoint] = {}
-        self._deployments: dict[str, Deployment] = {}
-        self._loads: dict[str, asyncio.Task[None]] = {}
-        self._idle = IdleWatch(clock)
-        self._load_seconds: dict[str, float] = {}
+        # shared: servers on one database follow what each other stores (follow, endpoints.reconcile)
+        super().__init__(settings, EndpointBook(store, metrics, shared=shared), metrics, loader, clock)
         self._loops: list[asyncio.Task[None]] = []  # the idle reaper and the autoscaler
-        self.budget = MemoryBudget(settings.endpoint_memory_bytes)
-        self.logs = EndpointLogs()
-        self._autoscaler = Autoscaler(settings, metrics, self.logs.add, clock)
         self.namespace = settings.namespace
 
     # -- start and stop ---------------------------------------------------------------------------
@@ -84,13 +69,12 @@ class EndpointManager:
         """Bring back every stored endpoint in its state, create the declared ones that are missing,
         and start loading all that should run; returns without waiting for the loads."""
         logging.getLogger().addHandler(self.logs)
-        for record in self._store.load_all():
-            self._records[record.config.name] = record
+        self._book.load()
         for config in declared:
-            if config.name not in self._records:
-                await self.create(config)
-            elif self._records[config.name].config.model.repository != config.model.repository:
-                await self.update(config.name, replace(self._records[config.name].config, model=config.model))
+            try:
+                await self._declare(config)
+            except (AlreadyExists, Conflict):  # another server on the database was first: now followed
+                await self._declare(config)
         for name, record in self._records.items():
             if record.status.state in RESTARTED_STATES and name not in self._loads:
                 self._start_load(name, record.serving or record.config)
@@ -101,10 +85,12 @@ class EndpointManager:
             asyncio.create_task(autoscale_forever(lambda: every.autoscale_interval_seconds, scale)),
         ]
 
-    async def wait_until_settled(self) -> None:
-        """Wait for every load in progress (tests and ``serve --wait``)."""
-        while self._loads:
-            await asyncio.wait(list(self._loads.values()))
+    async def _declare(self, config: EndpointConfig) -> None:
+        record = self._records.get(config.name)
+        if record is None:
+            await self.create(config)
+        elif record.config.model.repository != config.model.repository:
+            await self.update(config.name, replace(record.config, model=config.model))
 
     async def close(self) -> None:
         logging.getLogger().removeHandler(self.logs)
@@ -119,16 +105,13 @@ class EndpointManager:
     # -- what exists --------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[StoredEndpoint]:
-        return iter(list(self._records.values()))
+        return iter(self._book)
 
     def names(self) -> list[str]:
         return sorted(self._records)
 
     def get(self, name: str) -> StoredEndpoint:
-        record = self._records.get(name)
-        if record is None:
-            raise EndpointNotFound(f"Endpoint {name} not found")
-        return record
+        return self._book.get(name)
 
     def deployment(self, name: str) -> Deployment | None:
         return self._deployments.get(name)
@@ -164,9 +147,7 @@ class EndpointManager:
         if config.name in self._records:
             raise AlreadyExists(f"Endpoint {config.name} already exists")
         check_task(config.model.task)
-        record = StoredEndpoint(config, EndpointStatus(State.PENDING), creator=creator)
-        self._records[config.name] = record
-        self._save(record)
+        record = self._commit(StoredEndpoint(config, EndpointStatus(State.PENDING), creator=creator))
         self.logs.add(
             config.name, f"created: {config.model.repository} ({config.model.task or 'task from model'})"
         )
@@ -176,20 +157,18 @@ class EndpointManager:
     async def update(self, name: str, config: EndpointConfig) -> StoredEndpoint:
         record = self.get(name)
         check_task(config.model.task)
-        previous = record.config
-        record.config = config
         state = record.status.state
+        # Paused or scaled to zero, or a change that needs no reload: stored, it applies at the next start.
+        reload = state not in (State.PAUSED, State.SCALED_TO_ZERO) and config.needs_reload(record.config)
+        self._commit(self._book.next(name, config=config))
         self.logs.add(name, "configuration updated")
-        if state in (State.PAUSED, State.SCALED_TO_ZERO) or not config.needs_reload(previous):
-            self._save(record)  # takes effect on the next start
-        elif state in SERVING_STATES and name in self._deployments:
-            self._start_load(name, config, updating=True)
-        else:  # loading, pending or failed: start over with the new configuration
-            self._start_load(name, config)
+        if reload:  # while serving the old model keeps answering; loading, pending or failed start over
+            self._start_load(name, config, updating=state in SERVING_STATES and name in self._deployments)
         return record
 
     async def pause(self, name: str) -> StoredEndpoint:
         record = self.get(name)
+        self._commit(self._book.next(name, state=State.PAUSED))
         self._unload(name)
         self._set_state(record, State.PAUSED, None)
         self.logs.add(name, "paused")
@@ -200,6 +179,7 @@ class EndpointManager:
         if record.status.state in SERVING_STATES:
             raise BadRequest(f"Endpoint {name} is already running")
         if name not in self._loads:
+            self._commit(self._book.next(name, state=State.PENDING))
             self.logs.add(name, "resumed")
             self._start_load(name, record.config)
         return record
@@ -208,6 +188,7 @@ class EndpointManager:
         record = self.get(name)
         if record.status.state is State.PAUSED:
             raise BadRequest(f"Endpoint {name} is paused; resume it instead")
+        self._commit(self._book.next(name, state=State.SCALED_TO_ZERO))
         self._unload(name)
         self._set_state(record, State.SCALED_TO_ZERO, None)
         self.logs.add(name, "scaled to zero")
@@ -215,14 +196,51 @@ class EndpointManager:
 
     async def delete(self, name: str) -> None:
         self.get(name)
+        self._book.store.delete(name)
+        self._drop(name)
+        log.info("endpoint %s deleted", name)
+
+    def _drop(self, name: str) -> None:
         self._unload(name)
-        del self._records[name]
-        self._store.delete(name)
+        self._book.forget(name)
         self.logs.forget(name)
         self._idle.forget(name)
-        for state in State:
-            self._metrics.endpoint_state.labels(name, state.value).set(0)
-        log.info("endpoint %s deleted", name)
+
+    # -- following the stored endpoints ----------------------------------------------------------------
+
+    def _commit(self, row: StoredEndpoint) -> StoredEndpoint:
+        """Store a change (EndpointBook.commit); when another server changed the endpoint first, follow
+        what is stored before refusing, so that a retry starts from there."""
+        try:
+            return self._book.commit(row)
+        except (AlreadyExists, Conflict):
+            if self._book.shared:
+                self.follow(self._book.store.load_all())
+            raise
+
+    def follow(self, stored: list[StoredEndpoint]) -> None:
+        """Bring this server's endpoints in line with the rows servers on the same database stored."""
+        held = {
+            name: Held(
+                self._book.rows[name],
+                record.status.state,
+                name in self._deployments or name in self._loads,
+            )
+            for name, record in self._records.items()
+        }
+        for step in plan(held, stored):
+            if step.row is None:
+                self._drop(step.name)
+                log.info("endpoint %s deleted through another server", step.name)
+                continue
+            record = self._book.hold(step.row)
+            self.logs.add(step.name, f"changed through another server: {step.action.value}")
+            if step.action in (Action.START, Action.REPLACE):
+                self._start_load(step.name, step.row.config, updating=step.name in self._deployments)
+            elif step.action in (Action.PAUSE, Action.SCALE_TO_ZERO):
+                self._unload(step.name)
+                self._set_state(record, step.row.status.state, None)
+            self._observe_state(step.name)
 
     # -- serving -------------------------------------------------------------------------------------
 
@@ -290,9 +308,6 @@ class EndpointManager:
                 raise ModelLoading(record.config.model.repository, self.estimated_load_seconds(name))
             await asyncio.wait({load}, timeout=left)
 
-    def estimated_load_seconds(self, name: str) -> float:
-        return round(self._load_seconds.get(name, _DEFAULT_ESTIMATED_LOAD_SECONDS), 1)
-
     # -- scale to zero --------------------------------------------------------------------------------
 
     def reap_idle(self) -> list[str]:
@@ -304,97 +319,3 @@ class EndpointManager:
             self.logs.add(name, f"scaled to zero after {timeout} minute(s) without requests")
             reaped.append(name)
         return reaped
-
-    # -- loading --------------------------------------------------------------------------------------
-
-    def _start_load(self, name: str, config: EndpointConfig, *, updating: bool = False) -> None:
-        previous = self._loads.pop(name, None)
-        if previous is not None:
-            previous.cancel()
-        record = self._records[name]
-        self._set_state(record, State.UPDATING if updating else State.INITIALIZING, None)
-        self._loads[name] = asyncio.create_task(self._load(name, config, updating), name=f"load-{name}")
-
-    async def _load(self, name: str, config: EndpointConfig, updating: bool) -> None:
-        loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        self.logs.add(name, f"loading {config.model.repository} ({config.compute.replicas} replica(s))")
-        context = contextvars.copy_context()
-        context.run(current_endpoint.set, name)
-        load = partial(self._loader, config, self._settings, self._metrics, self.budget)
-        future = loop.run_in_executor(None, context.run, load)
-        try:
-            deployment = await asyncio.shield(future)
-        except asyncio.CancelledError:
-            future.add_done_callback(retire_loaded)  # the thread finishes anyway; free what it loaded
-            raise
-        except InferhouseError as error:
-            self._loaded_failed(name, error.message, updating)
-            return
-        except Exception as error:  # a loader bug must land in `failed`, never take the server down
-            log.exception("loading endpoint %s failed", name)
-            self._loaded_failed(name, f"Could not load the model: {type(error).__name__}: {error}", updating)
-            return
-        finally:
-            if self._loads.get(name) is asyncio.current_task():
-                del self._loads[name]
-        elapsed = time.perf_counter() - started
-        self._load_seconds[name] = elapsed
-        self._metrics.model_load_seconds.observe(elapsed)
-        record = self._records.get(name)
-        if record is None:  # deleted while loading
-            deployment.retire()
-            return
-        old = self._deployments.get(name)
-        self._deployments[name] = deployment
-        if old is not None:
-            old.retire()
-        if record.config.model.task is None:
-            record.config = record.config.with_task(deployment.task)
-        record.serving = deployment.config
-        self._idle.used(name)
-        self._set_state(record, State.RUNNING, None)
-        self._metrics.endpoint_replicas.labels(name).set(deployment.replicas)
-        self._autoscaler.started(name, deployment.replicas)
-        message = (
-            f"running: task {deployment.task}, {deployment.replicas} replica(s), loaded in {elapsed:.1f}s"
-        )
-        self.logs.add(name, message)
-        log.info("endpoint %s %s", name, message)
-
-    def _loaded_failed(self, name: str, message: str, updating: bool) -> None:
-        record = self._records.get(name)
-        if record is None:
-            return
-        if updating and name in self._deployments:
-            self._set_state(record, State.UPDATE_FAILED, message)
-            self.logs.add(name, f"update failed, the previous model keeps serving: {message}", "ERROR")
-        else:
-            self._set_state(record, State.FAILED, message)
-            self.logs.add(name, f"failed: {message}", "ERROR")
-        log.error("endpoint %s: %s", name, message)
-
-    def _unload(self, name: str) -> None:
-        load = self._loads.pop(name, None)
-        if load is not None:
-            load.cancel()
-        deployment = self._deployments.pop(name, None)
-        if deployment is not None:
-            deployment.retire()
-        self._metrics.endpoint_replicas.labels(name).set(0)
-        self._autoscaler.forget(name)
-
-    def _set_state(self, record: StoredEndpoint, state: State, message: str | None) -> None:
-        record.status.state = state
-        record.status.message = message
-        record.status.updated_at = now_iso()
-        self._save(record)
-        self._observe_state(record.config.name)
-
-    def _save(self, record: StoredEndpoint) -> None:
-        self._store.save(record)
-
-    def _observe_state(self, name: str) -> None:
-        current = self._records[name].status.state
-        for state in State:
-            self._metrics.endpoint_state.labels(name, state.value).set(1 if state is current else 0)

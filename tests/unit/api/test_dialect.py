@@ -7,8 +7,16 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from inferhouse.api.core.dialect import from_validation_error, read_limited, render_failure
-from inferhouse.api.core.error_shapes import render_hf, render_openai
+from inferhouse.api.core.error_shapes import (
+    render_elasticsearch,
+    render_hf,
+    render_openai,
+    render_pinecone_control,
+    render_pinecone_data,
+)
 from inferhouse.errors import (
+    AlreadyExists,
+    Conflict,
     EmptyInput,
     InferhouseError,
     InvalidJson,
@@ -91,6 +99,20 @@ def test_openai_shape() -> None:
         "param": None,
         "code": "overloaded",
     }
+
+
+def test_a_conflict_is_409_in_every_shape_and_not_a_name_taken() -> None:
+    conflict, taken = Conflict("changed by another server"), AlreadyExists("exists")
+    renders = (render_hf, render_openai, render_pinecone_control, render_pinecone_data, render_elasticsearch)
+    assert {render(conflict).status_code for render in renders} == {409}
+    bodies = {render.__name__: orjson.loads(bytes(render(conflict).body)) for render in renders}
+    assert bodies["render_hf"] == {"error": "changed by another server", "error_type": "conflict"}
+    assert bodies["render_openai"]["error"]["code"] == "conflict"
+    assert bodies["render_pinecone_control"]["error"]["code"] == "ABORTED"
+    assert orjson.loads(bytes(render_pinecone_control(taken).body))["error"]["code"] == "ALREADY_EXISTS"
+    assert bodies["render_pinecone_data"]["code"] == 10
+    assert bodies["render_elasticsearch"]["error"]["type"] == "version_conflict_engine_exception"
+    assert bodies["render_elasticsearch"]["status"] == 409
 
 
 async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:

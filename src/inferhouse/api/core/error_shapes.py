@@ -10,6 +10,7 @@ from inferhouse.api.core.responses import json_response
 from inferhouse.errors import (
     AlreadyExists,
     BackendFailure,
+    Conflict,
     Forbidden,
     InferhouseError,
     InvalidJson,
@@ -82,6 +83,16 @@ _PINECONE_CODES = {
 }
 
 
+# A write that lost a race (gRPC's ABORTED), where Pinecone's 409 otherwise means the name exists.
+_PINECONE_CONFLICT = ("ABORTED", 10)
+
+
+def _pinecone_code(error: InferhouseError, status: int) -> tuple[str, int]:
+    if isinstance(error, Conflict):
+        return _PINECONE_CONFLICT
+    return _PINECONE_CODES.get(status, ("INTERNAL", 13))
+
+
 def _pinecone_status(error: InferhouseError) -> int:
     # Pinecone answers every invalid argument with a 400, where the Hugging Face dialects use 422.
     return 400 if error.status_code == 422 else error.status_code
@@ -90,7 +101,7 @@ def _pinecone_status(error: InferhouseError) -> int:
 def render_pinecone_control(error: InferhouseError) -> Response:
     """Pinecone's control plane: ``{"error": {"code", "message"}, "status"}``."""
     status = _pinecone_status(error)
-    code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[0]
+    code = _pinecone_code(error, status)[0]
     body = {"error": {"code": code, "message": error.message}, "status": status}
     return json_response(body, status, _retry_headers(error))
 
@@ -98,7 +109,7 @@ def render_pinecone_control(error: InferhouseError) -> Response:
 def render_pinecone_data(error: InferhouseError) -> Response:
     """Pinecone's data plane (gRPC-style status): ``{"code", "message", "details"}``."""
     status = _pinecone_status(error)
-    code = _PINECONE_CODES.get(status, ("INTERNAL", 13))[1]
+    code = _pinecone_code(error, status)[1]
     return json_response(
         {"code": code, "message": error.message, "details": []}, status, _retry_headers(error)
     )
@@ -111,6 +122,8 @@ def _elasticsearch_type(error: InferhouseError) -> str:
         return "resource_not_found_exception"
     if isinstance(error, AlreadyExists):
         return "resource_already_exists_exception"
+    if isinstance(error, Conflict):
+        return "version_conflict_engine_exception"
     if isinstance(error, InvalidJson):
         return "x_content_parse_exception"
     if isinstance(error, Unauthorized | Forbidden):
