@@ -182,14 +182,23 @@ def test_a_burst_scales_the_deployment_up_and_quiet_scales_it_down(
     callers = [threading.Thread(target=keep_calling) for _ in range(6)]
     for caller in callers:
         caller.start()
+    seen: list[tuple[int, int]] = []  # (ready, target) at each look
+
+    def scaled_to(ready: int) -> bool:
+        status = _status(server, "bursty")
+        seen.append((status["readyReplica"], status["targetReplica"]))
+        return bool(status["readyReplica"] == ready and status["targetReplica"] == ready)
+
     try:
-        _until(lambda: _status(server, "bursty")["readyReplica"] == 3, "Ray scales to maxReplica")
+        _until(lambda: scaled_to(3), "Ray scales to maxReplica")
     finally:
         stop.set()
         for caller in callers:
             caller.join()
     assert failures == []
-    _until(lambda: _status(server, "bursty")["readyReplica"] == 1, "quiet brings it back to minReplica")
+    # The target counts the replicas Serve is starting: it leads the ready count up, never trails it.
+    assert all(target >= ready for ready, target in seen), seen
+    _until(lambda: scaled_to(1), "quiet brings it back to minReplica")
 
 
 def test_the_lifecycle_on_ray_and_delete_removes_the_serve_application(

@@ -120,6 +120,9 @@ class Autoscaler:
         runs (0 without a deployment)."""
         if deployment is None:
             return 0
+        runtime = deployment.served.runtime()
+        if runtime is not None and runtime.scales_itself:
+            return runtime.target_replicas
         return self._targets.get(name, deployment.replicas)
 
     def started(self, name: str, replicas: int) -> None:

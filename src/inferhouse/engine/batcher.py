@@ -145,6 +145,10 @@ class Batcher:
         return self._roster.replicas
 
     @property
+    def target_replicas(self) -> int:
+        return self._roster.replicas
+
+    @property
     def workers(self) -> int:
         """Threads running forward passes: each replica's ``concurrency`` of them."""
         return self._roster.workers

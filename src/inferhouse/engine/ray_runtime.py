@@ -102,7 +102,7 @@ class RayRuntime(Generic[M]):
         self._stopped = False
         self._target = 0
         self._handle: Any = None
-        self._status: tuple[float, int] = (0.0, 0)
+        self._status: tuple[float, tuple[int, int]] = (0.0, (0, 0))
         self._deploy(replicas, autoscaling)
         self._relay_load_log()
 
@@ -110,7 +110,15 @@ class RayRuntime(Generic[M]):
     def replicas(self) -> int:
         if self._target == 0 or not self.scales_itself:
             return self._target
-        return self._running()
+        return self._counts()[0]
+
+    @property
+    def target_replicas(self) -> int:
+        """Serve's replicas running or starting (those stopping are on their way out)."""
+        if self._target == 0 or not self.scales_itself:
+            return self._target
+        running, starting = self._counts()
+        return running + starting
 
     @property
     def queued_inputs(self) -> int:
@@ -213,7 +221,7 @@ class RayRuntime(Generic[M]):
             deployment.bind(self._build, self._batching), name=self.app, route_prefix=None
         )
         self._target = replicas
-        self._status = (0.0, 0)
+        self._status = (0.0, (0, 0))
 
     def _relay_load_log(self) -> None:
         """Log here what one replica logged while loading; it runs in the endpoint's load, so the
@@ -259,18 +267,19 @@ class RayRuntime(Generic[M]):
                     return
                 self._drained.wait(left)
 
-    def _running(self) -> int:
-        checked, running = self._status
+    def _counts(self) -> tuple[int, int]:
+        """Serve's replicas of this application (running, starting), asked at most every STATUS_TTL_S."""
+        checked, counts = self._status
         if time.monotonic() - checked < STATUS_TTL_S:
-            return running
+            return counts
         try:
             app = serve.status().applications[self.app]
             states: dict[Any, int] = app.deployments[DEPLOYMENT].replica_states
-            running = int(states.get("RUNNING", 0))
-        except Exception:  # the controller is busy or the app is going: keep the last count
-            return running
-        self._status = (time.monotonic(), running)
-        return running
+            counts = (int(states.get("RUNNING", 0)), int(states.get("STARTING", 0)))
+        except Exception:  # the controller is busy or the app is going: keep the last counts
+            return counts
+        self._status = (time.monotonic(), counts)
+        return counts
 
     def _lost(self, error: Exception) -> InferhouseError:
         if self._stopped or self._target == 0:

@@ -54,6 +54,10 @@ class ReplicaRunner(Generic[M]):
         return self._roster.replicas
 
     @property
+    def target_replicas(self) -> int:
+        return self._roster.replicas
+
+    @property
     def queued(self) -> int:
         return self._queue.queued
 

@@ -52,6 +52,12 @@ class Runtime(Protocol[M_co]):
     @property
     def replicas(self) -> int: ...
 
+    @property
+    def target_replicas(self) -> int:
+        """Where the count is headed: ``replicas`` for a runtime the server scales (its autoscaler
+        knows the target), the count being started for one that scales itself."""
+        ...
+
     async def call(self, work: Call[M_co, R]) -> R:
         """Run ``work`` on one replica's model and return what it returns."""
         ...
