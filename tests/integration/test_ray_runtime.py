@@ -4,6 +4,7 @@ the management API, and a deleted endpoint leaves no Serve application behind.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -17,9 +18,11 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.generation import sse_events
 from tests.support.models import build_tiny_bare_bert, write_custom_handler
 from tests.support.ray_cluster import cluster_env, two_node_cluster
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, deploy_endpoint, start_server
+from tests.support.text_models import build_tiny_causal_lm
 
 API = "/v2/endpoint/local"
 DEADLINE_S = 60.0
@@ -267,3 +270,46 @@ def test_a_replica_process_that_dies_fails_its_call_with_503_and_is_replaced(
     _until(lambda: _status(server, name)["readyReplica"] == 2, "Serve replaces the dead replica")
     for _ in range(10):
         assert _call(server, name).status_code == 200
+
+
+def test_text_generation_runs_in_a_replica_and_streams(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory, ray_cluster: str
+) -> None:
+    from inferhouse.engine.generation import load_text_generator
+    from inferhouse.engine.generation.contract import GenerationParams
+
+    model = build_tiny_causal_lm(tmp_path_factory.mktemp("models") / "llm")
+    deploy_endpoint(server, "llm", model, "text-generation")
+    assert [app for app in _serve_applications(ray_cluster) if "-llm-" in app]
+    prompt, base = "Once upon a time", f"{server.url}/endpoints/llm"
+    body = {"inputs": prompt, "parameters": {"max_new_tokens": 6}}
+
+    generated = requests.post(f"{base}/generate", json=body, headers=server.headers, timeout=120)
+    assert generated.status_code == 200, generated.text
+    # Greedy decoding in the replica gives what the same model gives loaded in this process.
+    reference = load_text_generator(model, "text-generation", name="reference", env={})
+    try:
+        expected = asyncio.run(reference.generate(prompt, GenerationParams(max_new_tokens=6)))
+    finally:
+        reference.close()
+    assert generated.json()["generated_text"] == expected.text
+
+    with requests.post(
+        f"{base}/generate_stream", json=body, headers=server.headers, stream=True, timeout=120
+    ) as streamed:
+        assert streamed.status_code == 200, streamed.text
+        events = sse_events(streamed)
+    assert [event["index"] for event in events] == [1, 2, 3, 4, 5, 6]
+    assert events[-1]["generated_text"] == expected.text
+
+    # Refused in the replica before any token: the route still answers with TGI's JSON error.
+    refused = {"inputs": prompt, "parameters": {"max_new_tokens": 100_000}}
+    bad = requests.post(f"{base}/generate_stream", json=refused, headers=server.headers, timeout=120)
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["error_type"] == "validation"
+
+    # The chat template renders in the API server, from the model's tokenizer.
+    chat = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 4}
+    answered = requests.post(f"{base}/v1/chat/completions", json=chat, headers=server.headers, timeout=120)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["usage"]["completion_tokens"] == 4

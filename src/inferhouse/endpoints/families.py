@@ -22,6 +22,7 @@ from inferhouse.engine.backends.base import EmbeddingBackend
 from inferhouse.engine.backends.choose import load_embedding_backend
 from inferhouse.engine.embedder import batching_options, build_embedder, embedder_over
 from inferhouse.engine.generation import load_text_generator
+from inferhouse.engine.generation.contract import TextGenerator
 from inferhouse.engine.images.loading import load_text_to_image
 from inferhouse.engine.pipelines.base import Ranker, TaskModel
 from inferhouse.engine.pipelines.loader import PIPELINE_TASKS, load_task_model
@@ -105,16 +106,20 @@ def _load_embedding(request: LoadRequest) -> Served:
 
 
 def _load_generation(request: LoadRequest) -> Served:
-    model = request.config.model
-    generator = load_text_generator(
-        request.path,
-        request.task,
-        name=request.config.name,
-        env=model.env,
-        device=_device(request),
-        trust_remote_code=model.trust_remote_code,
-    )
-    return Generation(generator)
+    # What the copy is built from, named one by one: a Ray replica gets ``build`` by value.
+    path, task, name, device = request.path, request.task, request.config.name, _device(request)
+    env, trust_remote_code = dict(request.config.model.env), request.config.model.trust_remote_code
+
+    def build() -> TextGenerator:
+        return load_text_generator(
+            path, task, name=name, env=env, device=device, trust_remote_code=trust_remote_code
+        )
+
+    if request.settings.runtime == "ray":
+        from inferhouse.endpoints.on_ray import start_generation_on_ray
+
+        return Generation(start_generation_on_ray(request.config, request.settings, build, path))
+    return Generation(build())
 
 
 def _load_image(request: LoadRequest) -> Served:

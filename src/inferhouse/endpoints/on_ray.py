@@ -9,15 +9,21 @@
 - Scaling to zero stays the idle reaper's, as in-process: it stops the application.
 - An accelerator other than ``cpu`` asks Ray for one GPU per replica; each replica asks for
   ``INFERHOUSE_RAY_REPLICA_CPUS`` CPUs.
+- A text-generation endpoint is one replica, as in-process (its generator batches decoding steps
+  across requests), taking every request it is sent so its own limit answers 429.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from inferhouse.endpoints.config import EndpointConfig, ScalingMetric
+from inferhouse.engine.generation.contract import GenerationLimits, TextGenerator
+from inferhouse.engine.generation.loading import load_tokenizer
 from inferhouse.engine.ray_cluster import application_name
+from inferhouse.engine.ray_generation import RayTextGenerator
 from inferhouse.engine.ray_runtime import RayAutoscaling, RayPlacement, RayRuntime, start_ray
 from inferhouse.settings import Settings
 
@@ -64,3 +70,28 @@ def start_on_ray(
         autoscaling=autoscaling(config, settings),
         batching=batching,
     )
+
+
+def start_generation_on_ray(
+    config: EndpointConfig, settings: Settings, build: Callable[[], TextGenerator], path: Path
+) -> RayTextGenerator:
+    """A generator made by ``build`` in one Serve replica, with its tokenizer here (blocking)."""
+    runtime = start_ray(
+        application_name(settings.ray_address, settings.port, config.name),
+        build,
+        1,
+        max_queued=settings.max_queued_inputs,
+        placement=placement(config, settings),
+        max_ongoing=settings.max_queued_inputs,
+    )
+    try:
+        task, model_id, limits = runtime.answers(_generator_facts)
+        tokenizer = load_tokenizer(path, config.model.trust_remote_code)
+    except BaseException:
+        runtime.stop()
+        raise
+    return RayTextGenerator(runtime, tokenizer, task=task, model_id=model_id, limits=limits)
+
+
+def _generator_facts(generator: TextGenerator) -> tuple[str, str, GenerationLimits]:
+    return generator.task, generator.model_id, generator.limits

@@ -16,7 +16,7 @@ import logging
 import pickle
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ import ray
 
 from inferhouse.engine.backends.base import EmbeddingBackend, TruncationDirection
 from inferhouse.engine.batcher import Batcher
+from inferhouse.engine.generation.contract import GenerationParams
 from inferhouse.errors import BackendFailure, InferhouseError
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,28 @@ class ModelReplica:
             return Outcome(await self._batcher.embed(texts, direction, allow_truncation))
         except Exception as error:
             return _failure(error)
+
+    async def generate(self, prompt: str, params: GenerationParams) -> Outcome:
+        """A text generator's whole answer (the replica's model is a :class:`TextGenerator`)."""
+        try:
+            return Outcome(await self._model.generate(prompt, params))
+        except Exception as error:
+            return _failure(error)
+
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[Any]:
+        """First an :class:`Outcome` (accepted, or why not), then ``(token, result)`` pairs; ``result``
+        comes with the last token, as the in-process stream sets it before yielding that token."""
+        try:
+            tokens = await self._model.stream(prompt, params)
+        except Exception as error:
+            yield _failure(error)
+            return
+        yield Outcome()
+        try:
+            async for token in tokens:
+                yield token, tokens.result
+        except Exception as error:  # leaving early (the caller cancelled) cancels the sequence
+            yield _failure(error)
 
     def __del__(self) -> None:
         batcher = getattr(self, "_batcher", None)

@@ -87,6 +87,7 @@ class RayRuntime(Generic[M]):
         placement: RayPlacement,
         autoscaling: RayAutoscaling | None = None,
         batching: dict[str, Any] | None = None,
+        max_ongoing: int | None = None,
     ) -> None:
         self.app = app
         self.batches = batching is not None
@@ -96,6 +97,7 @@ class RayRuntime(Generic[M]):
         self._placement = placement
         self._autoscaling = autoscaling
         self._batching = batching
+        self._max_ongoing = max_ongoing
         self._pending = 0  # calls (or, batching, inputs) sent from this process and not yet answered
         self._drained = threading.Condition()
         self._scaling = threading.Lock()
@@ -125,13 +127,13 @@ class RayRuntime(Generic[M]):
         return self._pending
 
     async def call(self, work: Call[M, R]) -> R:
-        handle = self._admit(1)
+        handle = self.admit(1)
         try:
             outcome: Outcome = await handle.run.remote(work)
         except Exception as error:  # the replica died, or the application went away meanwhile
-            raise self._lost(error) from error
+            raise self.lost(error) from error
         finally:
-            self._answered(1)
+            self.release(1)
         result: R = outcome.unwrap()
         return result
 
@@ -139,13 +141,13 @@ class RayRuntime(Generic[M]):
         self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
     ) -> BatchOutput:
         size = len(texts)
-        handle = self._admit(size)
+        handle = self.admit(size)
         try:
             outcome: Outcome = await handle.embed.remote(list(texts), direction, allow_truncation)
         except Exception as error:
-            raise self._lost(error) from error
+            raise self.lost(error) from error
         finally:
-            self._answered(size)
+            self.release(size)
         output: BatchOutput = outcome.unwrap()
         return output
 
@@ -202,7 +204,8 @@ class RayRuntime(Generic[M]):
             "name": DEPLOYMENT,
             "ray_actor_options": {"num_cpus": self._placement.num_cpus, "num_gpus": self._placement.num_gpus},
             # A replica that runs calls one at a time takes one; a batching one takes what it can merge.
-            "max_ongoing_requests": max(1, self._max_queued) if self.batches else 1,
+            # (A generator's replica takes all it is sent: its own limit answers 429, as in-process.)
+            "max_ongoing_requests": self._max_ongoing or (max(1, self._max_queued) if self.batches else 1),
             "max_queued_requests": -1,  # the bound is ours (Overloaded), counted before sending
             # A replica removed by a scale has no new work routed to it: look for its end often.
             "graceful_shutdown_wait_loop_s": 0.2,
@@ -236,7 +239,9 @@ class RayRuntime(Generic[M]):
         for line in lines:
             replica_log.info("%s", line)
 
-    def _admit(self, size: int) -> Any:
+    def admit(self, size: int) -> Any:
+        """Count ``size`` inputs as sent and return the handle to send them with; every admit is
+        matched by one :meth:`release` once they are answered."""
         with self._drained:
             if self._stopped:
                 raise Unavailable(UNLOADED)
@@ -252,7 +257,7 @@ class RayRuntime(Generic[M]):
             self._pending += size
             return self._handle
 
-    def _answered(self, size: int) -> None:
+    def release(self, size: int) -> None:
         with self._drained:
             self._pending -= size
             self._drained.notify_all()
@@ -281,7 +286,8 @@ class RayRuntime(Generic[M]):
         self._status = (time.monotonic(), counts)
         return counts
 
-    def _lost(self, error: Exception) -> InferhouseError:
+    def lost(self, error: Exception) -> InferhouseError:
+        """The error a caller gets for a call that Ray itself failed (not the model)."""
         if self._stopped or self._target == 0:
             return Unavailable(UNLOADED)
         log.warning("a call to %s failed in Ray: %s", self.app, error)
@@ -299,6 +305,7 @@ def start_ray(
     placement: RayPlacement,
     autoscaling: RayAutoscaling | None = None,
     batching: dict[str, Any] | None = None,
+    max_ongoing: int | None = None,
 ) -> RayRuntime[M]:
     """A :class:`RayRuntime` whose ``replicas`` are loaded and ready (blocking)."""
     return RayRuntime(
@@ -309,4 +316,5 @@ def start_ray(
         placement=placement,
         autoscaling=autoscaling,
         batching=batching,
+        max_ongoing=max_ongoing,
     )

@@ -62,31 +62,13 @@ class TokenStream:
         self._job.cancelled = True
 
 
-class TorchTextGenerator:
-    """A causal or encoder-decoder model behind a continuous-batching loop (see ``scheduler``)."""
+class PromptTokenizer:
+    """What the dialects ask of a generator's tokenizer before any work is queued: chat prompts and
+    token counts. Wherever the model runs, these answer in the API server's process."""
 
-    def __init__(
-        self,
-        *,
-        task: str,
-        model_id: str,
-        limits: GenerationLimits,
-        tokenizer: Any,
-        rows: Rows,
-        vocabulary: Vocabulary,
-        max_batch_size: int,
-        model: Any = None,
-        close_grace_s: float = 10.0,
-    ) -> None:
-        self.task = task
-        self.model_id = model_id
-        self.limits = limits
-        self.max_batch_size = max_batch_size
+    def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        self.model = model
-        self.close_grace_s = close_grace_s
         self._bos_id: int | None = getattr(tokenizer, "bos_token_id", None)
-        self.loop = BatchLoop(rows, vocabulary, limits, max_batch_size=max_batch_size, name=model_id)
 
     @property
     def has_chat_template(self) -> bool:
@@ -104,6 +86,32 @@ class TorchTextGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self.encode(text))
+
+
+class TorchTextGenerator(PromptTokenizer):
+    """A causal or encoder-decoder model behind a continuous-batching loop (see ``scheduler``)."""
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        model_id: str,
+        limits: GenerationLimits,
+        tokenizer: Any,
+        rows: Rows,
+        vocabulary: Vocabulary,
+        max_batch_size: int,
+        model: Any = None,
+        close_grace_s: float = 10.0,
+    ) -> None:
+        super().__init__(tokenizer)
+        self.task = task
+        self.model_id = model_id
+        self.limits = limits
+        self.max_batch_size = max_batch_size
+        self.model = model
+        self.close_grace_s = close_grace_s
+        self.loop = BatchLoop(rows, vocabulary, limits, max_batch_size=max_batch_size, name=model_id)
 
     async def generate(self, prompt: str, params: GenerationParams) -> GenerationResult:
         stream = await self._submit(prompt, params, streamed=False)

@@ -52,6 +52,17 @@ def _check_head(path: Path, task: str, options: Mapping[str, Any]) -> None:
         )
 
 
+def load_tokenizer(path: Path, trust_remote_code: bool) -> Any:
+    """The tokenizer of the generation model at ``path`` (alone, for a model that runs elsewhere)."""
+    import transformers
+
+    options = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+    try:
+        return transformers.AutoTokenizer.from_pretrained(str(path), **options)
+    except (OSError, ValueError) as exc:
+        raise BackendFailure(f"Could not load the tokenizer of the model at {path.name}: {exc}") from exc
+
+
 def _load(path: Path, task: str, trust_remote_code: bool) -> tuple[Any, Any]:
     import transformers
     from transformers.utils import logging as transformers_logging
@@ -60,10 +71,7 @@ def _load(path: Path, task: str, trust_remote_code: bool) -> tuple[Any, Any]:
     options = {"local_files_only": True, "trust_remote_code": trust_remote_code}
     _check_head(path, task, options)
     auto_class = getattr(transformers, GENERATION_AUTO_CLASSES[task])
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), **options)
-    except (OSError, ValueError) as exc:
-        raise BackendFailure(f"Could not load the tokenizer of the model at {path.name}: {exc}") from exc
+    tokenizer = load_tokenizer(path, trust_remote_code)
     try:
         model = auto_class.from_pretrained(str(path), **options)
     except ValueError as exc:
