@@ -4,14 +4,14 @@ is gone from the first."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pinecone import Pinecone
 
 from tests.support.postgres import PostgresServer
 from tests.support.server import RunningServer, start_server
+from tests.support.server_pair import eventually, two_servers
 
 
 @pytest.fixture(scope="module")
@@ -23,24 +23,8 @@ def servers(
         "INFERHOUSE_DATABASE_URL": postgres_server.database_for("pgvector-shared"),
         "INFERHOUSE_VECTOR_STORE": "pgvector",
     }
-    first = start_server(tmp_path_factory.mktemp("first"), env=env)
-    try:
-        second = start_server(tmp_path_factory.mktemp("second"), env=env)
-    except BaseException:
-        first.stop()
-        raise
-    yield first, second
-    second.stop()
-    first.stop()
-
-
-def _eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
+    with two_servers(tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second"), env) as pair:
+        yield pair
 
 
 def test_an_index_made_on_one_server_is_served_by_the_other(
@@ -54,7 +38,7 @@ def test_an_index_made_on_one_server_is_served_by_the_other(
         one.create_index("shared", dimension=3, metric="cosine")
         writer = one.Index("shared")
         writer.upsert(vectors=[("a", [1.0, 0.0, 0.0], {"genre": "drama"}), ("b", [0.0, 1.0, 0.0])])
-        assert _eventually(lambda: other.has_index("shared"))
+        assert eventually(lambda: other.has_index("shared"))
         reader = other.Index("shared")
         # Vectors written through the first are there through the second as soon as it knows the index.
         hits = reader.query(vector=[1.0, 0.1, 0.0], top_k=2, filter={"genre": "drama"}).matches
@@ -64,7 +48,7 @@ def test_an_index_made_on_one_server_is_served_by_the_other(
         writer.close()
         reader.close()
         other.delete_index("shared")
-        assert _eventually(lambda: not one.has_index("shared"))
+        assert eventually(lambda: not one.has_index("shared"))
 
 
 def test_a_killed_server_restarts_over_its_pgvector_indexes(

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +14,8 @@ import requests
 
 from tests.support.fake_upstream import Reply, running_upstream
 from tests.support.postgres import PostgresServer
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
+from tests.support.server_pair import eventually, two_servers
 
 QUIET = {"INFERHOUSE_DEFAULT_ENDPOINT": "false"}
 CLI = [sys.executable, "-m", "inferhouse"]
@@ -33,15 +33,9 @@ def shared(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFac
     url = postgres_server.database_for("two-servers")
     # Servers sharing a database share the key that seals remote services' API keys.
     env = {**QUIET, "INFERHOUSE_DATABASE_URL": url, "INFERHOUSE_SECRET_KEY": "shared passphrase"}
-    first = start_server(tmp_path_factory.mktemp("first"), token=None, env=env)
-    try:
-        second = start_server(tmp_path_factory.mktemp("second"), token=None, env=env)
-    except BaseException:
-        first.stop()
-        raise
-    yield Shared(url, first, second)
-    second.stop()
-    first.stop()
+    dirs = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    with two_servers(*dirs, env, token=None) as (first, second):
+        yield Shared(url, first, second)
 
 
 def _metrics(server: RunningServer, token: str) -> int:
@@ -94,15 +88,6 @@ def _admin(shared: Shared) -> dict[str, str]:
     return {"Authorization": "Bearer " + (shared.first.data_dir / "admin-token").read_text().strip()}
 
 
-def _eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_an_inference_config_made_on_one_server_serves_on_the_other(shared: Shared) -> None:
     path = "/_inference/text_embedding/shared-remote"
     with running_upstream() as upstream:
@@ -116,7 +101,7 @@ def test_an_inference_config_made_on_one_server_serves_on_the_other(shared: Shar
                 requests.get(shared.second.url + path, headers=_admin(shared), timeout=10).status_code == 200
             )
 
-        assert _eventually(seen_on_second)
+        assert eventually(seen_on_second)
         called = requests.post(
             shared.second.url + path, json={"input": ["hi"]}, headers=_admin(shared), timeout=30
         )
@@ -125,6 +110,6 @@ def test_an_inference_config_made_on_one_server_serves_on_the_other(shared: Shar
 
     deleted = requests.delete(shared.second.url + path, headers=_admin(shared), timeout=30)
     assert deleted.status_code == 200, deleted.text
-    assert _eventually(
+    assert eventually(
         lambda: requests.get(shared.first.url + path, headers=_admin(shared), timeout=10).status_code == 404
     )

@@ -9,7 +9,6 @@ and test_pgvector_shared.py."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import requests
 
 from tests.support.postgres import PostgresServer
 from tests.support.server import RunningServer, deploy_endpoint, start_server
+from tests.support.server_pair import eventually, two_servers
 
 API = "/v2/endpoint/local"
 SETTLE_SECONDS = 15
@@ -33,24 +33,12 @@ def servers(
         "INFERHOUSE_DATABASE_URL": postgres_server.database_for("shared-endpoints"),
         "INFERHOUSE_VECTOR_STORE": "pgvector",
     }
-    first = start_server(tmp_path_factory.mktemp("first"), env=env)
-    try:
-        second = start_server(tmp_path_factory.mktemp("second"), env=env)
-    except BaseException:
-        first.stop()
-        raise
-    yield first, second
-    second.stop()
-    first.stop()
+    with two_servers(tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second"), env) as pair:
+        yield pair
 
 
 def _eventually(check: Callable[[], bool], seconds: float = SETTLE_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
+    return eventually(check, seconds)
 
 
 def _described(server: RunningServer, name: str) -> requests.Response:
