@@ -72,6 +72,12 @@ class RequestMetrics:
 
 def create_app(settings: Settings) -> FastAPI:
     metrics = Metrics()
+    metrics.describe_server(
+        runtime=settings.runtime,
+        database=settings.database_kind,
+        vector_store=settings.vector_store,
+        version=__version__,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -22,9 +22,27 @@ class BatchFacts(Protocol):
     def queued_inputs(self) -> int: ...
 
 
+class ReplicaFacts(Protocol):
+    """What one replica reports having done (the engine's ``ReplicaWork``)."""
+
+    @property
+    def slot(self) -> int: ...
+    @property
+    def calls(self) -> int: ...
+    @property
+    def inputs(self) -> int: ...
+    @property
+    def busy_seconds(self) -> float: ...
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.server = Info(
+            "inferhouse_server",
+            "This server's runtime, database, vector store and version (to tell API servers apart)",
+            registry=self.registry,
+        )
         self.requests = Counter(
             "inferhouse_requests", "HTTP requests answered", ["route", "status"], registry=self.registry
         )
@@ -95,6 +113,39 @@ class Metrics:
             ["endpoint", "state"],
             registry=self.registry,
         )
+
+        # Per replica of the in-process runtimes; ``replica`` is the replica's slot (0 .. replicas - 1; a
+        # replacement takes the slot of the one it replaces), so the label's values stay few.
+        self.replica_calls = Counter(
+            "inferhouse_replica_calls",
+            "Requests a replica took",
+            ["endpoint", "replica"],
+            registry=self.registry,
+        )
+        self.replica_inputs = Counter(
+            "inferhouse_replica_inputs",
+            "Inputs a replica computed (texts embedded, bodies answered)",
+            ["endpoint", "replica"],
+            registry=self.registry,
+        )
+        self.replica_busy = Counter(
+            "inferhouse_replica_busy_seconds",
+            "Seconds a replica's threads spent on work (tokenizing, forward passes, calls)",
+            ["endpoint", "replica"],
+            registry=self.registry,
+        )
+
+    def describe_server(self, *, runtime: str, database: str, vector_store: str, version: str) -> None:
+        self.server.info(
+            {"runtime": runtime, "database": database, "vector_store": vector_store, "version": version}
+        )
+
+    def observe_replica(self, endpoint: str, work: ReplicaFacts) -> None:
+        """Count what a replica of ``endpoint`` did; a report of nothing makes its series, at zero."""
+        replica = str(work.slot)
+        self.replica_calls.labels(endpoint, replica).inc(work.calls)
+        self.replica_inputs.labels(endpoint, replica).inc(work.inputs)
+        self.replica_busy.labels(endpoint, replica).inc(work.busy_seconds)
 
     def observe_batch(self, model: str, stats: BatchFacts) -> None:
         self.batch_size.labels(model).observe(stats.size)

@@ -186,6 +186,11 @@ class Settings(BaseSettings):
 
     log_level: str = Field("info", description="Log level.")
 
+    @property
+    def database_kind(self) -> str:
+        """Which database keeps the state, ``postgresql`` or ``sqlite``: the kind only, never its URL."""
+        return "postgresql" if self.database_url else "sqlite"
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_postgresql(cls, url: str | None) -> str | None:

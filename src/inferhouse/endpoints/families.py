@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -152,8 +153,13 @@ def _pipeline(request: LoadRequest, build: Callable[[], TaskModel]) -> Pipeline:
 
         remote = start_on_ray(request.config, settings, copy, request.replicas)
         return Pipeline(remote, ranks=remote.answers(_is_ranker))
+    name = request.config.name
     local = start_threads(
-        copy, request.replicas, max_queued=settings.max_queued_inputs, name=request.config.name
+        copy,
+        request.replicas,
+        max_queued=settings.max_queued_inputs,
+        name=name,
+        on_work=partial(request.metrics.observe_replica, name),
     )
     return Pipeline(local, ranks=isinstance(local.models[0], Ranker))
 

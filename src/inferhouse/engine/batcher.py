@@ -10,33 +10,33 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Generic, TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import Any, TypeVar
 
 from inferhouse.engine.admission import Admission, estimated_tokens
-from inferhouse.engine.backends.base import EmbeddingBackend, TokenizedText, TruncationDirection
+from inferhouse.engine.backends.base import EmbeddingBackend, TruncationDirection
+from inferhouse.engine.batch_jobs import (
+    WAKE,
+    BatchOutput,
+    BatchStats,
+    Job,
+    Ledger,
+    PendingCall,
+    QueueItem,
+    Wake,
+)
 from inferhouse.engine.heap import trim_heap
 from inferhouse.engine.planning import pass_budget, plan_round, should_pack
-from inferhouse.engine.roster import Replica, Roster, settle
+from inferhouse.engine.roster import Replica, Roster, WorkReport, settle
 from inferhouse.engine.runtime import Call, RuntimeHealth
 from inferhouse.engine.work_queue import WorkQueue
-from inferhouse.errors import BackendFailure, InferhouseError, InputTooLong
+from inferhouse.errors import BackendFailure, InferhouseError
+
+__all__ = ["BatchOutput", "BatchStats", "Batcher", "start_batching"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class _Wake:
-    """Queued to wake an idle worker when a round left passes for others to run."""
-
-
-_WAKE = _Wake()
 
 # A worker idle this long after work returns the freed heap to the OS (see ``engine/heap.py``).
 IDLE_TRIM_S = 2.0
@@ -50,42 +50,6 @@ MIN_ROUND_INPUTS = 16
 STOP_POLL_S = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class BatchOutput:
-    vectors: npt.NDArray[np.float32]
-    tokens: list[int]
-    truncated: list[bool]
-
-
-@dataclass(frozen=True, slots=True)
-class BatchStats:
-    """Reported after every forward pass, for metrics."""
-
-    size: int
-    computed_tokens: int
-    queued_inputs: int
-
-
-@dataclass(eq=False)
-class _Job:
-    texts: list[str]
-    direction: TruncationDirection
-    allow_truncation: bool
-    costs: list[int]  # each input's estimated tokens until it is computed, then 0 (see Admission)
-    future: Future[BatchOutput] = field(default_factory=Future)
-    tokenized: list[TokenizedText] = field(default_factory=list)
-    vectors: npt.NDArray[np.float32] | None = None
-    remaining: int = 0
-
-
-@dataclass(eq=False)
-class _Call(Generic[T]):
-    """A function to run on one replica's backend, outside any round (:meth:`Batcher.call`)."""
-
-    work: Call[EmbeddingBackend, T]
-    future: Future[T] = field(default_factory=Future)
-
-
 class Batcher:
     """Owns one worker thread per replica of a model; the only place where its forward passes run.
 
@@ -95,7 +59,8 @@ class Batcher:
     of the round.
 
     ``build`` makes the copies :meth:`scale` adds; without it, the batcher cannot grow past the
-    backends it was given.
+    backends it was given. ``on_work`` hears what each replica did: the requests it took (a round's
+    tokenizing counts as their time), and each forward pass it ran (its inputs and seconds).
     """
 
     batches = True
@@ -111,6 +76,7 @@ class Batcher:
         max_wait_s: float = 0.0,
         max_queue_s: float = 0.0,
         on_batch: Callable[[BatchStats], None] | None = None,
+        on_work: WorkReport | None = None,
         name: str = "model",
         clock: Callable[[], float] = time.perf_counter,
         build: Callable[[], EmbeddingBackend] | None = None,
@@ -122,21 +88,21 @@ class Batcher:
         self._max_size = max_batch_size
         self._max_wait = max_wait_s
         self._on_batch = on_batch
-        self._queue: WorkQueue[_Job | _Call[Any] | _Wake] = WorkQueue(max_queued_inputs)
+        self._queue: WorkQueue[QueueItem] = WorkQueue(max_queued_inputs)
         # Planned passes not yet taken; any idle worker runs the next one (see ``_round``).
-        self._ready: collections.deque[list[tuple[_Job, int]]] = collections.deque()
+        self._ready: collections.deque[list[tuple[Job, int]]] = collections.deque()
         self._ready_lock = threading.Lock()
         self._max_input_length = replicas[0].max_input_length
         self.admission = Admission(max_queue_s, clock)
-        # Guards jobs' ``costs`` between a worker settling a pass and another failing the same job.
-        self._costs_lock = threading.Lock()
+        self._ledger = Ledger(self._queue, self.admission)
         self._roster: Roster[EmbeddingBackend] = Roster(
             self._queue,
             self._run,
             prefix=f"batcher-{name}",
             build=build,
             threads_of=lambda backend: backend.concurrency,
-            wake=partial(self._queue.nudge, _WAKE),
+            wake=partial(self._queue.nudge, WAKE),
+            on_work=on_work,
         )
         self._roster.start(replicas)
 
@@ -165,7 +131,7 @@ class Batcher:
         self, texts: Sequence[str], direction: TruncationDirection = "right", allow_truncation: bool = True
     ) -> BatchOutput:
         costs = estimated_tokens(texts, self._max_input_length)
-        job = _Job(list(texts), direction, allow_truncation, costs)
+        job = Job(list(texts), direction, allow_truncation, costs)
         self.admission.admit(sum(costs))
         try:
             self._queue.put(job, len(job.texts))
@@ -173,12 +139,12 @@ class Batcher:
             self.admission.done(sum(costs))
             raise
         # A caller that goes away stops counting as work ahead at once, not when a worker drops its job.
-        job.future.add_done_callback(lambda done: self._release(job) if done.cancelled() else None)
+        job.future.add_done_callback(lambda done: self._ledger.release(job) if done.cancelled() else None)
         return await asyncio.wrap_future(job.future)
 
     async def call(self, work: Call[EmbeddingBackend, T]) -> T:
         """Run ``work`` on one replica's backend, between rounds (it counts as one queued input)."""
-        item = _Call(work)
+        item = PendingCall(work)
         self._queue.put(item)
         return await asyncio.wrap_future(item.future)
 
@@ -196,7 +162,6 @@ class Batcher:
         self.stop()
 
     def _run(self, replica: Replica[EmbeddingBackend]) -> None:
-        backend = replica.model
         # Callers answered by the last round tend to come straight back; waiting briefly for them keeps
         # rounds full instead of alternating between one big batch and a nearly empty one.
         expected = 1
@@ -205,7 +170,7 @@ class Batcher:
         while True:
             ready = self._take_ready()
             if ready is not None:
-                self._forward(ready, backend)
+                self._forward(ready, replica)
                 continue
             if replica.stopping:
                 return  # another thread of this replica took its stop mark
@@ -220,30 +185,32 @@ class Batcher:
             if first is None:
                 self._roster.took_stop(replica)
                 return
-            if isinstance(first, _Wake):
+            if isinstance(first, Wake):
                 continue
-            if isinstance(first, _Call):
-                self._answer(first, backend)
+            if isinstance(first, PendingCall):
+                self._answer(first, replica)
                 continue
-            jobs, calls = [first], list[_Call[Any]]()
+            jobs, calls = [first], list[PendingCall[Any]]()
             stopping = self._collect(jobs, calls, expected)
-            self._round(jobs, backend)
+            self._round(jobs, replica)
             for call in calls:
-                self._answer(call, backend)
+                self._answer(call, replica)
             expected = len(jobs)
             if stopping:
                 while (ready := self._take_ready()) is not None:
-                    self._forward(ready, backend)
+                    self._forward(ready, replica)
                 self._roster.took_stop(replica)
                 return
 
-    def _answer(self, call: _Call[Any], backend: EmbeddingBackend) -> None:
-        if call.future.set_running_or_notify_cancel():
-            settle(call.future, call.work, backend, self._queue.release)
-        else:
+    def _answer(self, call: PendingCall[Any], replica: Replica[EmbeddingBackend]) -> None:
+        if not call.future.set_running_or_notify_cancel():
             self._queue.release()  # the caller went away before its turn
+            return
+        started = time.perf_counter()
+        settle(call.future, call.work, replica.model, self._queue.release)
+        self._roster.report(replica, 1, 1, time.perf_counter() - started)
 
-    def _collect(self, jobs: list[_Job], calls: list[_Call[Any]], expected: int) -> bool:
+    def _collect(self, jobs: list[Job], calls: list[PendingCall[Any]], expected: int) -> bool:
         """Add waiting jobs to ``jobs`` (and calls to ``calls``, run after the round), for at most
         ``max_wait`` while fewer than ``expected`` are there, and only while the round holds less than
         admission's round budget.
@@ -270,123 +237,82 @@ class Batcher:
                     return False
             if job is None:
                 return True
-            if isinstance(job, _Call):
+            if isinstance(job, PendingCall):
                 calls.append(job)
-            elif not isinstance(job, _Wake):
+            elif not isinstance(job, Wake):
                 jobs.append(job)
                 taken += sum(job.costs)
                 inputs += len(job.texts)
 
-    def _round(self, jobs: list[_Job], backend: EmbeddingBackend) -> None:
+    def _round(self, jobs: list[Job], replica: Replica[EmbeddingBackend]) -> None:
         """Tokenize and plan ``jobs``; run the first pass here and leave the rest to any idle worker."""
-        items: list[tuple[_Job, int]] = []
-        for job in jobs:
-            if self._prepare(job, backend):
+        began = time.perf_counter()
+        backend = replica.model
+        # A caller that went away before its turn was released when it cancelled.
+        started = [job for job in jobs if job.future.set_running_or_notify_cancel()]
+        items: list[tuple[Job, int]] = []
+        for job in started:
+            if self._ledger.prepare(job, backend):
                 items.extend((job, index) for index in range(len(job.texts)))
-        if not items:
-            return
-        lengths = [len(job.tokenized[index].ids) for job, index in items]
-        plan = plan_round(
-            lengths,
-            pass_budget(self._max_tokens, backend),
-            self._max_size,
-            backend.batch_overhead_tokens,
-            packed_token_cost=backend.packed_token_cost,
-            packed_row_tokens=backend.packed_row_tokens,
-            workers=self._workers,
-        )
-        batches = [[items[i] for i in batch] for batch in plan]
+        batches: list[list[tuple[Job, int]]] = []
+        if items:
+            lengths = [len(job.tokenized[index].ids) for job, index in items]
+            plan = plan_round(
+                lengths,
+                pass_budget(self._max_tokens, backend),
+                self._max_size,
+                backend.batch_overhead_tokens,
+                packed_token_cost=backend.packed_token_cost,
+                packed_row_tokens=backend.packed_row_tokens,
+                workers=self._workers,
+            )
+            batches = [[items[i] for i in batch] for batch in plan]
+        self._roster.report(replica, calls=len(started), busy_seconds=time.perf_counter() - began)
         if len(batches) > 1 and self._workers > 1:
             with self._ready_lock:
                 self._ready.extend(batches[1:])
             for _ in range(min(len(batches) - 1, self._workers - 1)):
-                self._queue.nudge(_WAKE)
+                self._queue.nudge(WAKE)
             batches = batches[:1]
         for batch in batches:
-            self._forward(batch, backend)
+            self._forward(batch, replica)
 
-    def _take_ready(self) -> list[tuple[_Job, int]] | None:
+    def _take_ready(self) -> list[tuple[Job, int]] | None:
         with self._ready_lock:
             return self._ready.popleft() if self._ready else None
 
-    def _prepare(self, job: _Job, backend: EmbeddingBackend) -> bool:
-        if not job.future.set_running_or_notify_cancel():
-            return False  # the caller went away before its turn came (released when it cancelled)
-        try:
-            job.tokenized = backend.tokenize(job.texts, job.direction)
-        except Exception as exc:  # a tokenizer bug must fail the request, not the worker thread
-            log.exception("tokenization failed")
-            self._fail(job, BackendFailure(f"Tokenization failed: {type(exc).__name__}"))
-            return False
-        if not job.allow_truncation:
-            for index, item in enumerate(job.tokenized):
-                if item.truncated:
-                    self._fail(
-                        job,
-                        InputTooLong(
-                            f"Input {index} is longer than the model's maximum of "
-                            f"{backend.max_input_length} tokens and truncate is false"
-                        ),
-                    )
-                    return False
-        job.vectors = np.empty((len(job.texts), backend.dimension), dtype=np.float32)
-        job.remaining = len(job.texts)
-        return True
-
-    def _forward(self, planned: list[tuple[_Job, int]], backend: EmbeddingBackend) -> None:
+    def _forward(self, planned: list[tuple[Job, int]], replica: Replica[EmbeddingBackend]) -> None:
         chosen = [(job, index) for job, index in planned if not job.future.done()]
         if not chosen:
             return
+        began = time.perf_counter()
+        backend = replica.model
         batch = [job.tokenized[index] for job, index in chosen]
         try:
             vectors = backend.forward(batch)
         except Exception as exc:
             log.exception("forward pass failed")
             for job in {job for job, _ in chosen}:
-                self._fail(job, BackendFailure(f"The model failed on this input: {type(exc).__name__}"))
+                self._ledger.fail(
+                    job, BackendFailure(f"The model failed on this input: {type(exc).__name__}")
+                )
+            self._roster.report(replica, inputs=len(chosen), busy_seconds=time.perf_counter() - began)
             return
         self.admission.measure(sum(job.costs[index] for job, index in chosen))
-        self._settle(chosen)
+        self._ledger.settle(chosen)
         for row, (job, index) in enumerate(chosen):
             if job.future.done() or job.vectors is None:
                 continue
             job.vectors[index] = vectors[row]
             job.remaining -= 1
             if job.remaining == 0:
-                self._finish(job)
+                self._ledger.finish(job)
+        self._roster.report(replica, inputs=len(chosen), busy_seconds=time.perf_counter() - began)
         if self._on_batch is not None:
             lengths = [len(item.ids) for item in batch]
             packed = should_pack(lengths, backend.packed_token_cost, backend.packed_row_tokens)
             computed = sum(lengths) if packed else max(lengths) * len(batch)
             self._on_batch(BatchStats(len(batch), computed, self._queue.queued))
-
-    def _finish(self, job: _Job) -> None:
-        assert job.vectors is not None
-        self._release(job)
-        job.future.set_result(
-            BatchOutput(
-                job.vectors,
-                [len(item.ids) for item in job.tokenized],
-                [item.truncated for item in job.tokenized],
-            )
-        )
-
-    def _fail(self, job: _Job, error: InferhouseError) -> None:
-        self._release(job)
-        job.future.set_exception(error)
-
-    def _release(self, job: _Job) -> None:
-        self._settle([(job, index) for index in range(len(job.texts))])
-        self._queue.release(len(job.texts))
-
-    def _settle(self, inputs: Sequence[tuple[_Job, int]]) -> None:
-        """Take ``inputs`` (computed, failed or abandoned) off the admitted work, each only once."""
-        settled = 0
-        with self._costs_lock:
-            for job, index in inputs:
-                settled += job.costs[index]
-                job.costs[index] = 0
-        self.admission.done(settled)
 
 
 def start_batching(

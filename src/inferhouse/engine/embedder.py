@@ -149,10 +149,12 @@ def build_embedder(
     build: Callable[[], EmbeddingBackend] | None = None,
 ) -> Embedder:
     """An embedder over ``replicas`` (copies of a model serving one queue in this process), named
-    ``label`` in metrics; ``build`` makes the copies a later scale adds (``embedder.runtime.scale``)."""
+    ``label`` in metrics (each replica's work too); ``build`` makes the copies a later scale adds
+    (``embedder.runtime.scale``)."""
     batcher = Batcher(
         replicas,
         on_batch=partial(metrics.observe_batch, label),
+        on_work=partial(metrics.observe_replica, label),
         name=label,
         build=build,
         **batching_options(settings, max_queue_seconds),

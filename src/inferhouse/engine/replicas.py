@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from inferhouse.engine.roster import Replica, Roster, settle
+from inferhouse.engine.roster import Replica, Roster, WorkReport, settle
 from inferhouse.engine.runtime import Call, RuntimeHealth
 from inferhouse.engine.work_queue import WorkQueue
 
@@ -23,7 +24,7 @@ class ReplicaRunner(Generic[M]):
     """Whichever replica is free takes the next call; a full queue answers 429 instead of growing.
 
     ``build`` makes the copies :meth:`scale` adds; without it, the runner cannot grow past the copies it
-    was given.
+    was given. ``on_work`` hears each call a replica answers (one call, one input, the seconds it took).
     """
 
     batches = False
@@ -36,13 +37,16 @@ class ReplicaRunner(Generic[M]):
         max_queued: int,
         name: str = "model",
         build: Callable[[], M] | None = None,
+        on_work: WorkReport | None = None,
     ) -> None:
         if not models:
             raise ValueError("a runner needs at least one model")
         self._queue: WorkQueue[_Work] = WorkQueue(max_queued)
         self._running = 0  # calls taken by a replica and not yet answered (the queue counts the others)
         self._running_lock = threading.Lock()
-        self._roster: Roster[M] = Roster(self._queue, self._serve, prefix=f"replica-{name}", build=build)
+        self._roster: Roster[M] = Roster(
+            self._queue, self._serve, prefix=f"replica-{name}", build=build, on_work=on_work
+        )
         self._roster.start(models)
 
     @property
@@ -92,7 +96,9 @@ class ReplicaRunner(Generic[M]):
             if not future.set_running_or_notify_cancel():
                 self._answered()
                 continue  # the caller went away before its turn
+            started = time.perf_counter()
             settle(future, work, replica.model, self._answered)
+            self._roster.report(replica, 1, 1, time.perf_counter() - started)
 
     def _answered(self) -> None:
         with self._running_lock:
@@ -100,7 +106,13 @@ class ReplicaRunner(Generic[M]):
 
 
 def start_threads(
-    build: Callable[[], M], replicas: int, *, max_queued: int, name: str = "model"
+    build: Callable[[], M],
+    replicas: int,
+    *,
+    max_queued: int,
+    name: str = "model",
+    on_work: WorkReport | None = None,
 ) -> ReplicaRunner[M]:
     """A :class:`ReplicaRunner` of ``replicas`` copies made by ``build`` (blocking: it loads them)."""
-    return ReplicaRunner([build() for _ in range(replicas)], max_queued=max_queued, name=name, build=build)
+    models = [build() for _ in range(replicas)]
+    return ReplicaRunner(models, max_queued=max_queued, name=name, build=build, on_work=on_work)

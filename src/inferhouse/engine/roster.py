@@ -1,5 +1,6 @@
 """The replicas behind a work queue in this process: their models and worker threads, grown from a build
-callable and shrunk by stop marks. Shared by the two in-process runtimes (replicas.py, batcher.py)."""
+callable and shrunk by stop marks, and what each has done. Shared by the two in-process runtimes
+(replicas.py, batcher.py)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,30 @@ NO_REPLICAS = "The model is scaled to zero replicas; send the request again once
 STOP_TIMEOUT_S = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class ReplicaWork:
+    """What one replica did, reported as it happens (for metrics): ``calls`` requests taken, ``inputs``
+    computed and ``busy_seconds`` of its threads' time. ``slot`` names the replica: the lowest number
+    (0, 1, ...) no live replica holds when it starts, so a replacement reuses the slot of the one it
+    replaces and the numbers stay below the most replicas ever running at once."""
+
+    slot: int
+    calls: int = 0
+    inputs: int = 0
+    busy_seconds: float = 0.0
+
+
+WorkReport = Callable[[ReplicaWork], None]
+
+
 @dataclass(eq=False)
 class Replica(Generic[M]):
-    """One copy of the model and the count of its live worker threads (several where it runs passes
-    concurrently). ``stopping``: it takes no new work and its threads leave once idle."""
+    """One copy of the model, its slot and the count of its live worker threads (several where it runs
+    passes concurrently). ``stopping``: it takes no new work and its threads leave once idle."""
 
     model: M
     threads: int
+    slot: int = 0
     stopping: bool = False
 
 
@@ -40,7 +58,8 @@ class Roster(Generic[M]):
 
     A stop mark is queued behind the work accepted before it, so stopping never strands a request; each
     mark stops exactly one replica, whichever worker takes it. Without ``build``, stopped copies are kept
-    so a later scale can start them again: there is no other way to make one.
+    so a later scale can start them again: there is no other way to make one. ``on_work`` hears what
+    each replica did (:meth:`report`), and an empty report for each replica that starts.
     """
 
     def __init__(
@@ -52,6 +71,7 @@ class Roster(Generic[M]):
         build: Callable[[], M] | None = None,
         threads_of: Callable[[M], int] = lambda _: 1,
         wake: Callable[[], None] | None = None,
+        on_work: WorkReport | None = None,
     ) -> None:
         self._queue = queue
         self._serve = serve
@@ -59,6 +79,7 @@ class Roster(Generic[M]):
         self._build = build
         self._threads_of = threads_of
         self._wake = wake  # wakes idle workers so a stopping replica's other threads notice
+        self._on_work = on_work
         self._lock = threading.Condition()
         self._scaling = threading.Lock()  # one scale or stop at a time
         self._replicas: list[Replica[M]] = []
@@ -83,8 +104,9 @@ class Roster(Generic[M]):
     def start(self, models: Sequence[M]) -> None:
         with self._lock:
             for model in models:
-                replica = Replica(model, max(1, self._threads_of(model)))
+                replica = Replica(model, max(1, self._threads_of(model)), self._free_slot())
                 self._replicas.append(replica)
+                self.report(replica)  # its series exist, at zero, before its first call
                 self.workers += replica.threads
                 for _ in range(replica.threads):
                     name = f"{self._prefix}-{self._started}"
@@ -113,6 +135,11 @@ class Roster(Generic[M]):
             self._target = 0
             self._spare.clear()
             self._wait_for(0)
+
+    def report(self, replica: Replica[M], calls: int = 0, inputs: int = 0, busy_seconds: float = 0.0) -> None:
+        """Tell ``on_work`` what ``replica`` did (called by its worker threads)."""
+        if self._on_work is not None:
+            self._on_work(ReplicaWork(replica.slot, calls, inputs, busy_seconds))
 
     def took_stop(self, replica: Replica[M]) -> None:
         """Called by a worker of ``replica`` that took a stop mark, before it returns."""
@@ -146,6 +173,12 @@ class Roster(Generic[M]):
             self._queue.stop_some(count, NO_REPLICAS if self._target == count else None)
             self._target -= count
             self._wait_for(self._target)
+
+    def _free_slot(self) -> int:
+        """The lowest slot no live replica holds (called holding the lock); a replica that is stopping
+        keeps its slot until its threads have left."""
+        taken = {replica.slot for replica in self._replicas}
+        return next(slot for slot in range(len(taken) + 1) if slot not in taken)
 
     def _wait_for(self, replicas: int) -> None:
         """Wait (holding the condition) until only ``replicas`` replicas have threads left."""

@@ -29,10 +29,9 @@ async def health(request: Request) -> Response:
         for record in sorted(found.endpoints, key=lambda record: record.config.name)
         if listed_in_health(principal, record)
     }
-    database = "postgresql" if found.settings.database_url else "sqlite"  # the kind only: this is public
     body = {
         "status": "ok",
-        "database": database,
+        "database": found.settings.database_kind,  # the kind only: this is public
         "vector_store": found.settings.vector_store,
         "runtime": found.settings.runtime,
         "endpoints": states,
