@@ -21,7 +21,7 @@ from inferhouse.api.core.dialect import allowed_methods, from_http_exception
 from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.services import Services
 from inferhouse.auth import TokenStore
-from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig
+from inferhouse.endpoints.config import ComputeConfig, EndpointConfig, ModelConfig, ScalingMetric
 from inferhouse.endpoints.manager import EndpointManager
 from inferhouse.endpoints.serverless import ServerlessModels
 from inferhouse.endpoints.serving import Resolver
@@ -193,11 +193,14 @@ def declared_endpoints(settings: Settings) -> list[EndpointConfig]:
         if spec.precision:
             env["INFERHOUSE_PRECISION"] = spec.precision
         model = ModelConfig(repository=spec.model, revision=spec.revision, task=spec.task, env=env)
+        metric = spec.scaling_metric or ("pendingRequests" if spec.scaling_threshold is not None else None)
         compute = ComputeConfig(
             min_replica=spec.min_replica,
             max_replica=spec.max_replica,
             scale_to_zero_timeout=spec.scale_to_zero_timeout,
             accelerator=spec.accelerator,
+            scaling_metric=None if metric is None else ScalingMetric(metric),
+            scaling_threshold=spec.scaling_threshold,
         )
         declared.append(EndpointConfig(name=spec.name, model=model, compute=compute, type=spec.type))
     return declared

@@ -42,9 +42,21 @@ class EndpointSpec(BaseModel):
     min_replica: int = Field(1, ge=0)
     max_replica: int = Field(1, ge=1)
     scale_to_zero_timeout: int | None = Field(None, ge=1)
+    # What the autoscaler watches and the level that adds a replica (a threshold alone: pendingRequests').
+    scaling_metric: Literal["pendingRequests", "hardwareUsage"] | None = None
+    scaling_threshold: float | None = Field(None, gt=0, allow_inf_nan=False)
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] | None = None
     precision: Literal["auto", "float32", "float16", "bfloat16"] | None = None
     accelerator: Literal["cpu", "gpu"] = "cpu"
+
+    @model_validator(mode="after")
+    def _cpu_percent_at_most_100(self) -> EndpointSpec:
+        if self.scaling_metric == "hardwareUsage" and (self.scaling_threshold or 0) > 100:
+            raise ValueError(
+                f"endpoint {self.name}: the scaling threshold of hardwareUsage is a CPU percentage, at most "
+                f"100, got {self.scaling_threshold:g}"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -78,7 +90,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="JSON list of endpoints to create on the first start: "
         '`[{"name": "sim", "model": "<model id or directory>", "task": "sentence-similarity"}]`; also '
-        "`revision`, `type`, `min_replica`, `max_replica`, `scale_to_zero_timeout`, `backend`, `precision`, "
+        "`revision`, `type`, `min_replica`, `max_replica`, `scale_to_zero_timeout`, `scaling_metric` "
+        "(`pendingRequests` or `hardwareUsage`), `scaling_threshold`, `backend`, `precision`, "
         "`accelerator` (`cpu` or `gpu`).",
     )
     models: dict[str, Path] = Field(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,43 @@ def test_declared_endpoints_carry_backend_precision_and_accelerator() -> None:
     assert config.compute.accelerator == "gpu"
     with pytest.raises(ValidationError, match="precision"):
         Settings(endpoints=[{"name": "e", "model": "m", "precision": "fp8"}])  # type: ignore[list-item]
+
+
+def test_declared_endpoints_carry_their_scaling_metric_and_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inferhouse.app import declared_endpoints
+    from inferhouse.endpoints.config import ScalingMetric
+
+    declared = [
+        {
+            "name": "cpu-bound",
+            "model": "m",
+            "max_replica": 3,
+            "scaling_metric": "hardwareUsage",
+            "scaling_threshold": 60,
+        },
+        {"name": "queued", "model": "m", "scaling_threshold": 4},
+        {"name": "plain", "model": "m"},
+    ]
+    monkeypatch.setenv("INFERHOUSE_ENDPOINTS", json.dumps(declared))
+    configs = {config.name: config.compute for config in declared_endpoints(Settings(default_endpoint=False))}
+    assert (configs["cpu-bound"].metric, configs["cpu-bound"].threshold) == (ScalingMetric.HARDWARE_USAGE, 60)
+    # A threshold alone is pendingRequests', and is stored so (the management API shows the measure).
+    assert configs["queued"].measure_json() == {"pendingRequests": 4.0}
+    assert configs["plain"].measure_json() is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"scaling_metric": "gpuTemperature"}, "pendingRequests"),
+        ({"scaling_threshold": 0}, "greater than 0"),
+        ({"scaling_threshold": "inf"}, "finite"),
+        ({"scaling_metric": "hardwareUsage", "scaling_threshold": 150}, "at most 100, got 150"),
+    ],
+)
+def test_a_bad_declared_scaling_setting_stops_the_settings(spec: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(endpoints=[{"name": "e", "model": "m", **spec}])  # type: ignore[list-item]
 
 
 def test_pgvector_needs_a_database_url(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from inferhouse.cli._common import (
     new_table,
     print_result,
 )
+from inferhouse.client._endpoints import scaling_measure
 
 app = typer.Typer(
     help="Create, inspect, update, pause, resume and delete inference endpoints "
@@ -56,6 +59,20 @@ _MAX_REPLICA = typer.Option(min=1, help="Most replicas")
 _SCALE_TO_ZERO = typer.Option(
     "--scale-to-zero-timeout", min=1, metavar="MINUTES", help="Idle minutes before scaling to zero"
 )
+_SCALING_METRIC = typer.Option(
+    "--scaling-metric",
+    metavar="pendingRequests|hardwareUsage",
+    help="What the autoscaler watches: requests queued or running per replica (pendingRequests, the "
+    "default) or the server's CPU use in percent (hardwareUsage)",
+    show_default=False,
+)
+_SCALING_THRESHOLD = typer.Option(
+    "--scaling-threshold",
+    metavar="NUMBER",
+    help="Add a replica while the metric stays above this (requests per replica, or CPU percent up to "
+    "100); default 1.5 for pendingRequests, 80 for hardwareUsage",
+    show_default=False,
+)
 _ACCESS = typer.Option(
     "--type",
     help="Who may call it: anyone (public), any token (protected, or its new name authenticated), "
@@ -66,6 +83,29 @@ _ENV = typer.Option(
 )
 WaitOption = Annotated[bool, typer.Option(help="Wait until the endpoint is running and healthy")]
 TimeoutOption = Annotated[float, typer.Option(min=1, help="How many seconds --wait waits")]
+
+
+def _scaling(metric: str | None, threshold: str | None) -> tuple[str | None, float | None]:
+    """The metric (its exact name, None when not given) and threshold, checked before anything is sent:
+    a bad one ends the command with one line (exit 2)."""
+    try:
+        measure = scaling_measure(metric, threshold)
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    if measure is None:
+        return None, None
+    [(name, value)] = measure.items()
+    return (None if metric is None else name), value
+
+
+@contextmanager
+def _refused_scaling() -> Iterator[None]:
+    """A threshold alone is checked against the endpoint's own metric once it is known (the SDK asks the
+    server): refused, it ends the command as a bad option does."""
+    try:
+        yield
+    except ValueError as error:
+        raise fail(str(error), 2) from None
 
 
 def _env_vars(pairs: list[str] | None) -> dict[str, str] | None:
@@ -93,6 +133,8 @@ def endpoints_create(
     min_replica: Annotated[int, _MIN_REPLICA] = 1,
     max_replica: Annotated[int, _MAX_REPLICA] = 1,
     scale_to_zero_timeout: Annotated[int | None, _SCALE_TO_ZERO] = None,
+    scaling_metric: Annotated[str | None, _SCALING_METRIC] = None,
+    scaling_threshold: Annotated[str | None, _SCALING_THRESHOLD] = None,
     access: Annotated[Access, _ACCESS] = Access.PROTECTED,
     env: Annotated[list[str] | None, _ENV] = None,
     wait: WaitOption = False,
@@ -104,6 +146,7 @@ def endpoints_create(
 ) -> None:
     """Create an endpoint that serves a model."""
     variables = _env_vars(env)
+    metric, threshold = _scaling(scaling_metric, scaling_threshold)
     with connect(url, token, data_dir) as client:
         endpoint = client.create_endpoint(
             name,
@@ -117,6 +160,8 @@ def endpoints_create(
             min_replica=min_replica,
             max_replica=max_replica,
             scale_to_zero_timeout=scale_to_zero_timeout,
+            scaling_metric=metric,
+            scaling_threshold=threshold,
             type=access.value,
             env=variables,
         )
@@ -170,6 +215,8 @@ def endpoints_update(
     min_replica: Annotated[int | None, _MIN_REPLICA] = None,
     max_replica: Annotated[int | None, _MAX_REPLICA] = None,
     scale_to_zero_timeout: Annotated[int | None, _SCALE_TO_ZERO] = None,
+    scaling_metric: Annotated[str | None, _SCALING_METRIC] = None,
+    scaling_threshold: Annotated[str | None, _SCALING_THRESHOLD] = None,
     access: Annotated[Access | None, _ACCESS] = None,
     env: Annotated[list[str] | None, _ENV] = None,
     wait: WaitOption = False,
@@ -179,24 +226,28 @@ def endpoints_update(
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change an endpoint; only the options given change."""
+    """Change an endpoint; only the options given change (a threshold alone keeps the endpoint's metric)."""
     variables = _env_vars(env)
+    metric, threshold = _scaling(scaling_metric, scaling_threshold)
     with connect(url, token, data_dir) as client:
-        endpoint = client.update_endpoint(
-            name,
-            repository=repository,
-            task=task,
-            revision=revision,
-            framework=framework,
-            accelerator=None if accelerator is None else accelerator.value,
-            instance_type=instance_type,
-            instance_size=instance_size,
-            min_replica=min_replica,
-            max_replica=max_replica,
-            scale_to_zero_timeout=scale_to_zero_timeout,
-            type=None if access is None else access.value,
-            env=variables,
-        )
+        with _refused_scaling():
+            endpoint = client.update_endpoint(
+                name,
+                repository=repository,
+                task=task,
+                revision=revision,
+                framework=framework,
+                accelerator=None if accelerator is None else accelerator.value,
+                instance_type=instance_type,
+                instance_size=instance_size,
+                min_replica=min_replica,
+                max_replica=max_replica,
+                scale_to_zero_timeout=scale_to_zero_timeout,
+                scaling_metric=metric,
+                scaling_threshold=threshold,
+                type=None if access is None else access.value,
+                env=variables,
+            )
         if wait:
             endpoint = client.wait_endpoint(name, timeout)
     describe(endpoint, as_json)

@@ -3,6 +3,7 @@ and the client's calls (``/v2/endpoint/{namespace}``, as ``huggingface_hub`` cal
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,39 @@ from inferhouse.client._transport import InferhouseAPIError, Transport, segment
 # States an endpoint does not leave by itself: waiting on them for "running" would only time out.
 FAILED_STATES = frozenset({"failed", "updateFailed"})
 STOPPED_STATES = frozenset({"paused"})
+# What the autoscaler can compare with a threshold: requests queued or running per replica, or the server's
+# CPU use in percent (the Inference Endpoints names); the first is the default.
+SCALING_METRICS = ("pendingRequests", "hardwareUsage")
+
+
+def scaling_measure(metric: str | None, threshold: float | str | None) -> dict[str, float | None] | None:
+    """The wire ``measure`` (``{metric: threshold}``) for a scaling metric and threshold, checked: the
+    metric is one of :data:`SCALING_METRICS` (any case), the threshold a number above 0 (a percentage, at
+    most 100, for hardwareUsage). A threshold alone is pendingRequests'; neither gives None. Raises
+    ValueError saying what to change."""
+    if metric is None and threshold is None:
+        return None
+    name = SCALING_METRICS[0] if metric is None else _metric_name(metric)
+    if threshold is None:
+        return {name: None}  # the server's default threshold for the metric
+    try:
+        value = float(threshold)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ValueError(f"the scaling threshold must be a number above 0, got {threshold!r}")
+    if name == "hardwareUsage" and value > 100:
+        raise ValueError(
+            f"the scaling threshold of hardwareUsage is a CPU percentage, at most 100, got {value:g}"
+        )
+    return {name: value}
+
+
+def _metric_name(metric: str) -> str:
+    for name in SCALING_METRICS:
+        if metric.strip().lower() == name.lower():
+            return name
+    raise ValueError(f"the scaling metric must be pendingRequests or hardwareUsage, got {metric!r}")
 
 
 class EndpointNotReady(Exception):
@@ -48,6 +82,8 @@ class EndpointDescription:
     min_replica: int = 0
     max_replica: int = 0
     scale_to_zero_timeout: int | None = None
+    scaling_metric: str | None = None  # None: none was set (the server scales on pendingRequests)
+    scaling_threshold: float | None = None  # None: the metric's default
     ready_replicas: int = 0
     target_replicas: int = 0
     created_at: str | None = None
@@ -60,6 +96,8 @@ class EndpointDescription:
         compute = body.get("compute") or {}
         scaling = compute.get("scaling") or {}
         status = body.get("status") or {}
+        measure = scaling.get("measure") or {}
+        metric, threshold = next(iter(measure.items()), (None, None))
         return cls(
             name=body["name"],
             state=status.get("state", "pending"),
@@ -76,6 +114,8 @@ class EndpointDescription:
             min_replica=int(scaling.get("minReplica") or 0),
             max_replica=int(scaling.get("maxReplica") or 0),
             scale_to_zero_timeout=scaling.get("scaleToZeroTimeout"),
+            scaling_metric=metric,
+            scaling_threshold=None if threshold is None else float(threshold),
             ready_replicas=int(status.get("readyReplica") or 0),
             target_replicas=int(status.get("targetReplica") or 0),
             created_at=status.get("createdAt"),
@@ -99,6 +139,7 @@ def endpoint_body(
     min_replica: int | None = None,
     max_replica: int | None = None,
     scale_to_zero_timeout: int | None = None,
+    measure: Mapping[str, float | None] | None = None,
     vendor: str | None = None,
     region: str | None = None,
 ) -> dict[str, Any]:
@@ -110,6 +151,7 @@ def endpoint_body(
         "minReplica": min_replica,
         "maxReplica": max_replica,
         "scaleToZeroTimeout": scale_to_zero_timeout,
+        "measure": None if measure is None else dict(measure),
     }
     compute: dict[str, Any] = {"accelerator": accelerator, "instanceType": instance_type}
     compute |= {"instanceSize": instance_size, "scaling": _section(scaling)}
@@ -155,13 +197,18 @@ class EndpointsAPI(Transport):
         min_replica: int = 1,
         max_replica: int = 1,
         scale_to_zero_timeout: int | None = None,
+        scaling_metric: str | None = None,
+        scaling_threshold: float | None = None,
         type: str = "protected",
         env: Mapping[str, str] | None = None,
         vendor: str = "local",
         region: str = "local",
     ) -> EndpointDescription:
         """Create an endpoint serving ``repository``. The reply comes before the model is loaded: see
-        :meth:`wait_endpoint`. ``scale_to_zero_timeout`` is in idle minutes."""
+        :meth:`wait_endpoint`. ``scale_to_zero_timeout`` is in idle minutes. The autoscaler adds a
+        replica when ``scaling_metric`` (``pendingRequests``, the default, or ``hardwareUsage``) stays
+        above ``scaling_threshold`` (requests per replica, or CPU percent); a bad pair raises ValueError
+        before anything is sent."""
         body = endpoint_body(
             name=name,
             type=type,
@@ -176,6 +223,7 @@ class EndpointsAPI(Transport):
             min_replica=min_replica,
             max_replica=max_replica,
             scale_to_zero_timeout=scale_to_zero_timeout,
+            measure=scaling_measure(scaling_metric, scaling_threshold),
             vendor=vendor,
             region=region,
         )
@@ -203,10 +251,16 @@ class EndpointsAPI(Transport):
         min_replica: int | None = None,
         max_replica: int | None = None,
         scale_to_zero_timeout: int | None = None,
+        scaling_metric: str | None = None,
+        scaling_threshold: float | None = None,
         type: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> EndpointDescription:
-        """Change only the fields given; ``None`` leaves a field as it is."""
+        """Change only the fields given; ``None`` leaves a field as it is. A ``scaling_threshold``
+        without ``scaling_metric`` keeps the endpoint's metric; a metric without a threshold takes the
+        metric's default threshold."""
+        if scaling_metric is None and scaling_threshold is not None:
+            scaling_metric = self.describe_endpoint(name).scaling_metric
         body = endpoint_body(
             type=type,
             repository=repository,
@@ -220,6 +274,7 @@ class EndpointsAPI(Transport):
             min_replica=min_replica,
             max_replica=max_replica,
             scale_to_zero_timeout=scale_to_zero_timeout,
+            measure=scaling_measure(scaling_metric, scaling_threshold),
         )
         return self._endpoint("PUT", name, json=body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -128,6 +129,74 @@ def test_update_sends_only_the_fields_given(
     assert sent.body() == {"model": {"repository": "org/other", "env": {}}, "compute": {"instanceSize": "x2"}}
     client.update_endpoint("e1", type="private")
     assert sent.body() == {"type": "private"}
+
+
+def test_scaling_metric_and_threshold_travel_as_huggingface_hubs_measure(
+    make_client: Callable[[Handler], tuple[Client, Recorder]],
+) -> None:
+    client, sent = make_client(lambda request: httpx.Response(200, json=_endpoint("pending")))
+    client.create_endpoint(
+        "e1", "org/model", max_replica=3, scaling_metric="hardwareUsage", scaling_threshold=70
+    )
+    assert sent.body()["compute"]["scaling"] == {
+        "minReplica": 1,
+        "maxReplica": 3,
+        "measure": {"hardwareUsage": 70.0},
+    }
+    client.create_endpoint("e1", "org/model", scaling_metric="PENDINGREQUESTS")  # any case; default threshold
+    assert sent.body()["compute"]["scaling"]["measure"] == {"pendingRequests": None}
+    client.create_endpoint("e1", "org/model", scaling_threshold=3)  # a threshold alone is pendingRequests'
+    assert sent.body()["compute"]["scaling"]["measure"] == {"pendingRequests": 3.0}
+    client.update_endpoint("e1", scaling_metric="hardwareUsage")
+    assert sent.body() == {"compute": {"scaling": {"measure": {"hardwareUsage": None}}}}
+
+
+def test_a_threshold_alone_in_an_update_keeps_the_endpoints_metric(
+    make_client: Callable[[Handler], tuple[Client, Recorder]],
+) -> None:
+    measured = _endpoint()
+    measured["compute"]["scaling"]["measure"] = {"hardwareUsage": 80.0}
+    client, sent = make_client(lambda request: httpx.Response(200, json=measured))
+    client.update_endpoint("e1", scaling_threshold=55.5)
+    assert sent.calls()[1:] == [("GET", "/v2/endpoint/local/e1"), ("PUT", "/v2/endpoint/local/e1")]
+    assert sent.body() == {"compute": {"scaling": {"measure": {"hardwareUsage": 55.5}}}}
+    with pytest.raises(ValueError, match="at most 100, got 120"):
+        client.update_endpoint("e1", scaling_threshold=120)  # checked against hardwareUsage
+    assert sent.calls()[-1] == ("GET", "/v2/endpoint/local/e1")
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "message"),
+    [
+        ("gpuTemperature", None, "must be pendingRequests or hardwareUsage, got 'gpuTemperature'"),
+        ("pendingRequests", 0, "a number above 0, got 0"),
+        (None, -1.5, "a number above 0, got -1.5"),
+        (None, float("nan"), "a number above 0"),
+        ("hardwareUsage", 101, "a CPU percentage, at most 100, got 101"),
+    ],
+)
+def test_bad_scaling_settings_raise_before_anything_is_sent(
+    make_client: Callable[[Handler], tuple[Client, Recorder]],
+    metric: str | None,
+    threshold: float | None,
+    message: str,
+) -> None:
+    client, sent = make_client(lambda request: httpx.Response(200, json=_endpoint()))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.create_endpoint("e1", "org/model", scaling_metric=metric, scaling_threshold=threshold)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.update_endpoint("e1", scaling_metric=metric or "pendingRequests", scaling_threshold=threshold)
+    assert sent.calls() == []
+
+
+def test_description_reads_the_scaling_measure() -> None:
+    measured = _endpoint()
+    measured["compute"]["scaling"]["measure"] = {"pendingRequests": 2}
+    described = EndpointDescription.from_json(measured)
+    assert (described.scaling_metric, described.scaling_threshold) == ("pendingRequests", 2.0)
+    measured["compute"]["scaling"]["measure"] = {"hardwareUsage": None}
+    described = EndpointDescription.from_json(measured)
+    assert (described.scaling_metric, described.scaling_threshold) == ("hardwareUsage", None)
 
 
 def test_description_reads_every_field() -> None:
