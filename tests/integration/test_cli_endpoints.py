@@ -176,6 +176,61 @@ def test_create_with_options_then_update(env: dict[str, str], name: str) -> None
     assert _infer(created["url"], None).status_code == 401
 
 
+def test_scaling_metric_and_threshold_from_the_cli(
+    env: dict[str, str], name: str, server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants, get_inference_endpoint
+
+    # huggingface_hub reads back what the CLI set, from the same management API.
+    monkeypatch.setattr(constants, "INFERENCE_ENDPOINTS_ENDPOINT", server.url + "/v2")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # it refuses even loopback when offline
+
+    def measure() -> Any:
+        fetched = get_inference_endpoint(name, namespace="local", token=server.token)
+        return fetched.raw["compute"]["scaling"]["measure"]
+
+    options = ["--repository", BUNDLED_ID, "--task", TASK, "--max-replica", "2"]
+    created = _json(
+        env,
+        "endpoints",
+        "create",
+        name,
+        *options,
+        "--scaling-metric",
+        "hardwareUsage",
+        "--scaling-threshold",
+        "70",
+    )
+    assert (created["scaling_metric"], created["scaling_threshold"]) == ("hardwareUsage", 70.0)
+    assert measure() == {"hardwareUsage": 70.0}
+
+    _run(env, "endpoints", "update", name, "--scaling-threshold", "55.5")  # keeps the metric
+    with Client(server.url, token=server.token) as client:
+        described = client.describe_endpoint(name)
+    assert (described.scaling_metric, described.scaling_threshold, described.max_replica) == (
+        "hardwareUsage",
+        55.5,
+        2,
+    )
+    over = _run(env, "endpoints", "update", name, "--scaling-threshold", "150", check=False)
+    assert (over.returncode, over.stderr.strip()) == (
+        2,
+        "error: the scaling threshold of hardwareUsage is a CPU percentage, at most 100, got 150",
+    )
+    bad = _run(env, "endpoints", "update", name, "--scaling-metric", "queueLength", check=False)
+    assert (bad.returncode, bad.stderr.strip()) == (
+        2,
+        "error: the scaling metric must be pendingRequests or hardwareUsage, got 'queueLength'",
+    )
+    assert measure() == {"hardwareUsage": 55.5}  # refused changes changed nothing
+
+    _run(env, "endpoints", "update", name, "--scaling-metric", "pendingRequests", "--scaling-threshold", "3")
+    assert measure() == {"pendingRequests": 3.0}
+    _run(env, "endpoints", "update", name, "--scaling-metric", "hardwareUsage")  # its default threshold
+    assert measure() == {"hardwareUsage": None}
+    assert _json(env, "endpoints", "describe", name)["scaling_metric"] == "hardwareUsage"
+
+
 def test_pause_resume_and_scale_to_zero(env: dict[str, str], endpoint: str, server: RunningServer) -> None:
     url = f"{server.url}/endpoints/{endpoint}"
     assert _json(env, "endpoints", "pause", endpoint)["state"] == "paused"
