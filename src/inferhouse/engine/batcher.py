@@ -207,8 +207,12 @@ class Batcher:
             self._queue.release()  # the caller went away before its turn
             return
         started = time.perf_counter()
-        settle(call.future, call.work, replica.model, self._queue.release)
-        self._roster.report(replica, 1, 1, time.perf_counter() - started)
+
+        def answered() -> None:  # before the caller hears back, so a scrape after its reply sees it
+            self._roster.report(replica, 1, 1, time.perf_counter() - started)
+            self._queue.release()
+
+        settle(call.future, call.work, replica.model, answered)
 
     def _collect(self, jobs: list[Job], calls: list[PendingCall[Any]], expected: int) -> bool:
         """Add waiting jobs to ``jobs`` (and calls to ``calls``, run after the round), for at most
@@ -292,12 +296,14 @@ class Batcher:
             vectors = backend.forward(batch)
         except Exception as exc:
             log.exception("forward pass failed")
+            self._roster.report(replica, busy_seconds=time.perf_counter() - began)
             for job in {job for job, _ in chosen}:
                 self._ledger.fail(
                     job, BackendFailure(f"The model failed on this input: {type(exc).__name__}")
                 )
-            self._roster.report(replica, inputs=len(chosen), busy_seconds=time.perf_counter() - began)
             return
+        # Reported before any caller hears back, so a scrape after a reply sees the pass that made it.
+        self._roster.report(replica, inputs=len(chosen), busy_seconds=time.perf_counter() - began)
         self.admission.measure(sum(job.costs[index] for job, index in chosen))
         self._ledger.settle(chosen)
         for row, (job, index) in enumerate(chosen):
@@ -307,7 +313,6 @@ class Batcher:
             job.remaining -= 1
             if job.remaining == 0:
                 self._ledger.finish(job)
-        self._roster.report(replica, inputs=len(chosen), busy_seconds=time.perf_counter() - began)
         if self._on_batch is not None:
             lengths = [len(item.ids) for item in batch]
             packed = should_pack(lengths, backend.packed_token_cost, backend.packed_row_tokens)

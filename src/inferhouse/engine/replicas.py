@@ -96,9 +96,16 @@ class ReplicaRunner(Generic[M]):
             if not future.set_running_or_notify_cancel():
                 self._answered()
                 continue  # the caller went away before its turn
-            started = time.perf_counter()
-            settle(future, work, replica.model, self._answered)
+            self._run_one(replica, work, future)
+
+    def _run_one(self, replica: Replica[M], work: Callable[[M], Any], future: Future[Any]) -> None:
+        started = time.perf_counter()
+
+        def answered() -> None:  # before the caller hears back, so a scrape after its reply sees it
             self._roster.report(replica, 1, 1, time.perf_counter() - started)
+            self._answered()
+
+        settle(future, work, replica.model, answered)
 
     def _answered(self) -> None:
         with self._running_lock:
