@@ -1,8 +1,16 @@
-"""Operations: health and metrics, endpoint management, and the offline ``/docs`` and ``/redoc`` pages."""
+"""Operations: health and metrics, endpoint and token management, and the offline ``/docs`` and ``/redoc``
+pages."""
 
 from inferhouse.api.operations import docs_ui
 from inferhouse.api.operations.endpoints_admin import router as endpoints_admin_router
 from inferhouse.api.operations.health import public as health_public_router
 from inferhouse.api.operations.health import router as health_router
+from inferhouse.api.operations.tokens_admin import router as tokens_admin_router
 
-__all__ = ["docs_ui", "endpoints_admin_router", "health_public_router", "health_router"]
+__all__ = [
+    "docs_ui",
+    "endpoints_admin_router",
+    "health_public_router",
+    "health_router",
+    "tokens_admin_router",
+]
