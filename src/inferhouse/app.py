@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inferhouse import ui
 from inferhouse._version import __version__
 from inferhouse.api import elasticsearch, generation, huggingface, operations, pinecone
 from inferhouse.api.core import openapi
@@ -149,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
         operations.health_public_router,
         operations.health_router,
         operations.endpoints_admin_router,
+        operations.tokens_admin_router,
         huggingface.hf_endpoint_router,
         huggingface.hf_router,
         huggingface.tei_openai_router,
@@ -175,6 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     openapi.install(app)
     operations.docs_ui.install(app)
+    ui.install(app, settings)
     app.add_middleware(huggingface.EmbedFastLane)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

@@ -1,0 +1,213 @@
+"""Endpoint pages: the list, one endpoint's live state and logs, its actions, and the create form.
+
+Everything goes through the management API (``/v2/endpoint/{namespace}``) as the signed-in token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+
+from inferhouse.endpoints.families import SUPPORTED_TASKS
+from inferhouse.ui.api_calls import Refused
+from inferhouse.ui.pages import (
+    PREFIX,
+    DashboardRoute,
+    api,
+    checked_form,
+    dashboard,
+    redirect,
+    render,
+    session_of,
+)
+from inferhouse.ui.sessions import Session
+
+router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+
+ACTIONS = {"pause": "Pause", "resume": "Resume", "scale-to-zero": "Scale to zero"}
+ACCESS_TYPES = ("protected", "public", "private")
+LOG_LINES = 100
+# States in which an endpoint is still moving: its page keeps polling until it settles.
+SETTLING = {"pending", "initializing", "updating"}
+
+
+def _management(request: Request, name: str | None = None) -> str:
+    """The management API's path, of one endpoint when ``name`` is given (quoted: it came in a URL)."""
+    base = f"/v2/endpoint/{quote(dashboard(request).namespace, safe='')}"
+    return base if name is None else f"{base}/{quote(name, safe='')}"
+
+
+def row(item: dict[str, Any]) -> dict[str, Any]:
+    """What the pages show of an endpoint, from its management API description."""
+    status = item.get("status") or {}
+    scaling = item.get("compute", {}).get("scaling", {})
+    return {
+        "name": item["name"],
+        "state": status.get("state", "unknown"),
+        "task": item.get("model", {}).get("task") or "",
+        "model": item.get("model", {}).get("repository", ""),
+        "ready": status.get("readyReplica", 0),
+        "target": status.get("targetReplica", 0),
+        "min": scaling.get("minReplica", 0),
+        "max": scaling.get("maxReplica", 0),
+        "type": item.get("type", ""),
+        "url": status.get("url", ""),
+        "message": status.get("errorMessage") or "",
+        "embeds": (item.get("model", {}).get("task") or "")
+        in {"sentence-embeddings", "feature-extraction", "sentence-similarity"},
+    }
+
+
+@router.get(f"{PREFIX}/endpoints")
+async def endpoint_list(request: Request) -> Response:
+    session = session_of(request)
+    refused = None
+    items: list[dict[str, Any]] = []
+    async with api(request, session) as calls:
+        try:
+            items = [row(item) for item in (await calls.get(_management(request)))["items"]]
+        except Refused as error:
+            if error.status != 403:
+                raise
+            refused = error.message
+    return render(request, "endpoints.html", session, endpoints=items, refused=refused)
+
+
+def _create_form(request: Request, session: Session, status: int = 200, **context: Any) -> Response:
+    values = {"name": "", "repository": "", "task": "", "type": "protected", "min": "1", "max": "1"}
+    values.update(context.pop("values", {}))
+    return render(
+        request,
+        "endpoint_new.html",
+        session,
+        status=status,
+        tasks=sorted(SUPPORTED_TASKS),
+        access_types=ACCESS_TYPES,
+        values=values,
+        **context,
+    )
+
+
+@router.get(f"{PREFIX}/endpoints/new")
+async def new_endpoint(request: Request) -> Response:
+    return _create_form(request, session_of(request))
+
+
+def _replicas(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Refused(422, f"{field} must be a whole number, got {value!r}") from None
+
+
+@router.post(f"{PREFIX}/endpoints")
+async def create_endpoint(request: Request) -> Response:
+    session = session_of(request)
+    fields = await checked_form(request, session)
+    try:
+        body = {
+            "name": fields.get("name", "").strip(),
+            "type": fields.get("type", "protected"),
+            "model": {"repository": fields.get("repository", "").strip(), "task": fields.get("task") or None},
+            "compute": {
+                "scaling": {
+                    "minReplica": _replicas(fields.get("min", "1"), "Min replicas"),
+                    "maxReplica": _replicas(fields.get("max", "1"), "Max replicas"),
+                }
+            },
+        }
+        async with api(request, session) as calls:
+            await calls.post(_management(request), body)
+    except Refused as error:
+        if error.status == 401:
+            raise
+        return _create_form(request, session, status=error.status, error=error.message, values=fields)
+    return redirect(f"{PREFIX}/endpoints/{body['name']}")
+
+
+async def describe(request: Request, session: Session, name: str) -> dict[str, Any]:
+    async with api(request, session) as calls:
+        return row(await calls.get(_management(request, name)))
+
+
+@router.get(f"{PREFIX}/endpoints/{{name}}")
+async def endpoint_page(name: str, request: Request) -> Response:
+    session = session_of(request)
+    try:
+        endpoint = await describe(request, session, name)
+    except Refused as error:
+        if error.status == 401:
+            raise
+        return render(request, "error.html", session, status=error.status, message=error.message)
+    return render(
+        request,
+        "endpoint.html",
+        session,
+        endpoint=endpoint,
+        actions=ACTIONS,
+        result=None,
+        error=None,
+        texts="",
+    )
+
+
+@router.get(f"{PREFIX}/endpoints/{{name}}/live")
+async def endpoint_live(name: str, request: Request) -> Response:
+    """The live part of an endpoint's page (state, replicas, failure), which the page polls."""
+    session = session_of(request)
+    endpoint = await describe(request, session, name)
+    return render(request, "endpoint_live.html", session, endpoint=endpoint)
+
+
+@router.get(f"{PREFIX}/endpoints/{{name}}/logs")
+async def endpoint_logs(name: str, request: Request) -> Response:
+    session = session_of(request)
+    async with api(request, session) as calls:
+        text = await calls.get(f"{_management(request, name)}/logs", tail=LOG_LINES)
+    return render(request, "endpoint_logs.html", session, logs=text or "", name=name)
+
+
+@router.post(f"{PREFIX}/endpoints/{{name}}/action/{{action}}")
+async def endpoint_action(name: str, action: str, request: Request) -> Response:
+    session = session_of(request)
+    await checked_form(request, session)
+    if action not in ACTIONS:
+        return render(request, "error.html", session, status=404, message=f"No action {action}")
+    try:
+        async with api(request, session) as calls:
+            await calls.post(f"{_management(request, name)}/{action}")
+    except Refused as error:
+        if error.status == 401:
+            raise
+        return render(request, "error.html", session, status=error.status, message=error.message)
+    return redirect(f"{PREFIX}/endpoints/{name}")
+
+
+@router.get(f"{PREFIX}/endpoints/{{name}}/delete")
+async def confirm_delete(name: str, request: Request) -> Response:
+    session = session_of(request)
+    return render(
+        request,
+        "confirm.html",
+        session,
+        question=f"Delete endpoint {name}? Its replicas stop and its configuration is gone.",
+        action=f"{PREFIX}/endpoints/{name}/delete",
+        button="Delete endpoint",
+        back=f"{PREFIX}/endpoints/{name}",
+    )
+
+
+@router.post(f"{PREFIX}/endpoints/{{name}}/delete")
+async def delete_endpoint(name: str, request: Request) -> Response:
+    session = session_of(request)
+    await checked_form(request, session)
+    try:
+        async with api(request, session) as calls:
+            await calls.delete(_management(request, name))
+    except Refused as error:
+        if error.status == 401:
+            raise
+        return render(request, "error.html", session, status=error.status, message=error.message)
+    return redirect(f"{PREFIX}/endpoints")
