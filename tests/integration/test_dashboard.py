@@ -160,7 +160,8 @@ def test_a_token_is_shown_once_never_listed_and_revoked_from_the_page(
     created = admin.post(
         ui_server.url + "/ui/tokens", data={"csrf": csrf_of(page.text), "name": "ci-bot"}, timeout=30
     )
-    assert created.status_code == 201
+    assert created.status_code == 200
+    assert created.history[0].status_code == 303  # a reload does not post the form again
     token = created.text.split('<code id="new-token">')[1].split("</code>")[0]
     assert token.startswith("ih_")
     again = admin.get(ui_server.url + "/ui/tokens", timeout=30)
@@ -227,3 +228,24 @@ def test_signing_out_forgets_the_session(ui_server: RunningServer) -> None:
         timeout=30,
     )
     assert stale.status_code == 303
+
+
+def test_the_token_api_is_for_admin_tokens_and_checks_its_body(ui_server: RunningServer) -> None:
+    user = _token(ui_server, name="plain")
+    as_user = {"Authorization": f"Bearer {user['token']}"}
+    for method, path in (
+        ("GET", "/api/tokens"),
+        ("POST", "/api/tokens"),
+        ("DELETE", f"/api/tokens/{user['id']}"),
+    ):
+        reply = requests.request(method, ui_server.url + path, json={}, headers=as_user, timeout=30)
+        assert reply.status_code == 403, (method, path)
+    bad = requests.post(
+        ui_server.url + "/api/tokens", json={"manages": ["Not A Name"]}, headers=ui_server.headers, timeout=30
+    )
+    assert bad.status_code == 422
+    unknown = requests.delete(
+        ui_server.url + "/api/tokens/0123456789abcdef", headers=ui_server.headers, timeout=30
+    )
+    assert unknown.status_code == 404
+    assert requests.get(ui_server.url + "/api/whoami-v2", headers=as_user, timeout=30).status_code == 200

@@ -41,7 +41,9 @@ async def _tokens_page(request: Request, session: Session, status: int = 200, **
 
 @router.get(f"{PREFIX}/tokens")
 async def token_list(request: Request) -> Response:
-    return await _tokens_page(request, session_of(request))
+    session = session_of(request)
+    created, session.created_token = session.created_token, None
+    return await _tokens_page(request, session, created=created)
 
 
 @router.post(f"{PREFIX}/tokens")
@@ -61,8 +63,10 @@ async def create_token(request: Request) -> Response:
         if error.status == 401:
             raise
         return await _tokens_page(request, session, status=error.status, error=error.message)
-    # Shown on this reply only: the page is not cached (Cache-Control: no-store) and not redirected to.
-    return await _tokens_page(request, session, status=201, created=created)
+    # Shown once, on the page this redirects to (not cached: Cache-Control no-store); a reload shows the
+    # list without it, and does not post the form again.
+    session.created_token = created
+    return redirect(f"{PREFIX}/tokens")
 
 
 @router.get(f"{PREFIX}/tokens/{{token_id}}/revoke")

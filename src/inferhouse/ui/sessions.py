@@ -12,6 +12,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 COOKIE = "inferhouse_session"
 # A sign-in form's CSRF value travels in this cookie and in the form: a page of another site can set
@@ -29,6 +30,8 @@ class Session:
     role: str
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     last_seen: float = field(default_factory=time.monotonic)
+    # A token just created, kept for the one page after the redirect that shows it, then forgotten.
+    created_token: dict[str, Any] | None = None
 
     def csrf_matches(self, sent: str | None) -> bool:
         return sent is not None and hmac.compare_digest(sent.encode(), self.csrf.encode())
