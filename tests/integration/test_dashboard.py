@@ -151,6 +151,13 @@ def test_a_hostile_token_name_and_model_are_shown_as_text(
     for page in (created.text, admin.get(ui_server.url + "/ui/endpoints", timeout=30).text):
         assert HOSTILE not in page
         assert ESCAPED in page
+    deadline = time.monotonic() + 60
+    while _state(ui_server, "hostile") != "failed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    live = admin.get(ui_server.url + "/ui/endpoints/hostile/live", timeout=30)
+    assert 'data-state="failed"' in live.text
+    assert "Failed: " in live.text  # the loader's message, which names the repository
+    assert HOSTILE not in live.text
 
 
 def test_a_token_is_shown_once_never_listed_and_revoked_from_the_page(
@@ -213,6 +220,54 @@ def test_the_playground_embeds_and_shows_code_with_the_real_url(
     assert f"{ui_server.url}/endpoints/theirs/embed" in reply.text
     assert ui_server.token is not None
     assert ui_server.token not in reply.text
+
+
+def test_scale_to_zero_then_delete_after_confirming(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    requests.post(
+        ui_server.url + "/v2/endpoint/local",
+        json={
+            "name": "doomed",
+            "model": {"repository": _repository(ui_server), "task": "sentence-embeddings"},
+        },
+        headers=ui_server.headers,
+        timeout=30,
+    ).raise_for_status()
+    page = admin.get(ui_server.url + "/ui/endpoints/doomed", timeout=30)
+    csrf = csrf_of(page.text)
+    scaled = admin.post(
+        ui_server.url + "/ui/endpoints/doomed/action/scale-to-zero", data={"csrf": csrf}, timeout=30
+    )
+    assert 'data-state="scaledToZero"' in scaled.text
+    confirm = admin.get(ui_server.url + "/ui/endpoints/doomed/delete", timeout=30)
+    assert "Delete endpoint doomed?" in confirm.text
+    assert _state(ui_server, "doomed") == "scaledToZero"  # asking changes nothing
+    deleted = admin.post(
+        ui_server.url + "/ui/endpoints/doomed/delete", data={"csrf": csrf_of(confirm.text)}, timeout=30
+    )
+    assert deleted.url.endswith("/ui/endpoints")
+    assert "/ui/endpoints/doomed" not in deleted.text
+    gone = requests.get(ui_server.url + "/v2/endpoint/local/doomed", headers=ui_server.headers, timeout=30)
+    assert gone.status_code == 404
+
+
+def _repository(server: RunningServer) -> str:
+    reply = requests.get(server.url + "/v2/endpoint/local/mine", headers=server.headers, timeout=30)
+    repository: str = reply.json()["model"]["repository"]
+    return repository
+
+
+def test_revoking_the_signed_in_token_ends_its_session(ui_server: RunningServer) -> None:
+    created = _token(ui_server, name="short-lived")
+    browser, reply = sign_in(ui_server.url, created["token"])
+    assert reply.status_code == 200
+    session = {"inferhouse_session": browser.cookies["inferhouse_session"]}
+    requests.delete(f"{ui_server.url}/api/tokens/{created['id']}", headers=ui_server.headers, timeout=30)
+    for page in ("/ui/endpoints", "/ui/tokens"):
+        after = requests.get(ui_server.url + page, cookies=session, allow_redirects=False, timeout=30)
+        assert after.status_code == 303
+        assert after.headers["location"] == "/ui/signin"
 
 
 def test_signing_out_forgets_the_session(ui_server: RunningServer) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,7 @@ from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.core.validation import parse_as
 from inferhouse.auth import ANONYMOUS, StoredToken
-from inferhouse.errors import Forbidden, NotFound, ValidationFailed
+from inferhouse.errors import Forbidden, NotFound
 from inferhouse.settings import ENDPOINT_NAME_PATTERN
 
 router = APIRouter(route_class=dialect_route(render_hf, policy="general"), tags=["Token management"])
@@ -32,15 +32,18 @@ TOKEN_ID_LENGTH = 16
 _TOKEN_ID = re.compile(rf"[0-9a-f]{{{TOKEN_ID_LENGTH}}}")
 
 
+EndpointName = Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
+
+
 class TokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("user", min_length=1, max_length=100, description="A label to remember the token by")
     role: Literal["user", "admin"] = "user"
-    endpoints: list[str] = Field(
+    endpoints: list[EndpointName] = Field(
         default_factory=list, description="Scope the token to calling these endpoints only"
     )
-    manages: list[str] = Field(
+    manages: list[EndpointName] = Field(
         default_factory=list, description="Scope the token to calling and managing these endpoints"
     )
 
@@ -72,14 +75,12 @@ async def list_tokens(request: Request) -> Response:
 @router.post(
     "/api/tokens",
     summary="Create a token; the reply is the only time it is shown",
+    status_code=201,
     openapi_extra=json_body(TokenBody),
 )
 async def create_token(request: Request) -> Response:
     _require_admin(request)
     body = parse_as(TokenBody, await json_object(request))
-    for grant in (*body.endpoints, *body.manages):
-        if not re.fullmatch(ENDPOINT_NAME_PATTERN, grant):
-            raise ValidationFailed(f"{grant!r} is not an endpoint name: grants name endpoints")
     tokens = services(request).tokens
     token = tokens.create(body.name, role=body.role, endpoints=body.endpoints, manages=body.manages)
     created = tokens.lookup(token) or ANONYMOUS
