@@ -304,3 +304,20 @@ def test_the_token_api_is_for_admin_tokens_and_checks_its_body(ui_server: Runnin
     )
     assert unknown.status_code == 404
     assert requests.get(ui_server.url + "/api/whoami-v2", headers=as_user, timeout=30).status_code == 200
+
+
+def test_what_the_api_refuses_is_a_page_with_its_status_not_a_server_error(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    for page in ("/ui/endpoints/nowhere", "/ui/endpoints/nowhere/live", "/ui/endpoints/nowhere/logs"):
+        reply = admin.get(ui_server.url + page, timeout=30)
+        assert reply.status_code == 404, page
+        assert "Endpoint nowhere not found" in reply.text
+        assert "content-security-policy" in reply.headers
+    csrf = csrf_of(admin.get(ui_server.url + "/ui/endpoints/mine", timeout=30).text)
+    assert (
+        admin.post(
+            ui_server.url + "/ui/endpoints/nowhere/delete", data={"csrf": csrf}, timeout=30
+        ).status_code
+        == 404
+    )

@@ -1,6 +1,7 @@
 """Endpoint pages: the list, one endpoint's live state and logs, its actions, and the create form.
 
-Everything goes through the management API (``/v2/endpoint/{namespace}``) as the signed-in token.
+Everything goes through the management API (``/v2/endpoint/{namespace}``) as the signed-in token; what it
+refuses is shown on the error page by the route class (:class:`~inferhouse.ui.pages.DashboardRoute`).
 """
 
 from __future__ import annotations
@@ -135,12 +136,7 @@ async def describe(request: Request, session: Session, name: str) -> dict[str, A
 @router.get(f"{PREFIX}/endpoints/{{name}}")
 async def endpoint_page(name: str, request: Request) -> Response:
     session = session_of(request)
-    try:
-        endpoint = await describe(request, session, name)
-    except Refused as error:
-        if error.status == 401:
-            raise
-        return render(request, "error.html", session, status=error.status, message=error.message)
+    endpoint = await describe(request, session, name)
     return render(
         request,
         "endpoint.html",
@@ -175,13 +171,8 @@ async def endpoint_action(name: str, action: str, request: Request) -> Response:
     await checked_form(request, session)
     if action not in ACTIONS:
         return render(request, "error.html", session, status=404, message=f"No action {action}")
-    try:
-        async with api(request, session) as calls:
-            await calls.post(f"{_management(request, name)}/{action}")
-    except Refused as error:
-        if error.status == 401:
-            raise
-        return render(request, "error.html", session, status=error.status, message=error.message)
+    async with api(request, session) as calls:
+        await calls.post(f"{_management(request, name)}/{action}")
     return redirect(f"{PREFIX}/endpoints/{name}")
 
 
@@ -203,11 +194,6 @@ async def confirm_delete(name: str, request: Request) -> Response:
 async def delete_endpoint(name: str, request: Request) -> Response:
     session = session_of(request)
     await checked_form(request, session)
-    try:
-        async with api(request, session) as calls:
-            await calls.delete(_management(request, name))
-    except Refused as error:
-        if error.status == 401:
-            raise
-        return render(request, "error.html", session, status=error.status, message=error.message)
+    async with api(request, session) as calls:
+        await calls.delete(_management(request, name))
     return redirect(f"{PREFIX}/endpoints")

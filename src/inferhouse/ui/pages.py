@@ -132,8 +132,8 @@ def _to_signin(request: Request) -> Response:
 
 
 class DashboardRoute(APIRoute):
-    """Adds the security headers to every page, and turns a missing session, a revoked token or a
-    missing CSRF token into the page that says so."""
+    """Adds the security headers to every page, and turns a missing session, a revoked token, a missing
+    CSRF token or anything else the API refused into the page that says so."""
 
     def get_route_handler(self) -> Handler:
         inner = super().get_route_handler()
@@ -153,10 +153,14 @@ class DashboardRoute(APIRoute):
                     "and try again.",
                 )
             except Refused as refused:
-                if refused.status != 401:
-                    raise
-                dashboard(request).sessions.end(request.cookies.get(COOKIE))  # the token was revoked
-                response = _to_signin(request)
+                if refused.status == 401:  # the token was revoked: the session goes with it
+                    dashboard(request).sessions.end(request.cookies.get(COOKIE))
+                    response = _to_signin(request)
+                else:  # what the API refused, with its status and message
+                    session = dashboard(request).sessions.find(request.cookies.get(COOKIE))
+                    response = render(
+                        request, "error.html", session, status=refused.status, message=refused.message
+                    )
             response.headers.update(SECURITY_HEADERS)
             return response
 
