@@ -321,3 +321,32 @@ def test_what_the_api_refuses_is_a_page_with_its_status_not_a_server_error(
         ).status_code
         == 404
     )
+
+
+def test_update_the_replica_range_and_see_a_refusal_explained(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    model = {"repository": _repository(ui_server), "task": "sentence-embeddings"}
+    requests.post(
+        ui_server.url + "/v2/endpoint/local",
+        json={"name": "rescaled", "model": model},
+        headers=ui_server.headers,
+        timeout=30,
+    ).raise_for_status()
+    csrf = csrf_of(admin.get(ui_server.url + "/ui/endpoints/rescaled", timeout=30).text)
+    url = ui_server.url + "/ui/endpoints/rescaled/scaling"
+    refused = admin.post(url, data={"csrf": csrf, "min": "3", "max": "2"}, timeout=30)
+    assert refused.status_code == 422
+    assert "minReplica (3) cannot be above maxReplica (2)" in refused.text
+    updated = admin.post(url, data={"csrf": csrf, "min": "0", "max": "2"}, timeout=30)
+    assert updated.url.endswith("/ui/endpoints/rescaled")
+    described = requests.get(
+        ui_server.url + "/v2/endpoint/local/rescaled", headers=ui_server.headers, timeout=30
+    )
+    assert described.json()["compute"]["scaling"] | {"measure": None} == {
+        "minReplica": 0,
+        "maxReplica": 2,
+        "scaleToZeroTimeout": None,
+        "measure": None,
+    }
+    assert described.json()["model"]["task"] == "sentence-embeddings"  # the rest kept

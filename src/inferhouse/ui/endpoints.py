@@ -176,6 +176,20 @@ async def endpoint_action(name: str, action: str, request: Request) -> Response:
     return redirect(f"{PREFIX}/endpoints/{name}")
 
 
+@router.post(f"{PREFIX}/endpoints/{{name}}/scaling")
+async def update_scaling(name: str, request: Request) -> Response:
+    """Change the replica range; the rest of the endpoint's configuration stays as it is."""
+    session = session_of(request)
+    fields = await checked_form(request, session)
+    scaling = {
+        "minReplica": _replicas(fields.get("min", ""), "Min replicas"),
+        "maxReplica": _replicas(fields.get("max", ""), "Max replicas"),
+    }
+    async with api(request, session) as calls:
+        await calls.put(_management(request, name), {"compute": {"scaling": scaling}})
+    return redirect(f"{PREFIX}/endpoints/{name}")
+
+
 @router.get(f"{PREFIX}/endpoints/{{name}}/delete")
 async def confirm_delete(name: str, request: Request) -> Response:
     session = session_of(request)
