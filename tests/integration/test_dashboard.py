@@ -350,3 +350,17 @@ def test_update_the_replica_range_and_see_a_refusal_explained(
         "measure": None,
     }
     assert described.json()["model"]["task"] == "sentence-embeddings"  # the rest kept
+
+
+def test_with_authentication_off_signing_in_needs_no_token(tmp_path: Path) -> None:
+    env = {"INFERHOUSE_AUTH": "false", "INFERHOUSE_DEFAULT_ENDPOINT": "false"}
+    server = start_server(tmp_path / "data", token=None, env=env)
+    try:
+        form = requests.get(server.url + "/ui/signin", timeout=30)
+        assert "checks no tokens" in form.text
+        browser, reply = sign_in(server.url, "")
+        assert reply.status_code == 200
+        assert "operator (admin)" in reply.text
+        assert browser.get(server.url + "/ui/tokens", timeout=30).status_code == 200
+    finally:
+        server.stop()
