@@ -328,7 +328,13 @@ class PgVectorIndex:
             ).fetchone()
             if counted is None or counted[0] < self._min_vectors:
                 return False
-            self._execute(conn, "SET LOCAL maintenance_work_mem = '256MB'")
+            # At least 256MB, and never less than the server was given: a graph that outgrows this
+            # memory goes on building far slower, so an operator loading millions of rows raises it.
+            self._execute(
+                conn,
+                "SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting("
+                "'maintenance_work_mem')), 256 * 1024 * 1024) / 1024 || 'kB', true)",
+            )
             self._execute(
                 conn,
                 "CREATE INDEX IF NOT EXISTS {graph} ON {t} USING hnsw (embedding {opclass})",
