@@ -12,7 +12,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from inferhouse.endpoints.families import SUPPORTED_TASKS
-from inferhouse.ui.api_calls import Refused
+from inferhouse.ui.api_calls import Api, Refused
+from inferhouse.ui.charts import latency_chart, request_chart
 from inferhouse.ui.pages import (
     PREFIX,
     DashboardRoute,
@@ -24,6 +25,7 @@ from inferhouse.ui.pages import (
     session_of,
 )
 from inferhouse.ui.sessions import Session
+from inferhouse.ui.tryouts import tryouts_for
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -61,6 +63,12 @@ def row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _history(request: Request, calls: Api, name: str, window: int) -> dict[str, Any]:
+    """The endpoint's request history from the management API (access-checked there)."""
+    history: dict[str, Any] = await calls.get(f"{_management(request, name)}/metrics", window=window)
+    return history
+
+
 @router.get(f"{PREFIX}/endpoints")
 async def endpoint_list(request: Request) -> Response:
     session = session_of(request)
@@ -69,6 +77,8 @@ async def endpoint_list(request: Request) -> Response:
     async with api(request, session) as calls:
         try:
             items = [row(item) for item in (await calls.get(_management(request)))["items"]]
+            for item in items:  # requests/s and latency of the last minute
+                item["traffic"] = (await _history(request, calls, item["name"], 60))["lastMinute"]
         except Refused as error:
             if error.status != 403:
                 raise
@@ -133,20 +143,23 @@ async def describe(request: Request, session: Session, name: str) -> dict[str, A
         return row(await calls.get(_management(request, name)))
 
 
+async def page_context(request: Request, session: Session, name: str) -> dict[str, Any]:
+    """What endpoint.html needs beyond a playground's result."""
+    endpoint = await describe(request, session, name)
+    return {
+        "endpoint": endpoint,
+        "tryouts": tryouts_for(endpoint["task"]),
+        "actions": ACTIONS,
+        "name": name,
+        **await charts_context(request, session, name),
+    }
+
+
 @router.get(f"{PREFIX}/endpoints/{{name}}")
 async def endpoint_page(name: str, request: Request) -> Response:
     session = session_of(request)
-    endpoint = await describe(request, session, name)
-    return render(
-        request,
-        "endpoint.html",
-        session,
-        endpoint=endpoint,
-        actions=ACTIONS,
-        result=None,
-        error=None,
-        texts="",
-    )
+    context = await page_context(request, session, name)
+    return render(request, "endpoint.html", session, result=None, error=None, texts="", **context)
 
 
 @router.get(f"{PREFIX}/endpoints/{{name}}/live")
@@ -155,6 +168,20 @@ async def endpoint_live(name: str, request: Request) -> Response:
     session = session_of(request)
     endpoint = await describe(request, session, name)
     return render(request, "endpoint_live.html", session, endpoint=endpoint)
+
+
+async def charts_context(request: Request, session: Session, name: str) -> dict[str, Any]:
+    async with api(request, session) as calls:
+        history = await _history(request, calls, name, 3600)
+    return {"charts": [request_chart(history), latency_chart(history)], "summary": history["lastMinute"]}
+
+
+@router.get(f"{PREFIX}/endpoints/{{name}}/charts")
+async def endpoint_charts(name: str, request: Request) -> Response:
+    """The request-rate and latency charts of the last hour, which the page polls."""
+    session = session_of(request)
+    context = await charts_context(request, session, name)
+    return render(request, "endpoint_charts.html", session, name=name, **context)
 
 
 @router.get(f"{PREFIX}/endpoints/{{name}}/logs")
