@@ -150,7 +150,12 @@ async def try_task(name: str, kind: str, request: Request) -> Response:
                 reply: Any = f"data:{content_type};base64,{base64.b64encode(image).decode()}"
             else:
                 reply = await calls.post(path_of(tryout, name), body)
-            shown = tryout.shown(reply, body)
+            try:
+                shown = tryout.shown(reply, body)
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                raise Refused(
+                    502, f"The endpoint's reply is not one the {tryout.title.lower()} playground can show"
+                ) from None
             code = code_for(tryout, calls.base_url, name, body)
         except Refused as refused:
             if refused.status == 401:
