@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -192,3 +193,63 @@ def test_a_refused_playground_call_says_why(server: RunningServer, admin: reques
     wrong_task = _try(admin, server, EMB, "classify", text=HOSTILE)
     assert 'role="alert"' in wrong_task.text
     assert HOSTILE not in wrong_task.text
+
+
+def test_the_update_form_changes_the_whole_configuration(
+    server: RunningServer, admin: requests.Session, tiny_model_dir: Path
+) -> None:
+    body = {"name": "tuned", "model": {"repository": str(tiny_model_dir), "task": "sentence-embeddings"}}
+    created = requests.post(f"{server.url}/v2/endpoint/local", json=body, headers=server.headers, timeout=30)
+    assert created.status_code == 200, created.text
+    form = admin.get(f"{server.url}/ui/endpoints/tuned/edit", timeout=30)
+    assert form.status_code == 200
+    assert f'value="{tiny_model_dir}"' in form.text
+    fields = {
+        "csrf": csrf_of(form.text),
+        "repository": str(tiny_model_dir),
+        "task": "sentence-embeddings",
+        "type": "protected",
+        "env": f"MAX_BATCH_TOKENS=4096\nNOTE={HOSTILE}",
+        "min": "1",
+        "max": "2",
+        "metric": "pendingRequests",
+        "threshold": "3.5",
+        "timeout": "15",
+    }
+    url = f"{server.url}/ui/endpoints/tuned/edit"
+    refused = admin.post(url, data={**fields, "env": "no equals sign"}, timeout=30)
+    assert refused.status_code == 422
+    assert "Environment line 1 is not KEY=VALUE" in refused.text
+    assert "no equals sign</textarea>" in refused.text  # what the user typed stays on the form
+    too_many = admin.post(url, data={**fields, "min": "3"}, timeout=30)
+    assert too_many.status_code == 422
+    assert "minReplica (3) cannot be above maxReplica (2)" in too_many.text
+    assert _state(server, "tuned")["compute"]["scaling"]["maxReplica"] == 1  # a refusal changed nothing
+    updated = admin.post(url, data=fields, timeout=30)
+    assert updated.url.endswith("/ui/endpoints/tuned"), updated.text
+    described = _state(server, "tuned")
+    assert described["model"]["env"] == {"MAX_BATCH_TOKENS": "4096", "NOTE": HOSTILE}
+    assert described["compute"]["scaling"] == {
+        "minReplica": 1,
+        "maxReplica": 2,
+        "scaleToZeroTimeout": 15,
+        "measure": {"pendingRequests": 3.5},
+    }
+    again = admin.get(f"{server.url}/ui/endpoints/tuned/edit", timeout=30)
+    assert f"NOTE={ESCAPED}" in again.text
+    assert 'value="3.5"' in again.text
+    assert 'value="pendingRequests" selected' in again.text
+    cleared = admin.post(
+        url, data={**fields, "env": "", "metric": "", "threshold": "", "timeout": ""}, timeout=30
+    )
+    assert cleared.status_code == 200
+    scaling = _state(server, "tuned")["compute"]["scaling"]
+    assert (scaling["scaleToZeroTimeout"], scaling["measure"]) == (None, None)
+    assert _state(server, "tuned")["model"]["env"] == {}
+
+
+def _state(server: RunningServer, name: str) -> dict[str, Any]:
+    reply = requests.get(f"{server.url}/v2/endpoint/local/{name}", headers=server.headers, timeout=30)
+    assert reply.status_code == 200
+    described: dict[str, Any] = reply.json()
+    return described

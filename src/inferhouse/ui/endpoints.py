@@ -36,7 +36,7 @@ LOG_LINES = 100
 SETTLING = {"pending", "initializing", "updating"}
 
 
-def _management(request: Request, name: str | None = None) -> str:
+def management_path(request: Request, name: str | None = None) -> str:
     """The management API's path, of one endpoint when ``name`` is given (quoted: it came in a URL)."""
     base = f"/v2/endpoint/{quote(dashboard(request).namespace, safe='')}"
     return base if name is None else f"{base}/{quote(name, safe='')}"
@@ -65,7 +65,7 @@ def row(item: dict[str, Any]) -> dict[str, Any]:
 
 async def _history(request: Request, calls: Api, name: str, window: int) -> dict[str, Any]:
     """The endpoint's request history from the management API (access-checked there)."""
-    history: dict[str, Any] = await calls.get(f"{_management(request, name)}/metrics", window=window)
+    history: dict[str, Any] = await calls.get(f"{management_path(request, name)}/metrics", window=window)
     return history
 
 
@@ -76,7 +76,7 @@ async def endpoint_list(request: Request) -> Response:
     items: list[dict[str, Any]] = []
     async with api(request, session) as calls:
         try:
-            items = [row(item) for item in (await calls.get(_management(request)))["items"]]
+            items = [row(item) for item in (await calls.get(management_path(request)))["items"]]
             for item in items:  # requests/s and latency of the last minute
                 item["traffic"] = (await _history(request, calls, item["name"], 60))["lastMinute"]
         except Refused as error:
@@ -130,7 +130,7 @@ async def create_endpoint(request: Request) -> Response:
             },
         }
         async with api(request, session) as calls:
-            await calls.post(_management(request), body)
+            await calls.post(management_path(request), body)
     except Refused as error:
         if error.status == 401:
             raise
@@ -140,7 +140,7 @@ async def create_endpoint(request: Request) -> Response:
 
 async def describe(request: Request, session: Session, name: str) -> dict[str, Any]:
     async with api(request, session) as calls:
-        return row(await calls.get(_management(request, name)))
+        return row(await calls.get(management_path(request, name)))
 
 
 async def page_context(request: Request, session: Session, name: str) -> dict[str, Any]:
@@ -188,7 +188,7 @@ async def endpoint_charts(name: str, request: Request) -> Response:
 async def endpoint_logs(name: str, request: Request) -> Response:
     session = session_of(request)
     async with api(request, session) as calls:
-        text = await calls.get(f"{_management(request, name)}/logs", tail=LOG_LINES)
+        text = await calls.get(f"{management_path(request, name)}/logs", tail=LOG_LINES)
     return render(request, "endpoint_logs.html", session, logs=text or "", name=name)
 
 
@@ -199,7 +199,7 @@ async def endpoint_action(name: str, action: str, request: Request) -> Response:
     if action not in ACTIONS:
         return render(request, "error.html", session, status=404, message=f"No action {action}")
     async with api(request, session) as calls:
-        await calls.post(f"{_management(request, name)}/{action}")
+        await calls.post(f"{management_path(request, name)}/{action}")
     return redirect(f"{PREFIX}/endpoints/{name}")
 
 
@@ -213,7 +213,7 @@ async def update_scaling(name: str, request: Request) -> Response:
         "maxReplica": _replicas(fields.get("max", ""), "Max replicas"),
     }
     async with api(request, session) as calls:
-        await calls.put(_management(request, name), {"compute": {"scaling": scaling}})
+        await calls.put(management_path(request, name), {"compute": {"scaling": scaling}})
     return redirect(f"{PREFIX}/endpoints/{name}")
 
 
@@ -236,5 +236,5 @@ async def delete_endpoint(name: str, request: Request) -> Response:
     session = session_of(request)
     await checked_form(request, session)
     async with api(request, session) as calls:
-        await calls.delete(_management(request, name))
+        await calls.delete(management_path(request, name))
     return redirect(f"{PREFIX}/endpoints")
