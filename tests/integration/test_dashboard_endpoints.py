@@ -109,7 +109,7 @@ def test_the_list_and_the_charts_show_the_traffic(server: RunningServer, admin: 
     charts = admin.get(f"{server.url}/ui/endpoints/{EMB}/charts", timeout=30)
     assert charts.status_code == 200
     assert 'data-line="requests"' in charts.text
-    assert 'data-line="p99"' in charts.text
+    assert 'data-dots="p99"' in charts.text
     assert "<script" not in charts.text
 
 

@@ -8,7 +8,7 @@ in a fresh one every few seconds. Lines differ by dash as well as colour, so the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 WIDTH = 720
@@ -21,7 +21,8 @@ PAD_BOTTOM = 20  # room for the time labels
 class Line:
     label: str
     css_class: str  # the stroke and dash pattern, from style.css
-    points: str  # SVG polyline points; empty when the line has no values
+    points: str  # SVG polyline points; empty when the line has fewer than two values
+    dots: list[tuple[str, str]] = field(default_factory=list)  # (x, y) of each value, when marked
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,24 @@ def _label(value: float, unit: str) -> str:
     return f"{shown} {unit}"
 
 
-def _points(values: list[float | None], top: float) -> str:
-    """Polyline points of ``values`` spread over the plot; a missing value is skipped."""
+def _coordinates(values: list[float | None], top: float) -> list[tuple[float, float]]:
+    """Where ``values`` lie on the plot, spread over its width; a missing value is skipped."""
     span = max(len(values) - 1, 1)
     plot_width, plot_height = WIDTH - PAD_LEFT, HEIGHT - PAD_BOTTOM
-    coordinates = []
-    for index, value in enumerate(values):
-        if value is None:
-            continue
-        x = PAD_LEFT + plot_width * index / span
-        y = plot_height - plot_height * min(value, top) / top
-        coordinates.append(f"{x:.1f},{y:.1f}")
-    if len(coordinates) == 1:  # one point draws nothing: make it a short dash
-        x, y = (float(part) for part in coordinates[0].split(","))
-        coordinates.append(f"{x + 4:.1f},{y:.1f}")
-    return " ".join(coordinates)
+    return [
+        (PAD_LEFT + plot_width * index / span, plot_height - plot_height * min(value, top) / top)
+        for index, value in enumerate(values)
+        if value is not None
+    ]
+
+
+def _line(label: str, css_class: str, values: list[float | None], top: float, *, dots: bool = False) -> Line:
+    """A polyline of ``values``; with ``dots``, a dot on each value too (latency comes from few buckets:
+    a lone bucket would otherwise draw nothing)."""
+    where = _coordinates(values, top)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in where) if len(where) > 1 else ""
+    marks = [(f"{x:.1f}", f"{y:.1f}") for x, y in where] if dots else []
+    return Line(label, css_class, points, marks)
 
 
 def _minutes(history: dict[str, Any]) -> str:
@@ -84,8 +88,8 @@ def request_chart(history: dict[str, Any]) -> Chart:
         title="Requests per second",
         top=_label(top, "req/s"),
         lines=[
-            Line("requests", "line-requests", _points(list(rates), top)),
-            Line("errors", "line-errors", _points(list(errors), top)),
+            _line("requests", "line-requests", list(rates), top),
+            _line("errors", "line-errors", list(errors), top),
         ],
         start_label=_minutes(history),
     )
@@ -99,6 +103,6 @@ def latency_chart(history: dict[str, Any]) -> Chart:
     return Chart(
         title="Latency",
         top=_label(top, "ms"),
-        lines=[Line("p50", "line-p50", _points(p50, top)), Line("p99", "line-p99", _points(p99, top))],
+        lines=[_line("p50", "line-p50", p50, top, dots=True), _line("p99", "line-p99", p99, top, dots=True)],
         start_label=_minutes(history),
     )

@@ -96,5 +96,8 @@ def test_charts_scale_to_their_top_and_skip_quiet_buckets() -> None:
     assert latency.top == "50 ms"
     assert len(latency.lines[1].points.split()) == 2  # the quiet bucket has no latency
     lone = latency_chart(_history([(0, None), (1, 4.0)]))
-    assert len(lone.lines[0].points.split()) == 2  # one point is drawn as a short dash
-    assert latency_chart(_history([(0, None)])).lines[0].points == ""
+    assert lone.lines[0].points == ""  # one value makes no line, but a dot
+    assert len(lone.lines[0].dots) == 1
+    assert len(latency.lines[1].dots) == 2
+    assert rates.lines[0].dots == []  # the request rate has a value in every bucket: a line is enough
+    assert latency_chart(_history([(0, None)])).lines[0].dots == []
