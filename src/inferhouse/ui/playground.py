@@ -211,7 +211,10 @@ async def _relay(
                 for line in raw.decode("utf-8", errors="replace").splitlines():
                     if not line.startswith("data:") or line[5:].strip() == "[DONE]":
                         continue
-                    event = json.loads(line[5:])
+                    try:
+                        event = json.loads(line[5:])
+                    except ValueError:  # not an event this page knows how to show
+                        continue
                     if isinstance(event, dict) and event.get("error"):
                         yield _event("error", {"message": str(event["error"])})
                         return
