@@ -253,3 +253,19 @@ def _state(server: RunningServer, name: str) -> dict[str, Any]:
     assert reply.status_code == 200
     described: dict[str, Any] = reply.json()
     return described
+
+
+def test_without_scripts_a_playground_form_answers_with_the_whole_page(
+    server: RunningServer, admin: requests.Session
+) -> None:
+    page = admin.get(f"{server.url}/ui/endpoints/{LLM}", timeout=30)
+    reply = admin.post(
+        f"{server.url}/ui/endpoints/{LLM}/try/generate",
+        data={"csrf": csrf_of(page.text), "prompt": HOSTILE, "max_new_tokens": "3", "full": "on"},
+        timeout=60,
+    )
+    assert reply.status_code == 200
+    assert f"<h1>{LLM}</h1>" in reply.text
+    assert f'<pre class="generated" id="try-generate-text" data-state="done">{ESCAPED}' in reply.text
+    assert f">{ESCAPED}</textarea>" in reply.text  # the prompt stays in its form
+    assert 'id="try-generate-full" name="full" checked' in reply.text
