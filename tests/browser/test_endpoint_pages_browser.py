@@ -90,7 +90,7 @@ def test_a_generation_streams_into_the_playground_as_text(
     page.get_by_label("Include the prompt in the text").check()
     page.get_by_role("button", name="Generate").click()
     text = page.locator("#try-generate-text")
-    playwright.expect(text).to_have_attribute("data-state", "done")
+    playwright.expect(text).to_have_attribute("data-state", "done", timeout=WAIT_MS)
     assert text.inner_text().startswith(HOSTILE)  # the prompt arrived as text, then the tokens
     assert len(text.inner_text()) > len(HOSTILE)
     playwright.expect(page.locator("#injected")).to_have_count(0)
@@ -99,7 +99,7 @@ def test_a_generation_streams_into_the_playground_as_text(
     )
     page.get_by_label("Message").fill("hello there")
     page.get_by_role("button", name="Send").click()
-    playwright.expect(page.locator("#try-chat-text")).to_have_attribute("data-state", "done")
+    playwright.expect(page.locator("#try-chat-text")).to_have_attribute("data-state", "done", timeout=WAIT_MS)
     playwright.expect(page.locator("#try-chat-result summary", has_text="openai")).to_be_visible()
     _shot(page, "endpoint-generate")
 
@@ -122,10 +122,11 @@ def test_the_request_chart_and_the_list_move_with_traffic(
     counted = page.locator("#minute-requests")
     before = int(counted.inner_text())
     _embed(server, 8)
-    playwright.expect(counted).to_have_text(str(before + 8))  # the charts refresh by themselves
+    # The charts refresh by themselves, every 5 s.
+    playwright.expect(counted).to_have_text(str(before + 8), timeout=WAIT_MS)
     time.sleep(10 - time.time() % 10 + 0.2)  # into the next 10-second bucket: the lines get a second point
     _embed(server, 8)
-    playwright.expect(counted).to_have_text(str(before + 16))
+    playwright.expect(counted).to_have_text(str(before + 16), timeout=WAIT_MS)
     playwright.expect(page.locator('#charts polyline[data-line="requests"]')).to_have_count(1)
     playwright.expect(page.locator('#charts [data-dots="p50"] circle').first).to_be_visible()
     _shot(page, "endpoint-charts")
