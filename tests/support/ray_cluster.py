@@ -31,6 +31,8 @@ def local_ray() -> Iterator[None]:
     cloudpickle.register_pickle_by_value(tests.support.runtime_model)
     cloudpickle.register_pickle_by_value(tests.support.ray_sync)
     ray.init(
+        # A cluster of its own, even where another runs on this machine (a two-node test's, say).
+        address="local",
         num_cpus=LOGICAL_CPUS,
         object_store_memory=OBJECT_STORE_BYTES,
         include_dashboard=False,

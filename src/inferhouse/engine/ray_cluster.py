@@ -39,7 +39,7 @@ def connect(address: str, port: int) -> str:
             return _owner
         if not ray.is_initialized():
             ray.init(
-                address=None if address == "local" else address,
+                address=address,  # "local" starts a cluster of its own even beside another one
                 namespace=NAMESPACE,
                 log_to_driver=False,
                 include_dashboard=False if address == "local" else None,
