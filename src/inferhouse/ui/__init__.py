@@ -14,7 +14,16 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from inferhouse.settings import Settings
-from inferhouse.ui import catalog, endpoints, playground, signin
+from inferhouse.ui import (
+    catalog,
+    endpoints,
+    index_page,
+    indexes,
+    inference_configs,
+    playground,
+    server,
+    signin,
+)
 from inferhouse.ui.pages import PREFIX, Dashboard
 from inferhouse.ui.sessions import SessionStore
 
@@ -26,7 +35,8 @@ __all__ = ["PREFIX", "install"]
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.dashboard = Dashboard(SessionStore(), settings.namespace, settings.auth)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    for router in (signin.router, endpoints.router, playground.router, catalog.router):
+    routers = (signin.router, endpoints.router, playground.router, catalog.router, indexes.router)
+    for router in (*routers, index_page.router, inference_configs.router, server.router):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -307,6 +307,13 @@ class PgVectorIndex:
             rows = self._execute(conn, "SELECT DISTINCT namespace FROM {t}").fetchall()
         return iter([row[0] for row in rows])
 
+    def disk_bytes(self) -> int:
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT pg_total_relation_size(to_regclass(%s))", (table_name(self.config.name),)
+            ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
     def maintain(self, chunk: int = 1024) -> bool:
         """Build the HNSW graph once the index holds ``min_vectors`` rows (then PostgreSQL keeps it).
 
