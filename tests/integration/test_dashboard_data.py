@@ -255,7 +255,7 @@ def test_an_inference_config_secret_never_reaches_a_page(
         "inference_id": "remote-embedder",
         "task_type": "text_embedding",
         "service": "hugging_face",
-        "url": upstream.url + "/embed",
+        "url": upstream.url,
         "api_key": SECRET,
         "requests_per_minute": "120",
         "strategy": "word",
