@@ -335,3 +335,41 @@ def test_a_scoped_token_sees_no_indexes_nor_inference_configs(ui_server: Running
     direct = browser.get(ui_server.url + "/ui/indexes/secret-stuff", timeout=60)
     assert direct.status_code == 403
     assert "rec-000" not in direct.text
+
+
+def test_a_hostile_index_name_is_refused_and_shown_as_text(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    refused = _post_form(
+        admin, ui_server.url, "/ui/indexes/new", "/ui/indexes", name=HOSTILE, kind="dense", dimension="4"
+    )
+    assert refused.status_code == 400
+    assert HOSTILE not in refused.text
+    assert ESCAPED in refused.text  # in the message and back in the form's name field
+    assert HOSTILE not in [index["name"] for index in _api(ui_server, "GET", "/indexes").json()["indexes"]]
+
+
+def test_an_integrated_index_bound_to_an_inference_id(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    made = _post_form(
+        admin, ui_server.url, "/ui/inference", "/ui/inference",
+        inference_id="local-embedder", task_type="text_embedding", service="inferhouse", endpoint="mine",
+        strategy="sentence", max_chunk_size="100", sentence_overlap="0",
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    assert "local-embedder" in admin.get(ui_server.url + "/ui/indexes/new", timeout=60).text  # offered
+    created = _post_form(
+        admin, ui_server.url, "/ui/indexes/new", "/ui/indexes",
+        name="via-inference", kind="integrated", metric="cosine", model="local-embedder", field="text",
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    assert _api(ui_server, "GET", "/indexes/via-inference").json()["embed"]["model"] == "local-embedder"
+    listing = admin.get(ui_server.url + "/ui/indexes", timeout=60).text
+    assert re.search(r'via-inference</a></th>.*?<td data-label="Model">local-embedder</td>', listing, re.S)
+    in_use = _post_form(
+        admin, ui_server.url, "/ui/inference/local-embedder/delete", "/ui/inference/local-embedder/delete"
+    )
+    assert in_use.status_code >= 400  # an index embeds with it
+    assert 'role="alert"' in in_use.text
+    assert _api(ui_server, "GET", "/_inference/local-embedder").status_code == 200
