@@ -310,6 +310,14 @@ def test_the_server_page_is_for_admins(ui_server: RunningServer, admin: requests
     assert "Memory (RSS)" in page.text
     assert re.search(r'href="/ui/endpoints/mine">mine</a>', page.text)
     assert 'href="/metrics"' in page.text
+    assert "<strong>torch: asked for</strong>" in page.text  # what the replica loaded, from its log
+    details = _api(ui_server, "GET", "/api/server").json()
+    assert (
+        details["endpoints"][0] | {"loaded": "torch: asked for", "backendFrom": "server"}
+        == details["endpoints"][0]
+    )
+    assert details["residentBytes"] > 10_000_000
+    assert details["uptimeSeconds"] > 0
     user = _api(ui_server, "POST", "/api/tokens", {"name": "plain-user"}).json()["token"]
     assert (
         requests.get(
