@@ -1,7 +1,7 @@
 """Dashboard page loads against the raw API calls behind them, on a server with many endpoints and large
 indexes.
 
-    python benchmarks/dashboard_pages.py [--endpoints 20] [--indexes 50] [--records 100000] [--rounds 30]
+    python benchmarks/dashboard_data_pages.py [--endpoints 20] [--indexes 50] [--records 100000] [--rounds 30]
                                          [--browser]
 
 A server (a subprocess, default settings but the torch backend) declares ``--endpoints`` endpoints of a
@@ -18,7 +18,7 @@ process over 127.0.0.1; the order of pages is the same in every round. Reported:
 the server's full reply (time to the last byte) per page and per API set, against the 300 ms target.
 With ``--browser``, Debian's chromium (through Playwright) also loads each page ``--rounds`` times,
 timed from navigation to the load event (stylesheet and htmx included, from its cache after the first).
-Results go to ``results/dashboard_pages.json``.
+Results go to ``results/dashboard_data_pages.json``.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def main() -> None:
         "pages": rows,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "dashboard_pages.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / "dashboard_data_pages.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":
