@@ -1,5 +1,5 @@
-"""Dashboard page loads against the raw API calls behind them, on a server with many endpoints and large
-indexes.
+"""The dashboard's index, inference, token and server pages against the raw API calls behind them, on a
+server with many endpoints and large indexes (``dashboard_pages.py`` times the endpoint pages).
 
     python benchmarks/dashboard_data_pages.py [--endpoints 20] [--indexes 50] [--records 100000] [--rounds 30]
                                          [--browser]
@@ -54,11 +54,9 @@ BATCH = 10_000
 TARGET_MS = 300.0
 
 
-def _pages(endpoint: str, index: str) -> dict[str, tuple[str, list[str]]]:
+def _pages(index: str) -> dict[str, tuple[str, list[str]]]:
     """Each page, with the API calls it makes (what a script would call for the same facts)."""
     return {
-        "endpoints": ("/ui/endpoints", ["/v2/endpoint/local"]),
-        "endpoint": (f"/ui/endpoints/{endpoint}", [f"/v2/endpoint/local/{endpoint}"]),
         "indexes": ("/ui/indexes", ["/api/indexes"]),
         "index": (
             f"/ui/indexes/{index}?namespace=main",
@@ -181,7 +179,7 @@ def main() -> None:
             browser, signed_in = sign_in(server.url, server.token)
             signed_in.raise_for_status()
             api = requests.Session()
-            pages = _pages(f"ep-{args.endpoints // 2:02d}", names[len(names) // 2])
+            pages = _pages(names[len(names) // 2])
             timings: dict[str, dict[str, list[float]]] = {name: {"page": [], "api": []} for name in pages}
             for round_number in range(args.rounds + 2):  # two warm-up rounds, not kept
                 for name, (page, calls) in pages.items():

@@ -126,6 +126,7 @@ ROUTES = [
     Route("resume", "POST", "/{name}/resume"),
     Route("scale-to-zero", "POST", "/{name}/scale-to-zero"),
     Route("logs", "GET", "/{name}/logs"),
+    Route("metrics", "GET", "/{name}/metrics"),
 ]
 
 

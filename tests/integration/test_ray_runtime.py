@@ -43,6 +43,9 @@ class EndpointHandler:
         if data.get("parameters", {}).get("exit"):
             os._exit(1)  # the replica's process dies mid-call
         time.sleep(float(data.get("parameters", {}).get("sleep", 0)))
+        spin_until = time.monotonic() + float(data.get("parameters", {}).get("spin", 0))
+        while time.monotonic() < spin_until:  # keeps a CPU busy
+            pass
         return {"node": self.node, "echo": data["inputs"]}
 """
 
@@ -95,11 +98,16 @@ def _status(server: RunningServer, name: str) -> dict[str, Any]:
 
 
 def _call(
-    server: RunningServer, name: str, sleep: float = 0.0, exit: bool = False, **headers: str
+    server: RunningServer,
+    name: str,
+    sleep: float = 0.0,
+    exit: bool = False,
+    spin: float = 0.0,
+    **headers: str,
 ) -> requests.Response:
     return requests.post(
         f"{server.url}/endpoints/{name}",
-        json={"inputs": "hi", "parameters": {"sleep": sleep, "exit": exit}},
+        json={"inputs": "hi", "parameters": {"sleep": sleep, "exit": exit, "spin": spin}},
         headers=server.headers | {key.replace("_", "-"): value for key, value in headers.items()},
         timeout=120,
     )
@@ -202,6 +210,32 @@ def test_a_burst_scales_the_deployment_up_and_quiet_scales_it_down(
     # The target counts the replicas Serve is starting: it leads the ready count up, never trails it.
     assert all(target >= ready for ready, target in seen), seen
     _until(lambda: scaled_to(1), "quiet brings it back to minReplica")
+
+
+def test_a_hardware_usage_endpoint_scales_on_its_replicas_cpu(
+    server: RunningServer, where_model: Path
+) -> None:
+    # A replica asks for half a CPU: one busy thread reads 200%, idle a few percent.
+    scaling = {"minReplica": 1, "maxReplica": 2, "measure": {"hardwareUsage": 50}}
+    _create(server, "hot", where_model, scaling)
+    stop = threading.Event()
+    failures: list[int] = []
+
+    def keep_spinning() -> None:
+        while not stop.is_set():
+            reply = _call(server, "hot", spin=0.3)
+            if reply.status_code != 200:
+                failures.append(reply.status_code)
+
+    caller = threading.Thread(target=keep_spinning)
+    caller.start()
+    try:
+        _until(lambda: _status(server, "hot")["readyReplica"] == 2, "busy CPUs scale it up")
+    finally:
+        stop.set()
+        caller.join()
+    assert failures == []
+    _until(lambda: _status(server, "hot")["readyReplica"] == 1, "idle CPUs scale it back down")
 
 
 def test_the_lifecycle_on_ray_and_delete_removes_the_serve_application(

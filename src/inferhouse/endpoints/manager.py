@@ -28,6 +28,7 @@ from inferhouse.endpoints.config import (
 )
 from inferhouse.endpoints.deployment import Deployment, load_deployment
 from inferhouse.endpoints.families import check_task
+from inferhouse.endpoints.history import RequestHistory
 from inferhouse.endpoints.idle import reap_forever
 from inferhouse.endpoints.loading import DeploymentLoader, EndpointLoading
 from inferhouse.endpoints.reconcile import Action, Held, plan
@@ -62,6 +63,7 @@ class EndpointManager(EndpointLoading):
         super().__init__(settings, EndpointBook(store, metrics, shared=shared), metrics, loader, clock)
         self._loops: list[asyncio.Task[None]] = []  # the idle reaper and the autoscaler
         self.namespace = settings.namespace
+        self.history = RequestHistory()  # the last hour of requests, for the dashboard
 
     # -- start and stop ---------------------------------------------------------------------------
 
@@ -204,6 +206,7 @@ class EndpointManager(EndpointLoading):
         self._unload(name)
         self._book.forget(name)
         self.logs.forget(name)
+        self.history.forget(name)
         self._idle.forget(name)
 
     # -- following the stored endpoints ----------------------------------------------------------------
@@ -282,7 +285,9 @@ class EndpointManager(EndpointLoading):
         finally:
             if name in self._records:
                 self._metrics.endpoint_requests.labels(name, outcome).inc()
-                self._metrics.endpoint_latency.labels(name).observe(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self._metrics.endpoint_latency.labels(name).observe(elapsed)
+                self.history.record(name, elapsed, error=outcome != "ok")
 
     async def _acquire(self, name: str, wait: bool, deadline: float) -> Deployment:
         while True:

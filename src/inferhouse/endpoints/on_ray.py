@@ -4,8 +4,8 @@
 - ``maxReplica`` above the floor gives the deployment an ``autoscaling_config``: between max(1,
   ``minReplica``) and ``maxReplica``, aiming at the endpoint's ``pendingRequests`` threshold of ongoing
   requests per replica, after ``INFERHOUSE_SCALE_UP_SECONDS``/``INFERHOUSE_SCALE_DOWN_SECONDS``. Ray counts
-  the requests of every API server calling the deployment. Ray Serve has no CPU-based policy: a
-  ``hardwareUsage`` endpoint scales on ongoing requests at Ray's default target.
+  the requests of every API server calling the deployment. A ``hardwareUsage`` endpoint scales on
+  its replicas' CPU use instead, through the policy in :mod:`inferhouse.engine.ray_hardware`.
 - Scaling to zero stays the idle reaper's, as in-process: it stops the application.
 - An accelerator other than ``cpu`` asks Ray for one GPU per replica; each replica asks for
   ``INFERHOUSE_RAY_REPLICA_CPUS`` CPUs.
@@ -29,7 +29,7 @@ from inferhouse.settings import Settings
 
 M = TypeVar("M")
 
-# Ray Serve's own default of ongoing requests per replica, for a metric it cannot measure.
+# Ray Serve's own default of ongoing requests per replica (a hardwareUsage endpoint's policy ignores it).
 RAY_DEFAULT_TARGET = 2.0
 
 
@@ -49,6 +49,7 @@ def autoscaling(config: EndpointConfig, settings: Settings) -> RayAutoscaling | 
         target_ongoing_requests=compute.threshold if pending else RAY_DEFAULT_TARGET,
         upscale_delay_s=settings.scale_up_seconds,
         downscale_delay_s=settings.scale_down_seconds,
+        cpu_percent=None if pending else compute.threshold,
     )
 
 

@@ -25,6 +25,7 @@ import ray
 from inferhouse.engine.backends.base import EmbeddingBackend, TruncationDirection
 from inferhouse.engine.batcher import Batcher
 from inferhouse.engine.generation.contract import GenerationParams
+from inferhouse.engine.ray_hardware import CPU_PERCENT, CpuUsage
 from inferhouse.errors import BackendFailure, InferhouseError
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class ModelReplica:
     """One replica of the Serve deployment (runs in a Ray worker): a copy of the model, and for
     embedding models a batcher that merges the requests routed here into shared passes."""
 
-    def __init__(self, build: Callable[[], Any], batching: dict[str, Any] | None) -> None:
+    def __init__(self, build: Callable[[], Any], batching: dict[str, Any] | None, cpus: float = 1.0) -> None:
+        self._cpu = CpuUsage(cpus)
         started = time.monotonic()
         with _LoadLines() as lines:
             self._model = build()
@@ -105,6 +107,10 @@ class ModelReplica:
         lines.add(f"replica ready on Ray node {node} in {time.monotonic() - started:.1f} s")
         self._load_log = list(lines.lines)
         self._batcher = Batcher([self._model], build=None, **batching) if batching is not None else None
+
+    def record_autoscaling_stats(self) -> dict[str, float]:
+        """What Serve's autoscaler reads of this replica (a hardwareUsage endpoint scales on it)."""
+        return {CPU_PERCENT: self._cpu.sample()}
 
     def load_log(self) -> list[str]:
         """What was logged in this replica while its model loaded (the API server files it under

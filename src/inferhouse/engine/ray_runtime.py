@@ -28,6 +28,7 @@ from ray import serve
 
 from inferhouse.engine.backends.base import ModelFacts, TruncationDirection
 from inferhouse.engine.batcher import BatchOutput
+from inferhouse.engine.ray_hardware import POLICY
 from inferhouse.engine.ray_replica import ModelReplica, Outcome, facts_of
 from inferhouse.engine.roster import NO_REPLICAS, STOP_TIMEOUT_S
 from inferhouse.engine.runtime import Call, RuntimeHealth
@@ -65,9 +66,14 @@ class RayAutoscaling:
     target_ongoing_requests: float  # per replica: the endpoint's pendingRequests threshold
     upscale_delay_s: float
     downscale_delay_s: float
+    cpu_percent: float | None = None  # hardwareUsage: scale on replicas' CPU use instead
 
     def config(self, initial: int) -> dict[str, Any]:
-        return asdict(self) | {"initial_replicas": initial}
+        config = asdict(self) | {"initial_replicas": initial}
+        threshold = config.pop("cpu_percent")
+        if threshold is not None:
+            config["policy"] = {"policy_function": POLICY, "policy_kwargs": {"threshold": threshold}}
+        return config
 
 
 class RayRuntime(Generic[M]):
@@ -221,7 +227,9 @@ class RayRuntime(Generic[M]):
         # offers no public way to say so; the contract cases catch a change.
         deployment._version = self.app
         self._handle = serve.run(
-            deployment.bind(self._build, self._batching), name=self.app, route_prefix=None
+            deployment.bind(self._build, self._batching, self._placement.num_cpus),
+            name=self.app,
+            route_prefix=None,
         )
         self._target = replicas
         self._status = (0.0, (0, 0))

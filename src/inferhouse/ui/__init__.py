@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from inferhouse.settings import Settings
 from inferhouse.ui import (
     catalog,
+    endpoint_update,
     endpoints,
     index_page,
     indexes,
@@ -35,8 +36,17 @@ __all__ = ["PREFIX", "install"]
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.dashboard = Dashboard(SessionStore(), settings.namespace, settings.auth)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    routers = (signin.router, endpoints.router, playground.router, catalog.router, indexes.router)
-    for router in (*routers, index_page.router, inference_configs.router, server.router):
+    for router in (
+        signin.router,
+        endpoints.router,
+        endpoint_update.router,
+        playground.router,
+        catalog.router,
+        indexes.router,
+        index_page.router,
+        inference_configs.router,
+        server.router,
+    ):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

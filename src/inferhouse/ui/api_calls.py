@@ -75,6 +75,14 @@ class Api:
             return reply.json()
         return reply.text
 
+    async def post_for_bytes(self, path: str, json: Any) -> tuple[str, bytes]:
+        """The content type and bytes of a reply that is not JSON (an image); :class:`Refused` on an
+        error status."""
+        reply = await self._client.request("POST", path, json=json)
+        if reply.status_code >= 400:
+            raise Refused(reply.status_code, error_message(reply))
+        return reply.headers.get("content-type", "application/octet-stream"), reply.content
+
     async def get(self, path: str, **params: Any) -> Any:
         return await self.call("GET", path, **params)
 

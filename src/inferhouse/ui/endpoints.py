@@ -12,7 +12,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from inferhouse.endpoints.families import SUPPORTED_TASKS
-from inferhouse.ui.api_calls import Refused
+from inferhouse.ui.api_calls import Api, Refused
+from inferhouse.ui.charts import latency_chart, request_chart
 from inferhouse.ui.pages import (
     PREFIX,
     DashboardRoute,
@@ -24,6 +25,7 @@ from inferhouse.ui.pages import (
     session_of,
 )
 from inferhouse.ui.sessions import Session
+from inferhouse.ui.tryouts import tryouts_for
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -34,7 +36,7 @@ LOG_LINES = 100
 SETTLING = {"pending", "initializing", "updating"}
 
 
-def _management(request: Request, name: str | None = None) -> str:
+def management_path(request: Request, name: str | None = None) -> str:
     """The management API's path, of one endpoint when ``name`` is given (quoted: it came in a URL)."""
     base = f"/v2/endpoint/{quote(dashboard(request).namespace, safe='')}"
     return base if name is None else f"{base}/{quote(name, safe='')}"
@@ -61,6 +63,12 @@ def row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _history(request: Request, calls: Api, name: str, window: int) -> dict[str, Any]:
+    """The endpoint's request history from the management API (access-checked there)."""
+    history: dict[str, Any] = await calls.get(f"{management_path(request, name)}/metrics", window=window)
+    return history
+
+
 @router.get(f"{PREFIX}/endpoints")
 async def endpoint_list(request: Request) -> Response:
     session = session_of(request)
@@ -68,7 +76,9 @@ async def endpoint_list(request: Request) -> Response:
     items: list[dict[str, Any]] = []
     async with api(request, session) as calls:
         try:
-            items = [row(item) for item in (await calls.get(_management(request)))["items"]]
+            items = [row(item) for item in (await calls.get(management_path(request)))["items"]]
+            for item in items:  # requests/s and latency of the last minute
+                item["traffic"] = (await _history(request, calls, item["name"], 60))["lastMinute"]
         except Refused as error:
             if error.status != 403:
                 raise
@@ -120,7 +130,7 @@ async def create_endpoint(request: Request) -> Response:
             },
         }
         async with api(request, session) as calls:
-            await calls.post(_management(request), body)
+            await calls.post(management_path(request), body)
     except Refused as error:
         if error.status == 401:
             raise
@@ -130,23 +140,26 @@ async def create_endpoint(request: Request) -> Response:
 
 async def describe(request: Request, session: Session, name: str) -> dict[str, Any]:
     async with api(request, session) as calls:
-        return row(await calls.get(_management(request, name)))
+        return row(await calls.get(management_path(request, name)))
+
+
+async def page_context(request: Request, session: Session, name: str) -> dict[str, Any]:
+    """What endpoint.html needs beyond a playground's result."""
+    endpoint = await describe(request, session, name)
+    return {
+        "endpoint": endpoint,
+        "tryouts": tryouts_for(endpoint["task"]),
+        "actions": ACTIONS,
+        "name": name,
+        **await charts_context(request, session, name),
+    }
 
 
 @router.get(f"{PREFIX}/endpoints/{{name}}")
 async def endpoint_page(name: str, request: Request) -> Response:
     session = session_of(request)
-    endpoint = await describe(request, session, name)
-    return render(
-        request,
-        "endpoint.html",
-        session,
-        endpoint=endpoint,
-        actions=ACTIONS,
-        result=None,
-        error=None,
-        texts="",
-    )
+    context = await page_context(request, session, name)
+    return render(request, "endpoint.html", session, result=None, error=None, texts="", **context)
 
 
 @router.get(f"{PREFIX}/endpoints/{{name}}/live")
@@ -157,11 +170,25 @@ async def endpoint_live(name: str, request: Request) -> Response:
     return render(request, "endpoint_live.html", session, endpoint=endpoint)
 
 
+async def charts_context(request: Request, session: Session, name: str) -> dict[str, Any]:
+    async with api(request, session) as calls:
+        history = await _history(request, calls, name, 3600)
+    return {"charts": [request_chart(history), latency_chart(history)], "summary": history["lastMinute"]}
+
+
+@router.get(f"{PREFIX}/endpoints/{{name}}/charts")
+async def endpoint_charts(name: str, request: Request) -> Response:
+    """The request-rate and latency charts of the last hour, which the page polls."""
+    session = session_of(request)
+    context = await charts_context(request, session, name)
+    return render(request, "endpoint_charts.html", session, name=name, **context)
+
+
 @router.get(f"{PREFIX}/endpoints/{{name}}/logs")
 async def endpoint_logs(name: str, request: Request) -> Response:
     session = session_of(request)
     async with api(request, session) as calls:
-        text = await calls.get(f"{_management(request, name)}/logs", tail=LOG_LINES)
+        text = await calls.get(f"{management_path(request, name)}/logs", tail=LOG_LINES)
     return render(request, "endpoint_logs.html", session, logs=text or "", name=name)
 
 
@@ -172,7 +199,7 @@ async def endpoint_action(name: str, action: str, request: Request) -> Response:
     if action not in ACTIONS:
         return render(request, "error.html", session, status=404, message=f"No action {action}")
     async with api(request, session) as calls:
-        await calls.post(f"{_management(request, name)}/{action}")
+        await calls.post(f"{management_path(request, name)}/{action}")
     return redirect(f"{PREFIX}/endpoints/{name}")
 
 
@@ -186,7 +213,7 @@ async def update_scaling(name: str, request: Request) -> Response:
         "maxReplica": _replicas(fields.get("max", ""), "Max replicas"),
     }
     async with api(request, session) as calls:
-        await calls.put(_management(request, name), {"compute": {"scaling": scaling}})
+        await calls.put(management_path(request, name), {"compute": {"scaling": scaling}})
     return redirect(f"{PREFIX}/endpoints/{name}")
 
 
@@ -209,5 +236,5 @@ async def delete_endpoint(name: str, request: Request) -> Response:
     session = session_of(request)
     await checked_form(request, session)
     async with api(request, session) as calls:
-        await calls.delete(_management(request, name))
+        await calls.delete(management_path(request, name))
     return redirect(f"{PREFIX}/endpoints")

@@ -51,7 +51,12 @@ def _timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
+def _milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} ms"
+
+
 templates.filters["timestamp"] = _timestamp
+templates.filters["ms"] = _milliseconds
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 

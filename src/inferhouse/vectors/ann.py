@@ -28,7 +28,9 @@ class AnnSettings:
     connectivity: int = 32
     expansion_add: int = 128
     expansion_search: int = 64
-    candidates: int = 100  # at least this many candidates are rescored exactly (more when top_k is large)
+    # At least this many candidates are rescored exactly (more when top_k is large); pgvector's
+    # hnsw.ef_search, the candidates its graph search keeps.
+    candidates: int = 100
     threads: int = 2
 
 

@@ -4,20 +4,21 @@ Each index is one table (namespace, id, a ``vector(dimension)``, sparse values, 
 once it is large, an HNSW index for its metric. It answers the same operations as the embedded
 :class:`~inferhouse.vectors.index.VectorIndex`, with the same results and errors:
 
-- an unfiltered dense query walks the HNSW graph (``ef_search`` at least twice ``top_k``) once the index
-  has one, which it builds past ``INFERHOUSE_ANN_MIN_VECTORS`` rows as the embedded backend does;
-  before that, and for a filtered or hybrid (sparse) query, search is exact over the rows the filter
-  keeps, so a selective filter never loses matches to the graph;
+- an unfiltered dense query walks the HNSW graph (``ef_search`` the settings' ``candidates``, at least
+  twice ``top_k``) once the index has one, which it builds past ``INFERHOUSE_ANN_MIN_VECTORS`` rows as
+  the embedded backend does; before that, and for a filtered or hybrid (sparse) query, search is exact
+  over the rows the filter keeps, so a selective filter never loses matches to the graph;
 - scores are Pinecone's (cosine similarity, squared euclidean distance, dot product), ties go to the
   smaller id, ids list in byte order;
-- every write is one transaction, durable when acknowledged, and visible to every replica at once.
+- every write is one transaction, durable when acknowledged, and visible to every replica at once;
+- vectors travel in pgvector's binary format (``pgvector_codec.py``), never as decimal text.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -25,10 +26,13 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from psycopg import sql
+from psycopg.adapt import PyFormat
 
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
+from inferhouse.vectors.pgvector_codec import VectorCodec, pack
+from inferhouse.vectors.pgvector_tables import table_bytes, table_name
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.sql_filters import filter_condition
@@ -46,22 +50,8 @@ _SCORE = {
     Metric.EUCLIDEAN: "(embedding <-> {q}) ^ 2",
     Metric.DOTPRODUCT: "-(embedding <#> {q})",
 }
-MIN_EF_SEARCH = 100
 # How often an index below its graph threshold counts its rows again.
 _GRAPH_CHECK_SECONDS = 5.0
-
-
-def table_name(index: str) -> str:
-    """The table of index ``index`` (names are lowercase letters, digits and hyphens)."""
-    return "ih_vectors_" + index.replace("-", "_")
-
-
-def _vector_text(values: npt.NDArray[np.float32]) -> str:
-    return "[" + ",".join(repr(float(value)) for value in values.tolist()) + "]"
-
-
-def _parse_vector(text: str) -> npt.NDArray[np.float32]:
-    return np.asarray(json.loads(text), dtype=np.float32)
 
 
 class Transactions(Protocol):
@@ -76,12 +66,18 @@ class PgVectorIndex:
     def __init__(self, config: IndexConfig, db: Transactions, ann: AnnSettings | None = None) -> None:
         self.config = config
         self._db = db
-        self._min_vectors = (ann or AnnSettings()).min_vectors
+        settings = ann or AnnSettings()
+        self._min_vectors = settings.min_vectors
+        self._ef_search = settings.candidates
+        # The embedded graph's shape: pgvector's default (m 16, ef_construction 64) reached recall@10
+        # 0.86 at a million vectors with ef_search 100 (benchmarks/README.md, vector_scale.py).
+        self._graph_shape = (settings.connectivity, settings.expansion_add)
         self._table = sql.Identifier(table_name(config.name))
         self._graph = sql.Identifier(table_name(config.name) + "_hnsw")
         self._has_graph = False
         self._next_check = 0.0
         with self._db.transaction() as conn:
+            self._codec = VectorCodec.fetch(conn)
             self._execute(
                 conn,
                 'CREATE TABLE IF NOT EXISTS {t} (namespace text NOT NULL, id text COLLATE "C" NOT NULL, '
@@ -90,9 +86,13 @@ class PgVectorIndex:
             )
 
     def _execute(
-        self, conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | None = None, **parts: Any
+        self,
+        conn: psycopg.Connection[Any],
+        query: str,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        **parts: Any,
     ) -> psycopg.Cursor[Any]:
-        return conn.execute(sql.SQL(query).format(t=self._table, **parts), params)
+        return self._codec.cursor(conn).execute(sql.SQL(query).format(t=self._table, **parts), params)
 
     # -- writes ----------------------------------------------------------------------------------------
 
@@ -111,18 +111,18 @@ class PgVectorIndex:
             (
                 namespace,
                 vector_id,
-                _vector_text(batch.values[position]),
+                pack(batch.values[position]),
                 _sparse_json(batch.sparse[position]),
                 None if batch.metadata[position] is None else json.dumps(batch.metadata[position]),
             )
             for vector_id, position in latest.items()
         ]
         statement = sql.SQL(
-            "INSERT INTO {t} (namespace, id, embedding, sparse, metadata) VALUES (%s, %s, %s, %s, %s) "
+            "INSERT INTO {t} (namespace, id, embedding, sparse, metadata) VALUES (%s, %s, %b, %s, %s) "
             "ON CONFLICT (namespace, id) DO UPDATE SET embedding = EXCLUDED.embedding, "
             "sparse = EXCLUDED.sparse, metadata = EXCLUDED.metadata"
         ).format(t=self._table)
-        with conn.cursor() as cursor:
+        with self._codec.cursor(conn) as cursor:
             cursor.executemany(statement, rows)
 
     def replace(self, namespace: str, batch: RowBatch, stale_of: StaleFinder) -> int:
@@ -194,10 +194,9 @@ class PgVectorIndex:
         if sparse is not None:
             return self._hybrid(namespace, vector, top_k, condition, sparse)
         metric = self.config.metric
-        query = sql.Literal(_vector_text(np.asarray(vector, dtype=np.float32))) + sql.SQL("::vector")
         with self._db.transaction() as conn:
             if predicate is None:
-                self._execute(conn, f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, 2 * top_k)}")
+                self._execute(conn, f"SET LOCAL hnsw.ef_search = {max(self._ef_search, 2 * top_k)}")
                 # The graph serves ORDER BY distance alone; ties are put in id order below.
                 tie_break = sql.SQL("")
             else:  # exact over what the filter keeps: the graph would drop matches it never visits
@@ -205,13 +204,12 @@ class PgVectorIndex:
                 tie_break = sql.SQL(", id")
             rows = self._execute(
                 conn,
-                "SELECT id, embedding::text, sparse, metadata, {score} FROM {t} "
-                "WHERE namespace = %s AND {condition} ORDER BY embedding {op} {q}{tie_break} LIMIT %s",
-                (namespace, top_k),
-                score=sql.SQL(_SCORE[metric]).format(q=query),
+                "SELECT id, embedding, sparse, metadata, {score} FROM {t} WHERE namespace = %(namespace)s "
+                "AND {condition} ORDER BY embedding {op} %(query)b{tie_break} LIMIT %(top_k)s",
+                {"namespace": namespace, "query": pack(np.asarray(vector)), "top_k": top_k},
+                score=sql.SQL(_SCORE[metric]).format(q=sql.Placeholder("query", PyFormat.BINARY)),
                 condition=condition,
                 op=sql.SQL(_DISTANCE[metric]),
-                q=query,
                 tie_break=tie_break,
             ).fetchall()
         matches = [Match(_row(row), float(row[4])) for row in rows]
@@ -231,7 +229,7 @@ class PgVectorIndex:
         with self._db.transaction() as conn:
             rows = self._execute(
                 conn,
-                "SELECT id, embedding::text, sparse, metadata FROM {t} WHERE namespace = %s AND {condition}",
+                "SELECT id, embedding, sparse, metadata FROM {t} WHERE namespace = %s AND {condition}",
                 (namespace,),
                 condition=condition,
             ).fetchall()
@@ -253,7 +251,7 @@ class PgVectorIndex:
         with self._db.transaction() as conn:
             rows = self._execute(
                 conn,
-                "SELECT id, embedding::text, sparse, metadata FROM {t} WHERE namespace = %s AND id = ANY(%s)",
+                "SELECT id, embedding, sparse, metadata FROM {t} WHERE namespace = %s AND id = ANY(%s)",
                 (namespace, ids),
             ).fetchall()
         return {row[0]: _row(row) for row in rows}
@@ -264,7 +262,7 @@ class PgVectorIndex:
         suffix = " FOR UPDATE" if lock else ""
         row = self._execute(
             conn,
-            "SELECT id, embedding::text, sparse, metadata FROM {t} WHERE namespace = %s AND id = %s" + suffix,
+            "SELECT id, embedding, sparse, metadata FROM {t} WHERE namespace = %s AND id = %s" + suffix,
             (namespace, vector_id),
         ).fetchone()
         return None if row is None else _row(row)
@@ -309,10 +307,7 @@ class PgVectorIndex:
 
     def disk_bytes(self) -> int:
         with self._db.transaction() as conn:
-            row = conn.execute(
-                "SELECT pg_total_relation_size(to_regclass(%s))", (table_name(self.config.name),)
-            ).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+            return table_bytes(conn, self.config.name)
 
     def maintain(self, chunk: int = 1024) -> bool:
         """Build the HNSW graph once the index holds ``min_vectors`` rows (then PostgreSQL keeps it).
@@ -336,12 +331,21 @@ class PgVectorIndex:
             ).fetchone()
             if counted is None or counted[0] < self._min_vectors:
                 return False
-            self._execute(conn, "SET LOCAL maintenance_work_mem = '256MB'")
+            # At least 256MB, and never less than the server was given: a graph that outgrows this
+            # memory goes on building far slower, so an operator loading millions of rows raises it.
             self._execute(
                 conn,
-                "CREATE INDEX IF NOT EXISTS {graph} ON {t} USING hnsw (embedding {opclass})",
+                "SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting("
+                "'maintenance_work_mem')), 256 * 1024 * 1024) / 1024 || 'kB', true)",
+            )
+            self._execute(
+                conn,
+                "CREATE INDEX IF NOT EXISTS {graph} ON {t} USING hnsw (embedding {opclass}) "
+                "WITH (m = {m}, ef_construction = {ef})",
                 graph=self._graph,
                 opclass=sql.SQL(_OPCLASS[self.config.metric]),
+                m=sql.Literal(self._graph_shape[0]),
+                ef=sql.Literal(max(self._graph_shape[1], 2 * self._graph_shape[0])),
             )
             self._execute(conn, "ANALYZE {t}")  # so the planner knows the table is large enough for it
         self._has_graph = True
@@ -391,4 +395,4 @@ def _row(row: tuple[Any, ...]) -> VectorRow:
         sparse = SparseValues(
             np.asarray(row[2]["indices"], dtype=np.uint32), np.asarray(row[2]["values"], dtype=np.float32)
         )
-    return VectorRow(row[0], _parse_vector(row[1]), sparse, row[3])
+    return VectorRow(row[0], row[1], sparse, row[3])

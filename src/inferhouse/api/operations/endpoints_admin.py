@@ -371,3 +371,18 @@ async def endpoint_logs(
     _managed(found, request, namespace, name)
     lines = found.endpoints.logs.tail(name, tail)
     return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))
+
+
+@router.get(
+    "/v2/endpoint/{namespace}/{name}/metrics",
+    summary="The endpoint's requests, errors and p50/p99 latency over the last hour, in 10-second buckets",
+)
+async def endpoint_metrics(
+    namespace: str,
+    name: str,
+    request: Request,
+    window: int = Query(3600, ge=10, le=3600, description="Seconds of history, up to an hour"),
+) -> Response:
+    found = services(request)
+    _managed(found, request, namespace, name)
+    return json_response(found.endpoints.history.series(name, window))
