@@ -151,6 +151,8 @@ def create_app(settings: Settings) -> FastAPI:
         operations.health_router,
         operations.endpoints_admin_router,
         operations.tokens_admin_router,
+        operations.index_stats_router,
+        operations.server_info_router,
         huggingface.hf_endpoint_router,
         huggingface.hf_router,
         huggingface.tei_openai_router,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 from pinecone import Pinecone
 
 from tests.support.postgres import PostgresServer
@@ -49,6 +50,30 @@ def test_an_index_made_on_one_server_is_served_by_the_other(
         reader.close()
         other.delete_index("shared")
         assert eventually(lambda: not one.has_index("shared"))
+
+
+def test_index_stats_count_the_shared_table_and_its_size_on_disk(
+    servers: tuple[RunningServer, RunningServer],
+) -> None:
+    first, second = servers
+    created = requests.post(
+        first.url + "/indexes", json={"name": "sized", "dimension": 3}, headers=first.headers, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    vectors = [{"id": f"v{n}", "values": [1.0, float(n), 0.0], "metadata": {"n": n}} for n in range(50)]
+    body = {"vectors": vectors, "namespace": "ns"}
+    upserted = requests.post(
+        first.url + "/indexes/sized/vectors/upsert", json=body, headers=first.headers, timeout=30
+    )
+    assert upserted.status_code == 200, upserted.text
+    assert eventually(
+        lambda: requests.get(second.url + "/api/indexes/sized", headers=second.headers, timeout=30).ok
+    )
+    stats = requests.get(second.url + "/api/indexes/sized", headers=second.headers, timeout=30).json()
+    assert stats["records"] == 50
+    assert stats["namespaces"] == {"ns": 50}
+    assert stats["diskBytes"] >= 8192  # at least one page of the table
+    requests.delete(first.url + "/indexes/sized", headers=first.headers, timeout=30)
 
 
 def test_a_killed_server_restarts_over_its_pgvector_indexes(

@@ -14,7 +14,17 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from inferhouse.settings import Settings
-from inferhouse.ui import catalog, endpoint_update, endpoints, playground, signin
+from inferhouse.ui import (
+    catalog,
+    endpoint_update,
+    endpoints,
+    index_page,
+    indexes,
+    inference_configs,
+    playground,
+    server,
+    signin,
+)
 from inferhouse.ui.pages import PREFIX, Dashboard
 from inferhouse.ui.sessions import SessionStore
 
@@ -32,6 +42,10 @@ def install(app: FastAPI, settings: Settings) -> None:
         endpoint_update.router,
         playground.router,
         catalog.router,
+        indexes.router,
+        index_page.router,
+        inference_configs.router,
+        server.router,
     ):
         app.include_router(router)
 

@@ -1,18 +1,15 @@
-"""The tokens page (admin tokens: list, create shown once, revoke) and the indexes list.
-
-Tokens go through ``/api/tokens``, indexes through the Pinecone control and data planes, each as the
-signed-in token: a token that may not see them gets the API's refusal on the page.
+"""The tokens page (admin tokens: list, create shown once, revoke), through ``/api/tokens`` as the
+signed-in token: a token that may not manage tokens gets the API's refusal on the page.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
-from inferhouse.ui.api_calls import Api, Refused
+from inferhouse.ui.api_calls import Refused
 from inferhouse.ui.pages import PREFIX, DashboardRoute, api, checked_form, redirect, render, session_of
 from inferhouse.ui.sessions import Session
 
@@ -95,24 +92,3 @@ async def revoke_token(token_id: str, request: Request) -> Response:
             raise
         return await _tokens_page(request, session, status=error.status, error=error.message)
     return redirect(f"{PREFIX}/tokens")
-
-
-async def _with_count(calls: Api, index: dict[str, Any]) -> dict[str, Any]:
-    stats = await calls.get(f"/indexes/{quote(index['name'], safe='')}/describe_index_stats")
-    return {**index, "records": stats.get("totalVectorCount", 0)}
-
-
-@router.get(f"{PREFIX}/indexes")
-async def index_list(request: Request) -> Response:
-    session = session_of(request)
-    indexes: list[dict[str, Any]] = []
-    refused = None
-    async with api(request, session) as calls:
-        try:
-            listed = (await calls.get("/indexes"))["indexes"]
-            indexes = list(await asyncio.gather(*(_with_count(calls, index) for index in listed)))
-        except Refused as error:
-            if error.status != 403:
-                raise
-            refused = error.message
-    return render(request, "indexes.html", session, indexes=indexes, refused=refused)

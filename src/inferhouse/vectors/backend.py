@@ -67,6 +67,10 @@ class SearchIndex(Protocol):
 
     def __iter__(self) -> Iterator[str]: ...
 
+    def disk_bytes(self) -> int:
+        """What the index's data takes on disk, in bytes (files or table, its search graph included)."""
+        ...
+
     def maintain(self, chunk: int = 1024) -> bool:
         """One step of background upkeep (ANN graphs); True while work remains."""
         ...

@@ -17,7 +17,7 @@ from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.store import VectorStore
+from inferhouse.vectors.store import VectorStore, files_bytes
 from inferhouse.vectors.validation import check_matches_index, check_sparse_allowed
 
 
@@ -242,6 +242,10 @@ class VectorIndex:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._namespaces)
+
+    def disk_bytes(self) -> int:
+        """The SQLite file and the journal; the ANN graphs live in memory only."""
+        return files_bytes(self.store.path)
 
     def destroy(self) -> None:
         self.store.destroy()

@@ -32,6 +32,7 @@ from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
 from inferhouse.vectors.pgvector_codec import VectorCodec, pack
+from inferhouse.vectors.pgvector_tables import table_bytes, table_name
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.sql_filters import filter_condition
@@ -51,11 +52,6 @@ _SCORE = {
 }
 # How often an index below its graph threshold counts its rows again.
 _GRAPH_CHECK_SECONDS = 5.0
-
-
-def table_name(index: str) -> str:
-    """The table of index ``index`` (names are lowercase letters, digits and hyphens)."""
-    return "ih_vectors_" + index.replace("-", "_")
 
 
 class Transactions(Protocol):
@@ -308,6 +304,10 @@ class PgVectorIndex:
         with self._db.transaction() as conn:
             rows = self._execute(conn, "SELECT DISTINCT namespace FROM {t}").fetchall()
         return iter([row[0] for row in rows])
+
+    def disk_bytes(self) -> int:
+        with self._db.transaction() as conn:
+            return table_bytes(conn, self.config.name)
 
     def maintain(self, chunk: int = 1024) -> bool:
         """Build the HNSW graph once the index holds ``min_vectors`` rows (then PostgreSQL keeps it).

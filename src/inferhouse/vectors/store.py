@@ -281,6 +281,19 @@ def remove_files(path: Path) -> None:
     shutil.rmtree(journal_directory(path), ignore_errors=True)
 
 
+def files_bytes(path: Path) -> int:
+    """Bytes on disk of a store's database, its write-ahead files and its journal (0 for what is missing)."""
+    files = [Path(str(path) + suffix) for suffix in ("", "-wal", "-shm")]
+    journal = journal_directory(path)
+    if journal.is_dir():
+        files.extend(journal.iterdir())
+    total = 0
+    for file in files:
+        with contextlib.suppress(FileNotFoundError):  # a file the journal just rotated away
+            total += file.stat().st_size
+    return total
+
+
 def _lower_priority() -> None:
     """Folding into SQLite is background work: on Linux a thread can be niced on its own, so a bulk load
     keeps the cores for acknowledging writes and the applier catches up when they idle."""
