@@ -13,19 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright import sync_api as playwright
 
+from tests.support.browser import PHONE, WAIT_MS, screenshot
 from tests.support.server import RunningServer, start_server
-
-playwright = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "results" / "screenshots"
-WAIT_MS = 60_000
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed: run ./scripts/install-browser", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -38,36 +29,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
     running = start_server(tmp_path_factory.mktemp("browser-data"), env=env)
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: playwright.Browser) -> Iterator[playwright.Page]:
-    """A fresh browser context (no cookies) per test, failing when the console reports a script or style
-    the Content-Security-Policy blocked (an inline one slipped in)."""
-    context = browser.new_context(viewport=DESKTOP)
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    problems: list[str] = []
-    opened.on(
-        "console",
-        lambda message: problems.append(message.text) if "Content Security" in message.text else None,
-    )
-    yield opened
-    context.close()
-    assert problems == []
-
-
-def _shot(page: playwright.Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def _sign_in(page: playwright.Page, server: RunningServer, token: str) -> None:
@@ -88,10 +49,10 @@ def test_sign_in_with_a_bad_then_a_good_token(page: playwright.Page, ui_server: 
     page.keyboard.type("ih_wrong")
     page.keyboard.press("Enter")
     playwright.expect(page.get_by_role("alert")).to_contain_text("not valid")
-    _shot(page, "signin")
+    screenshot(page, "signin")
     _admin(page, ui_server)
     playwright.expect(page.get_by_role("link", name="docs-search")).to_be_visible()
-    _shot(page, "endpoints")
+    screenshot(page, "endpoints")
     page.get_by_role("button", name="Sign out").click()
     playwright.expect(page.get_by_label("Token")).to_be_visible()
     page.goto(ui_server.url + "/ui/endpoints")
@@ -106,7 +67,7 @@ def test_create_an_endpoint_watch_it_run_embed_and_pause(
     page.get_by_label("Name").fill("from-the-form")
     page.get_by_label("Model repository").fill(str(tiny_model_dir))
     page.get_by_label("Task").select_option("sentence-embeddings")
-    _shot(page, "endpoint-new")
+    screenshot(page, "endpoint-new")
     page.get_by_role("button", name="Create endpoint").click()
     playwright.expect(page.get_by_role("heading", name="from-the-form")).to_be_visible()
     state = page.locator("#live .state")
@@ -120,7 +81,7 @@ def test_create_an_endpoint_watch_it_run_embed_and_pause(
     playwright.expect(page.locator("pre.snippet").first).to_contain_text(
         f"{ui_server.url}/endpoints/from-the-form"
     )
-    _shot(page, "endpoint-playground")
+    screenshot(page, "endpoint-playground")
 
     page.get_by_role("button", name="Pause").click()
     playwright.expect(page.locator("#live .state")).to_have_text("paused")
@@ -141,7 +102,7 @@ def test_create_and_revoke_a_token(page: playwright.Page, ui_server: RunningServ
     ).ok
     row = page.get_by_role("row").filter(has_text="<b>ci-bot</b>")  # the name as text, not markup
     playwright.expect(row).to_be_visible()
-    _shot(page, "tokens")
+    screenshot(page, "tokens")
     page.reload()
     playwright.expect(page.locator("#new-token")).to_have_count(0)
     row.get_by_role("link", name="Revoke…").click()
@@ -172,14 +133,14 @@ def test_a_scoped_token_sees_only_its_endpoint(
     playwright.expect(page.get_by_role("link", name="other-team")).to_be_visible()
     page.get_by_role("link", name="Indexes").click()
     playwright.expect(page.get_by_role("row").filter(has_text="notes")).to_contain_text("cosine")
-    _shot(page, "indexes")
+    screenshot(page, "indexes")
 
     scoped = browser.new_context(viewport=PHONE)
     phone = scoped.new_page()
     _sign_in(phone, ui_server, created["token"])
     playwright.expect(phone.get_by_role("link", name="docs-search")).to_be_visible()
     playwright.expect(phone.get_by_role("link", name="other-team")).to_have_count(0)
-    _shot(phone, "endpoints-phone")
+    screenshot(phone, "endpoints-phone")
     phone.get_by_role("link", name="Indexes").click()
     playwright.expect(phone.get_by_role("alert")).to_contain_text("may only call those")
     scoped.close()

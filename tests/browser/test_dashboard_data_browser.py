@@ -11,21 +11,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright import sync_api as playwright
 
+from tests.support.browser import PHONE, screenshot
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
 from tests.support.server import RunningServer, start_server
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "results" / "screenshots"
-WAIT_MS = 60_000
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 SECRET = "hf_browser-secret-9876543210"
-
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed: run ./scripts/install-browser", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -35,35 +27,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
     running = start_server(tmp_path_factory.mktemp("browser-data-pages"), env=env)
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: playwright.Browser) -> Iterator[playwright.Page]:
-    """A fresh context per test, failing on anything the Content-Security-Policy blocked."""
-    context = browser.new_context(viewport=DESKTOP)
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    problems: list[str] = []
-    opened.on(
-        "console",
-        lambda message: problems.append(message.text) if "Content Security" in message.text else None,
-    )
-    yield opened
-    context.close()
-    assert problems == []
-
-
-def _shot(page: playwright.Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def _admin(page: playwright.Page, server: RunningServer) -> None:
@@ -112,15 +75,15 @@ def test_create_an_index_upsert_browse_and_query_it_by_text_with_a_filter(
     results = page.get_by_role("region", name="Results")
     playwright.expect(results.get_by_role("heading", name="1 match", exact=True)).to_be_visible()
     playwright.expect(results.get_by_role("link", name="cats")).to_be_visible()
-    _shot(page, "index")
+    screenshot(page, "index")
     page.get_by_label("Metadata filter (JSON)").fill('{"topic": ')
     page.get_by_role("button", name="Run query").click()
     playwright.expect(page.get_by_role("alert")).to_contain_text("not valid JSON")
     page.goto(ui_server.url + "/ui/indexes")
     playwright.expect(page.get_by_role("cell", name="docs-search")).to_be_visible()
-    _shot(page, "indexes")
+    screenshot(page, "indexes")
     page.set_viewport_size(PHONE)
-    _shot(page, "indexes-phone")
+    screenshot(page, "indexes-phone")
 
 
 def test_create_and_delete_an_inference_config_without_its_secret_in_the_page(
@@ -142,13 +105,13 @@ def test_create_and_delete_an_inference_config_without_its_secret_in_the_page(
         page.get_by_role("button", name="Preview chunks").click()  # htmx: only the preview changes
         playwright.expect(page.get_by_role("heading", name="4 chunks")).to_be_visible()
         playwright.expect(page.get_by_label("API key")).to_have_value(SECRET)  # the form kept its fields
-        _shot(page, "inference-new")
+        screenshot(page, "inference-new")
         page.get_by_role("button", name="Create configuration").click()
         playwright.expect(page.get_by_role("rowheader", name="remote-embedder")).to_be_visible()
         playwright.expect(page.get_by_role("cell", name="90/min")).to_be_visible()
         assert SECRET not in page.content()
         assert upstream.received[-1].headers["authorization"] == f"Bearer {SECRET}"
-        _shot(page, "inference")
+        screenshot(page, "inference")
         page.get_by_role("link", name="Delete…").click()
         assert SECRET not in page.content()
         page.get_by_role("button", name="Delete configuration").click()
@@ -163,4 +126,4 @@ def test_the_server_page(page: playwright.Page, ui_server: RunningServer) -> Non
     playwright.expect(page.get_by_text(str(ui_server.data_dir))).to_be_visible()
     playwright.expect(page.get_by_role("link", name="docs-search")).to_be_visible()
     playwright.expect(page.get_by_role("link", name="Prometheus metrics (/metrics)")).to_be_visible()
-    _shot(page, "server")
+    screenshot(page, "server")

@@ -14,21 +14,15 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright import sync_api as playwright
 
+from tests.support.browser import screenshot, watched_page
 from tests.support.server import RunningServer, deploy_endpoint, start_server
 from tests.support.text_models import build_tiny_causal_lm
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "results" / "screenshots"
 WAIT_MS = 30_000
-DESKTOP = {"width": 1280, "height": 800}
 HOSTILE = "<img src=x id=injected>"
 EMB, LLM = "search", "writer"
-
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed: run ./scripts/install-browser", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -46,38 +40,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> It
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser: playwright.Browser, server: RunningServer) -> Iterator[playwright.Page]:
     """A signed-in page in a fresh context; fails when the Content-Security-Policy blocked anything."""
-    context = browser.new_context(viewport=DESKTOP)
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    problems: list[str] = []
-    opened.on(
-        "console",
-        lambda message: problems.append(message.text) if "Content Security" in message.text else None,
-    )
-    assert server.token is not None
-    opened.goto(server.url + "/")
-    opened.get_by_label("Token").fill(server.token)
-    opened.get_by_label("Token").press("Enter")
-    playwright.expect(opened.get_by_role("heading", name="Endpoints")).to_be_visible()
-    yield opened
-    context.close()
-    assert problems == []
-
-
-def _shot(page: playwright.Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    with watched_page(browser) as opened:
+        assert server.token is not None
+        opened.goto(server.url + "/")
+        opened.get_by_label("Token").fill(server.token)
+        opened.get_by_label("Token").press("Enter")
+        playwright.expect(opened.get_by_role("heading", name="Endpoints")).to_be_visible()
+        yield opened
 
 
 def test_a_generation_streams_into_the_playground_as_text(
@@ -101,7 +73,7 @@ def test_a_generation_streams_into_the_playground_as_text(
     page.get_by_role("button", name="Send").click()
     playwright.expect(page.locator("#try-chat-text")).to_have_attribute("data-state", "done", timeout=WAIT_MS)
     playwright.expect(page.locator("#try-chat-result summary", has_text="openai")).to_be_visible()
-    _shot(page, "endpoint-generate")
+    screenshot(page, "endpoint-generate")
 
 
 def _embed(server: RunningServer, times: int) -> None:
@@ -129,7 +101,7 @@ def test_the_request_chart_and_the_list_move_with_traffic(
     playwright.expect(counted).to_have_text(str(before + 16), timeout=WAIT_MS)
     playwright.expect(page.locator('#charts polyline[data-line="requests"]')).to_have_count(1)
     playwright.expect(page.locator('#charts [data-dots="p50"] circle').first).to_be_visible()
-    _shot(page, "endpoint-charts")
+    screenshot(page, "endpoint-charts")
     page.get_by_role("navigation").get_by_role("link", name="Endpoints").click()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=EMB))
     playwright.expect(row.locator(".rate")).not_to_have_text("0.00")
@@ -145,7 +117,7 @@ def test_a_paused_endpoint_shows_paused_and_the_update_form_keeps_its_values(
     page.get_by_label("Scaling metric").select_option("pendingRequests")
     page.get_by_label("Threshold").fill("4")
     page.get_by_label("Scale to zero after (minutes idle)").fill("30")
-    _shot(page, "endpoint-update")
+    screenshot(page, "endpoint-update")
     page.get_by_role("button", name="Update endpoint").click()
     playwright.expect(page.get_by_role("heading", name=EMB)).to_be_visible()
     described = requests.get(
