@@ -53,11 +53,13 @@ def serve(
 
     state = redacted(settings.database_url) if settings.database_url else "SQLite"
     logging.getLogger("inferhouse").info(
-        "inferhouse listens on http://%s:%d (data in %s, state in %s)",
+        "inferhouse listens on http://%s:%d (data in %s, state in %s); open the dashboard at http://%s:%d/ui",
         settings.host,
         settings.port,
         settings.data_dir,
         state,
+        settings.host,
+        settings.port,
     )
     uvicorn.run(
         create_app(settings),
