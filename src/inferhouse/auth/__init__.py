@@ -2,13 +2,21 @@
 
 ``principal`` says who a request is; ``tokens`` makes, checks and revokes tokens (``TokenStore``);
 ``table`` is the contract of where tokens are kept (``TokenTable``), and ``sqlite_table`` keeps them in
-the main SQLite database.
+the main SQLite database; ``last_used`` records when each stored token was last used.
 """
 
+from inferhouse.auth.last_used import UseRecorder
 from inferhouse.auth.principal import ANONYMOUS, ENV_ADMIN, OPERATOR, Principal
 from inferhouse.auth.sqlite_table import SqliteTokenTable
 from inferhouse.auth.table import StoredToken, TokenTable
-from inferhouse.auth.tokens import ADMIN_TOKEN_FILE, TOKEN_PREFIX, FirstStart, TokenStore, new_token
+from inferhouse.auth.tokens import (
+    ADMIN_TOKEN_FILE,
+    TOKEN_PREFIX,
+    FirstStart,
+    TokenStore,
+    new_token,
+    token_hash,
+)
 
 __all__ = [
     "ADMIN_TOKEN_FILE",
@@ -22,5 +30,7 @@ __all__ = [
     "StoredToken",
     "TokenStore",
     "TokenTable",
+    "UseRecorder",
     "new_token",
+    "token_hash",
 ]

@@ -24,8 +24,9 @@ class PostgresTokenTable:
         try:
             with self._db.transaction() as conn, conn.cursor() as cursor:
                 cursor.execute(
-                    "INSERT INTO tokens (token_hash, name, role, created_at) VALUES (%s, %s, %s, %s)",
-                    (digest, token.name, token.role, token.created_at),
+                    "INSERT INTO tokens (token_hash, name, role, created_at, last_used) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    (digest, token.name, token.role, token.created_at, token.last_used),
                 )
                 cursor.executemany(
                     "INSERT INTO token_grants (token_hash, endpoint) VALUES (%s, %s)",
@@ -46,6 +47,14 @@ class PostgresTokenTable:
     def list(self) -> list[StoredToken]:
         found = fold_grants(self._db.query(WITH_GRANTS.format(where="")))
         return sorted(found, key=lambda token: (token.created_at, token.token_hash))
+
+    def record_use(self, token_hash: str, at: float) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE tokens SET last_used = %s WHERE token_hash = %s "
+                "AND (last_used IS NULL OR last_used < %s)",
+                (at, token_hash, at),
+            )
 
     def count(self) -> int:
         (row,) = self._db.query("SELECT COUNT(*) FROM tokens")

@@ -1,4 +1,8 @@
-"""Tokens in the main SQLite database: one row per token hash, its grants in two tables of their own."""
+"""Tokens in the main SQLite database: one row per token hash, its grants in two tables of their own.
+
+The schema is numbered steps (``MIGRATIONS``), the same changes as ``auth/migrations/`` makes in
+PostgreSQL: a newer version appends a step, never edits one a database may have run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from inferhouse.auth.table import WITH_GRANTS, StoredToken, fold_grants
 from inferhouse.errors import AlreadyExists
 from inferhouse.storage import Database
 
+# Step 1: the tables as first released.
 TABLES = (
     """
     CREATE TABLE IF NOT EXISTS tokens (
@@ -34,19 +39,26 @@ TABLES = (
     """,
 )
 
+MIGRATIONS = (
+    TABLES,
+    # Step 2: when each token was last used (seconds since the epoch; NULL: not since this was added).
+    ("ALTER TABLE tokens ADD COLUMN last_used REAL",),
+)
+
 
 class SqliteTokenTable:
     def __init__(self, db: Database) -> None:
         self._db = db
-        db.declare(*TABLES)
+        db.migrate("auth", MIGRATIONS)
 
     def insert(self, token: StoredToken) -> None:
         digest = token.token_hash
         try:
             with self._db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO tokens (token_hash, name, role, created_at) VALUES (?, ?, ?, ?)",
-                    (digest, token.name, token.role, token.created_at),
+                    "INSERT INTO tokens (token_hash, name, role, created_at, last_used) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (digest, token.name, token.role, token.created_at, token.last_used),
                 )
                 conn.executemany(
                     "INSERT INTO token_grants (token_hash, endpoint) VALUES (?, ?)",
@@ -67,6 +79,14 @@ class SqliteTokenTable:
     def list(self) -> list[StoredToken]:
         found = fold_grants(self._db.query(WITH_GRANTS.format(where="")))
         return sorted(found, key=lambda token: (token.created_at, token.token_hash))
+
+    def record_use(self, token_hash: str, at: float) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE tokens SET last_used = ? WHERE token_hash = ? "
+                "AND (last_used IS NULL OR last_used < ?)",
+                (at, token_hash, at),
+            )
 
     def count(self) -> int:
         (row,) = self._db.query("SELECT COUNT(*) FROM tokens")

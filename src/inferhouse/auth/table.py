@@ -13,7 +13,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class StoredToken:
-    """A token as stored: its hash (the principal's id), label, role and grants."""
+    """A token as stored: its hash (the principal's id), label, role, grants and when it was last used
+    (None: never, or not since the server began recording it)."""
 
     token_hash: str
     name: str
@@ -21,14 +22,15 @@ class StoredToken:
     created_at: float
     endpoints: frozenset[str] = frozenset()  # granted calling
     manages: frozenset[str] = frozenset()  # granted managing (and so calling)
+    last_used: float | None = None
 
 
 # A token and its grants in one query, in SQL that every backend speaks (a general token has no grant
 # row); the last column tells a management grant (1) from a calling one (0).
 WITH_GRANTS = (
-    "SELECT t.token_hash, t.name, t.role, t.created_at, g.endpoint, 0 FROM tokens t "
+    "SELECT t.token_hash, t.name, t.role, t.created_at, t.last_used, g.endpoint, 0 FROM tokens t "
     "LEFT JOIN token_grants g ON g.token_hash = t.token_hash {where} "
-    "UNION ALL SELECT t.token_hash, t.name, t.role, t.created_at, m.endpoint, 1 FROM tokens t "
+    "UNION ALL SELECT t.token_hash, t.name, t.role, t.created_at, t.last_used, m.endpoint, 1 FROM tokens t "
     "JOIN token_management m ON m.token_hash = t.token_hash {where}"
 )
 
@@ -49,6 +51,11 @@ class TokenTable(Protocol):
 
     def count(self) -> int: ...
 
+    def record_use(self, token_hash: str, at: float) -> None:
+        """Set when the token was last used to ``at``, unless a later time is stored already (servers
+        sharing a database may record out of order); nothing when the hash is not stored."""
+        ...
+
     def delete(self, token_hash: str) -> bool:
         """Remove the token and its grants; whether it was stored."""
         ...
@@ -56,17 +63,24 @@ class TokenTable(Protocol):
 
 def fold_grants(rows: list[tuple[object, ...]]) -> list[StoredToken]:
     """Fold the rows of :data:`WITH_GRANTS` into one token each, in the order first seen."""
-    heads: dict[str, tuple[str, str, float]] = {}
+    heads: dict[str, tuple[str, str, float, float | None]] = {}
     calls: dict[str, set[str]] = {}
     manages: dict[str, set[str]] = {}
-    for digest, name, role, created_at, endpoint, managing in rows:
+    for digest, name, role, created_at, last_used, endpoint, managing in rows:
         key = str(digest)
-        heads.setdefault(key, (str(name), str(role), float(str(created_at))))
+        used = None if last_used is None else float(str(last_used))
+        heads.setdefault(key, (str(name), str(role), float(str(created_at)), used))
         if endpoint is not None:
             (manages if managing else calls).setdefault(key, set()).add(str(endpoint))
     return [
         StoredToken(
-            key, name, role, created_at, frozenset(calls.get(key, ())), frozenset(manages.get(key, ()))
+            key,
+            name,
+            role,
+            created_at,
+            frozenset(calls.get(key, ())),
+            frozenset(manages.get(key, ())),
+            last_used,
         )
-        for key, (name, role, created_at) in heads.items()
+        for key, (name, role, created_at, last_used) in heads.items()
     ]

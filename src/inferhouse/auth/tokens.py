@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from inferhouse.auth.last_used import UseRecorder
 from inferhouse.auth.principal import ENV_ADMIN, Principal
 from inferhouse.auth.table import StoredToken, TokenTable
 from inferhouse.errors import Unauthorized
@@ -26,7 +27,8 @@ TOKEN_PREFIX = "ih_"
 ADMIN_TOKEN_FILE = "admin-token"
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What a table keys a token by (and a principal's id): its SHA-256 hash."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -46,9 +48,13 @@ class TokenStore:
     """Tokens live hashed in a :class:`TokenTable`; an env-provided admin token is only ever held in
     memory."""
 
-    def __init__(self, table: TokenTable, admin_token: str | None = None) -> None:
+    def __init__(
+        self, table: TokenTable, admin_token: str | None = None, uses: UseRecorder | None = None
+    ) -> None:
         self._table = table
-        self._env_admin_hash = _hash(admin_token) if admin_token else None
+        self._env_admin_hash = token_hash(admin_token) if admin_token else None
+        # When stored tokens were last used; the env admin token is not stored, so not recorded.
+        self._uses = uses or UseRecorder(table)
 
     def create(
         self, name: str, role: str = "user", endpoints: Iterable[str] = (), manages: Iterable[str] = ()
@@ -57,7 +63,7 @@ class TokenStore:
         scoped to just those endpoints."""
         token = new_token()
         self._table.insert(
-            StoredToken(_hash(token), name, role, time.time(), frozenset(endpoints), frozenset(manages))
+            StoredToken(token_hash(token), name, role, time.time(), frozenset(endpoints), frozenset(manages))
         )
         return token
 
@@ -65,17 +71,18 @@ class TokenStore:
         return self._table.count()
 
     def list(self) -> list[StoredToken]:
-        """Every stored token (hashes and grants, never a token itself), oldest first."""
+        """Every stored token (hashes, grants and last use, never a token itself), oldest first."""
         return self._table.list()
 
     def revoke(self, token_id: str) -> bool:
         """Revoke the token whose principal id (its hash) is ``token_id``; whether one was stored.
         The env admin token is not stored and cannot be revoked here."""
+        self._uses.forget(token_id)
         return self._table.delete(token_id)
 
     def revoke_named(self, name: str) -> int:
         """Revoke every stored token labelled ``name`` (labels need not be unique); how many."""
-        return sum(self._table.delete(token.token_hash) for token in self._table.list() if token.name == name)
+        return sum(self.revoke(token.token_hash) for token in self._table.list() if token.name == name)
 
     def ensure_admin(self, data_dir: Path) -> FirstStart | None:
         """Generate an admin token if none exists yet; the plain token goes to a file only its owner reads."""
@@ -89,12 +96,14 @@ class TokenStore:
         return FirstStart(token=token, saved_to=path)
 
     def lookup(self, token: str) -> Principal | None:
-        digest = _hash(token)
+        """The principal behind ``token``, or None; a stored token found counts as used."""
+        digest = token_hash(token)
         if self._env_admin_hash is not None and hmac.compare_digest(digest, self._env_admin_hash):
             return ENV_ADMIN
         stored = self._table.get(digest)
         if stored is None:
             return None
+        self._uses.used(digest)
         return Principal(stored.name, stored.role, stored.endpoints, stored.manages, id=digest)
 
     def is_valid(self, token: str) -> bool:

@@ -2,14 +2,15 @@
 
 This module knows no tables: each package that stores state declares its own (``Database.declare``) in
 its SQLite implementation (``endpoints/sqlite_store.py``, ``inference/sqlite_store.py``,
-``vectors/sqlite_catalog.py``, ``auth/sqlite_table.py``).
+``vectors/sqlite_catalog.py``, ``auth/sqlite_table.py``). A package whose tables change later lists its
+schema as numbered steps instead (``Database.migrate``), as its PostgreSQL side numbers its SQL files.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +50,29 @@ class Database:
         with self.transaction() as conn:
             for statement in statements:
                 conn.execute(statement)
+
+    def migrate(self, owner: str, steps: Sequence[Sequence[str]]) -> None:
+        """Run the numbered ``steps`` of ``owner``'s schema not yet run on this database, each step's
+        statements in one transaction with the record of it (``schema_versions``), so reopening
+        changes nothing. A database from before ``owner`` counted its steps runs them all: the first
+        must therefore be idempotent (``CREATE TABLE IF NOT EXISTS``), as ``declare``'s DDL is."""
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions "
+                "(owner TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+        for number, statements in enumerate(steps, start=1):
+            with self.transaction() as conn:
+                row = conn.execute("SELECT version FROM schema_versions WHERE owner = ?", (owner,)).fetchone()
+                if row is not None and int(row[0]) >= number:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_versions (owner, version) VALUES (?, ?) "
+                    "ON CONFLICT (owner) DO UPDATE SET version = excluded.version",
+                    (owner, number),
+                )
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> Database:

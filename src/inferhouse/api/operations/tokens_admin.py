@@ -1,7 +1,7 @@
 """The token management API (``/api/tokens``): list, create and revoke tokens, for admin tokens only.
 
 A token is shown once, in the reply that creates it; the list names each token by a short id (the
-first characters of its hash), never by the token itself.
+first characters of its hash), never by the token itself, and says when it was last used.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from inferhouse.api.core.openapi import json_body
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.core.validation import parse_as
-from inferhouse.auth import ANONYMOUS, StoredToken
+from inferhouse.auth import ANONYMOUS, StoredToken, token_hash
 from inferhouse.errors import Forbidden, NotFound
 from inferhouse.settings import ENDPOINT_NAME_PATTERN
 
@@ -56,6 +56,9 @@ def token_json(stored: StoredToken) -> dict[str, Any]:
         "createdAt": stored.created_at,
         "endpoints": sorted(stored.endpoints),
         "manages": sorted(stored.manages),
+        # Seconds since the epoch, to the minute (uses are recorded at most once a minute); null: never
+        # used since the server began recording.
+        "lastUsed": stored.last_used,
     }
 
 
@@ -83,9 +86,13 @@ async def create_token(request: Request) -> Response:
     body = parse_as(TokenBody, await json_object(request))
     tokens = services(request).tokens
     token = tokens.create(body.name, role=body.role, endpoints=body.endpoints, manages=body.manages)
-    created = tokens.lookup(token) or ANONYMOUS
     stored = StoredToken(
-        created.id, body.name, body.role, time.time(), frozenset(body.endpoints), frozenset(body.manages)
+        token_hash(token),
+        body.name,
+        body.role,
+        time.time(),
+        frozenset(body.endpoints),
+        frozenset(body.manages),
     )
     return json_response(token_json(stored) | {"token": token}, status_code=201)
 
