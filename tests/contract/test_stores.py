@@ -4,14 +4,17 @@ says so, and no token or secret is ever held in plain text."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import cast
 
 import pytest
 from cryptography.fernet import Fernet
 
-from inferhouse.auth import StoredToken, TokenStore
+from inferhouse.auth import StoredToken, TokenStore, TokenTable, UseRecorder, token_hash
 from inferhouse.chunking import parse_chunking_settings
 from inferhouse.endpoints.config import (
     ComputeConfig,
@@ -348,6 +351,83 @@ def test_a_token_is_stored_hashed_never_in_plain_text(stores: Stores) -> None:
     assert all(token not in repr(stored) for stored in tokens.list())
 
 
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _recording(stores: Stores, clock: _Clock) -> TokenStore:
+    """Tokens whose uses are written in place at the clock's time, so a test reads them at once."""
+    return TokenStore(stores.tokens, uses=UseRecorder(stores.tokens, clock=clock, run=lambda write: write()))
+
+
+def test_a_token_records_its_last_use_at_most_once_a_minute(stores: Stores) -> None:
+    clock = _Clock(1000.0)
+    tokens = _recording(stores, clock)
+    token = tokens.create("ci")
+    (stored,) = tokens.list()
+    assert stored.last_used is None
+    assert tokens.lookup(token) is not None
+    assert stores.tokens.get(stored.token_hash) == replace(stored, last_used=1000.0)
+    clock.now = 1059.0  # within the minute: remembered, not written
+    assert tokens.lookup(token) is not None
+    assert tokens.list()[0].last_used == 1000.0
+    clock.now = 1060.5
+    assert tokens.lookup(token) is not None
+    assert tokens.list()[0].last_used == 1060.5
+    assert tokens.lookup(token + "x") is None
+
+
+def test_each_token_is_throttled_on_its_own_and_an_earlier_time_never_overwrites(stores: Stores) -> None:
+    clock = _Clock(500.0)
+    tokens = _recording(stores, clock)
+    first, second = tokens.create("first"), tokens.create("second")
+    tokens.lookup(first)
+    clock.now = 510.0
+    tokens.lookup(second)
+    assert {token.name: token.last_used for token in tokens.list()} == {"first": 500.0, "second": 510.0}
+    # Another server sharing the database wrote later; this server's older time must not go back.
+    digest = token_hash(first)
+    stores.tokens.record_use(digest, 900.0)
+    clock.now = 600.0
+    tokens.lookup(first)
+    assert {token.name: token.last_used for token in tokens.list()} == {"first": 900.0, "second": 510.0}
+    stores.tokens.record_use("not-stored", 1.0)  # nothing to update, nothing raised
+    assert stores.tokens.count() == 2
+
+
+def test_a_failing_write_is_logged_and_the_lookup_still_answers(
+    stores: Stores, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Failing:
+        def __getattr__(self, name: str) -> object:
+            return getattr(stores.tokens, name)
+
+        def record_use(self, token_hash: str, at: float) -> None:
+            raise OSError("disk gone")
+
+    table = cast(TokenTable, Failing())
+    tokens = TokenStore(table, uses=UseRecorder(table, clock=_Clock(1.0), run=lambda write: write()))
+    token = tokens.create("ci")
+    with caplog.at_level(logging.WARNING, logger="inferhouse.auth.last_used"):
+        principal = tokens.lookup(token)
+    assert principal is not None
+    assert principal.name == "ci"
+    assert "Could not record when a token was last used" in caplog.text
+    assert tokens.list()[0].last_used is None
+
+
+def test_the_env_admin_token_is_not_stored_so_not_recorded(stores: Stores) -> None:
+    tokens = TokenStore(
+        stores.tokens, "ih_env", uses=UseRecorder(stores.tokens, clock=_Clock(5.0), run=lambda write: write())
+    )
+    assert tokens.lookup("ih_env") is not None
+    assert tokens.list() == []
+
+
 # -- persistence ------------------------------------------------------------------------------------------
 
 
@@ -358,6 +438,7 @@ def test_everything_comes_back_after_a_reopen(open_stores: Callable[[], Stores])
     stores.inference.insert(_inference("embedder"), b"sealed")
     stores.indexes.insert(_index("docs"))
     token = TokenStore(stores.tokens).create("ci", endpoints=["kept"], manages=["other"])
+    stores.tokens.record_use(token_hash(token), 1700000001.25)
     stores.close()
 
     again = open_stores()
@@ -365,6 +446,7 @@ def test_everything_comes_back_after_a_reopen(open_stores: Callable[[], Stores])
     assert [config.to_json() for config in again.inference.load_all()] == [_inference("embedder").to_json()]
     assert again.inference.sealed_secret("embedder") == b"sealed"
     assert [to_document(config) for config in again.indexes.load_all()] == [to_document(_index("docs"))]
+    assert [stored.last_used for stored in again.tokens.list()] == [1700000001.25]
     principal = TokenStore(again.tokens).lookup(token)
     assert principal is not None
     assert (principal.name, principal.endpoints, principal.manages) == (
