@@ -1,5 +1,6 @@
 """A data directory written before each package declared its own tables opens with nothing lost: the
-tables keep their names and columns, and every row reads back through the stores."""
+tables keep their names and columns, gain only the columns later migrations add, and every row reads
+back through the stores."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ OLD_INFERENCE = (
     '{"inference_id":"old-embedder","task_type":"text_embedding","service":"hugging_face",'
     '"service_settings":{"url":"http://127.0.0.1:9/embed"}}'
 )
+# What later versions added to that schema: the table that counts each package's migrations, and theirs.
+MIGRATED = {"schema_versions", "tokens.last_used"}
 ADMIN_TOKEN = "ih_old-admin"
 SCOPED_TOKEN = "ih_old-scoped"
 
@@ -112,6 +115,7 @@ def test_an_old_data_dir_reads_back_through_the_stores(tmp_path: Path) -> None:
         inference = SqliteInferenceStore(db)
         catalog = SqliteIndexCatalog(db)
 
+        assert [token.last_used for token in tokens.list()] == [None, None]  # the column the upgrade added
         admin = tokens.lookup(ADMIN_TOKEN)
         scoped = tokens.lookup(SCOPED_TOKEN)
         assert admin is not None
@@ -145,24 +149,39 @@ def test_an_old_data_dir_reads_back_through_the_stores(tmp_path: Path) -> None:
         db.close()
 
 
-def test_a_new_database_has_the_old_tables_and_columns(tmp_path: Path) -> None:
+def _added_since(
+    old: dict[str, list[tuple[object, ...]]], new: dict[str, list[tuple[object, ...]]]
+) -> set[str]:
+    """The tables and columns ``new`` has beyond ``old``, which must all be kept as they were."""
+    for table, columns in old.items():
+        assert new[table][: len(columns)] == columns, table
+    added = {f"{table}.{column[1]}" for table in old for column in new[table][len(old[table]) :]}
+    return added | {table for table in new if table not in old}
+
+
+def test_a_new_database_has_the_old_tables_and_columns_and_the_migrated_ones(tmp_path: Path) -> None:
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     _write_old_database(old / "inferhouse.db", b"sealed")
     db = Database.in_data_dir(new)
     _open_all(db)
     db.close()
-    assert _columns(new / "inferhouse.db") == _columns(old / "inferhouse.db")
+    assert _added_since(_columns(old / "inferhouse.db"), _columns(new / "inferhouse.db")) == MIGRATED
 
 
-def test_declaring_the_tables_again_changes_nothing(tmp_path: Path) -> None:
+def test_an_old_database_is_migrated_once_and_reopening_changes_nothing(tmp_path: Path) -> None:
     _write_old_database(tmp_path / "inferhouse.db", b"sealed")
     before = _columns(tmp_path / "inferhouse.db")
+    db = Database.in_data_dir(tmp_path)
+    _open_all(db)
+    db.close()
+    migrated = _columns(tmp_path / "inferhouse.db")
+    assert _added_since(before, migrated) == MIGRATED
     for _ in range(2):
         db = Database.in_data_dir(tmp_path)
         _open_all(db)
         db.close()
-    assert _columns(tmp_path / "inferhouse.db") == before
+    assert _columns(tmp_path / "inferhouse.db") == migrated
     db = Database.in_data_dir(tmp_path)
     try:
         assert TokenStore(SqliteTokenTable(db)).count() == 2

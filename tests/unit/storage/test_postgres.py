@@ -1,17 +1,23 @@
-"""The PostgreSQL connection layer: clear errors without the password, migrations applied once, and a
-connection the server dropped replaced before the next query."""
+"""The PostgreSQL connection layer: clear errors without the password, migrations applied once (a
+database of an earlier schema gains what later ones add), and a connection the server dropped replaced
+before the next query."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import psycopg
 import pytest
 from pydantic import ValidationError
 
+from inferhouse.auth import StoredToken
+from inferhouse.auth.postgres_table import MIGRATIONS as AUTH_MIGRATIONS
+from inferhouse.auth.postgres_table import PostgresTokenTable
 from inferhouse.errors import Unavailable
 from inferhouse.settings import Settings
 from inferhouse.storage.postgres import PostgresDatabase, redacted
@@ -53,6 +59,7 @@ def test_migrations_run_once_each_and_reopening_changes_nothing(postgres_server:
         applied = [row[0] for row in db.query("SELECT migration_id FROM _yoyo_migration ORDER BY 1")]
         assert applied == [
             "auth_0001_create",
+            "auth_0002_last_used",
             "endpoints_0001_create",
             "endpoints_0002_notify",
             "inference_0001_create",
@@ -60,6 +67,28 @@ def test_migrations_run_once_each_and_reopening_changes_nothing(postgres_server:
             "vectors_0001_create",
             "vectors_0002_notify",
         ]
+    finally:
+        db.close()
+
+
+def test_a_database_of_the_first_token_schema_gains_last_used_with_its_rows_kept(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    first = tmp_path / "auth-0001"
+    first.mkdir()
+    shutil.copy(AUTH_MIGRATIONS / "auth_0001_create.sql", first)
+    db = PostgresDatabase(postgres_server.database_for("auth-upgrade"))
+    try:
+        db.migrate(first)  # the schema as the first version left it, with a token in it
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO tokens VALUES ('old-hash', 'ci', 'user', 1.0)")
+            conn.execute("INSERT INTO token_grants VALUES ('old-hash', 'reader')")
+        table = PostgresTokenTable(db)
+        assert table.list() == [StoredToken("old-hash", "ci", "user", 1.0, frozenset({"reader"}))]
+        table.record_use("old-hash", 60.0)
+        assert table.get("old-hash") == StoredToken(
+            "old-hash", "ci", "user", 1.0, frozenset({"reader"}), last_used=60.0
+        )
     finally:
         db.close()
 
@@ -108,7 +137,7 @@ def test_servers_starting_together_migrate_once(postgres_server: PostgresServer)
     assert [start.wait(timeout=60) for start in starts] == [0, 0, 0]
     db = PostgresDatabase(url)
     try:
-        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(7, 7)]
+        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(8, 8)]
     finally:
         db.close()
 
