@@ -191,6 +191,37 @@ def test_a_token_is_shown_once_never_listed_and_revoked_from_the_page(
     )
 
 
+def test_a_token_used_once_shows_when_in_the_api_and_on_the_page(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    created = _token(ui_server, name="used-once")
+    unused = _token(ui_server, name="never-used")
+
+    def listed() -> dict[str, dict[str, object]]:
+        reply = requests.get(ui_server.url + "/api/tokens", headers=ui_server.headers, timeout=30)
+        return {item["id"]: item for item in reply.json()["items"]}
+
+    assert listed()[created["id"]]["lastUsed"] is None
+    before = time.time()
+    as_it = {"Authorization": f"Bearer {created['token']}"}
+    assert requests.get(ui_server.url + "/api/whoami-v2", headers=as_it, timeout=30).status_code == 200
+    deadline = time.monotonic() + 10  # the use is written off the request's path
+    while listed()[created["id"]]["lastUsed"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    last_used = listed()[created["id"]]["lastUsed"]
+    assert isinstance(last_used, float)
+    assert before - 1 <= last_used <= time.time()
+    assert listed()[unused["id"]]["lastUsed"] is None
+    assert created["token"] not in json.dumps(listed())
+
+    page = admin.get(ui_server.url + "/ui/tokens", timeout=30).text
+    row = page.split(f"<code>{created['id']}</code>")[1].split("</tr>")[0]
+    shown = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last_used))
+    assert f'<td data-label="Last used">{shown}</td>' in row
+    never = page.split(f"<code>{unused['id']}</code>")[1].split("</tr>")[0]
+    assert '<td data-label="Last used">never</td>' in never
+
+
 def test_a_scoped_token_sees_only_its_endpoint(ui_server: RunningServer) -> None:
     scoped = _token(ui_server, name="mine-only", manages=["mine"])
     browser, reply = sign_in(ui_server.url, scoped["token"])
