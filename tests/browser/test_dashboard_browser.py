@@ -105,6 +105,8 @@ def test_create_and_revoke_a_token(page: playwright.Page, ui_server: RunningServ
     screenshot(page, "tokens")
     page.reload()
     playwright.expect(page.locator("#new-token")).to_have_count(0)
+    # Used once above (written off that request's path, long done by now): no longer "never".
+    playwright.expect(row.locator('td[data-label="Last used"]')).to_contain_text("UTC")
     row.get_by_role("link", name="Revoke…").click()
     page.get_by_role("button", name="Revoke token").click()
     playwright.expect(page.get_by_role("row").filter(has_text="<b>ci-bot</b>")).to_have_count(0)
