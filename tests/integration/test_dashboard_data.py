@@ -310,7 +310,7 @@ def test_the_server_page_is_for_admins(ui_server: RunningServer, admin: requests
     assert "Memory (RSS)" in page.text
     assert re.search(r'href="/ui/endpoints/mine">mine</a>', page.text)
     assert 'href="/metrics"' in page.text
-    assert "<strong>torch: asked for</strong>" in page.text  # what the replica loaded, from its log
+    assert "<strong>torch: asked for</strong>" in page.text  # what the replica loaded, as the loader said
     details = _api(ui_server, "GET", "/api/server").json()
     assert (
         details["endpoints"][0] | {"loaded": "torch: asked for", "backendFrom": "server"}
