@@ -146,3 +146,27 @@ def test_a_scoped_token_sees_only_its_endpoint(
     phone.get_by_role("link", name="Indexes").click()
     playwright.expect(phone.get_by_role("alert")).to_contain_text("may only call those")
     scoped.close()
+
+
+def test_the_keyboard_reaches_every_page_and_action(page: playwright.Page, ui_server: RunningServer) -> None:
+    _admin(page, ui_server)
+    reached: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement ? document.activeElement.textContent.trim() : ''")
+        reached.append(focused)
+    for name in (
+        "Endpoints",
+        "Indexes",
+        "Inference",
+        "Tokens",
+        "Server",
+        "New endpoint",
+        "docs-search",
+        "Sign out",
+    ):
+        assert name in reached, reached
+    # Enter on a focused link follows it, as a click would.
+    page.get_by_role("link", name="docs-search").focus()
+    page.keyboard.press("Enter")
+    playwright.expect(page.get_by_role("heading", name="docs-search")).to_be_visible()

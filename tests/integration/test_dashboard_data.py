@@ -310,7 +310,7 @@ def test_the_server_page_is_for_admins(ui_server: RunningServer, admin: requests
     assert "Memory (RSS)" in page.text
     assert re.search(r'href="/ui/endpoints/mine">mine</a>', page.text)
     assert 'href="/metrics"' in page.text
-    assert "<strong>torch: asked for</strong>" in page.text  # what the replica loaded, from its log
+    assert "<strong>torch: asked for</strong>" in page.text  # what the replica loaded, as the loader said
     details = _api(ui_server, "GET", "/api/server").json()
     assert (
         details["endpoints"][0] | {"loaded": "torch: asked for", "backendFrom": "server"}
@@ -381,3 +381,32 @@ def test_an_integrated_index_bound_to_an_inference_id(
     assert in_use.status_code >= 400  # an index embeds with it
     assert 'role="alert"' in in_use.text
     assert _api(ui_server, "GET", "/_inference/local-embedder").status_code == 200
+
+
+def test_deleting_a_namespace_asks_first_and_keeps_the_others(
+    ui_server: RunningServer, admin: requests.Session
+) -> None:
+    _dense_index(ui_server, "two-spaces")  # three records in the namespace named HOSTILE
+    vector = {"id": "kept", "values": [0.5] * DIMENSION}
+    assert _api(
+        ui_server, "POST", "/indexes/two-spaces/vectors/upsert", {"vectors": [vector], "namespace": "keep"}
+    ).ok
+    page = admin.get(f"{ui_server.url}/ui/indexes/two-spaces", params={"namespace": HOSTILE}, timeout=60)
+    assert "Delete namespace " + ESCAPED in page.text
+    confirm = admin.get(
+        f"{ui_server.url}/ui/indexes/two-spaces/namespace/delete", params={"namespace": HOSTILE}, timeout=60
+    )
+    assert "Delete every record of namespace " + ESCAPED in confirm.text
+    forged = admin.post(
+        f"{ui_server.url}/ui/indexes/two-spaces/namespace/delete", data={"namespace": HOSTILE}, timeout=60
+    )
+    assert forged.status_code == 403
+    namespaces = _api(ui_server, "GET", "/api/indexes/two-spaces").json()["namespaces"]
+    assert namespaces == {HOSTILE: 3, "keep": 1}  # a refused form changed nothing
+    done = admin.post(
+        f"{ui_server.url}/ui/indexes/two-spaces/namespace/delete",
+        data={"csrf": csrf_of(confirm.text), "namespace": HOSTILE},
+        timeout=60,
+    )
+    assert done.status_code == 200
+    assert _api(ui_server, "GET", "/api/indexes/two-spaces").json()["namespaces"] == {"keep": 1}

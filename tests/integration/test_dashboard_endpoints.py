@@ -269,3 +269,41 @@ def test_without_scripts_a_playground_form_answers_with_the_whole_page(
     assert f'<pre class="generated" id="try-generate-text" data-state="done">{ESCAPED}' in reply.text
     assert f">{ESCAPED}</textarea>" in reply.text  # the prompt stays in its form
     assert 'id="try-generate-full" name="full" checked' in reply.text
+
+
+def test_the_create_form_takes_the_scaling_and_env_fields_too(
+    server: RunningServer, admin: requests.Session, tiny_model_dir: Path
+) -> None:
+    form = admin.get(f"{server.url}/ui/endpoints/new", timeout=30)
+    assert form.status_code == 200
+    fields = {
+        "csrf": csrf_of(form.text),
+        "name": "scaled-from-form",
+        "repository": str(tiny_model_dir),
+        "task": "sentence-embeddings",
+        "type": "protected",
+        "env": "MAX_BATCH_TOKENS=2048",
+        "min": "0",
+        "max": "2",
+        "metric": "hardwareUsage",
+        "threshold": "70",
+        "timeout": "20",
+    }
+    refused = admin.post(f"{server.url}/ui/endpoints", data={**fields, "threshold": "lots"}, timeout=30)
+    assert refused.status_code == 422
+    assert "The threshold must be a number" in refused.text
+    assert 'value="scaled-from-form"' in refused.text  # what the user typed stays on the form
+    missing = requests.get(
+        f"{server.url}/v2/endpoint/local/scaled-from-form", headers=server.headers, timeout=30
+    )
+    assert missing.status_code == 404  # a refusal created nothing
+    created = admin.post(f"{server.url}/ui/endpoints", data=fields, timeout=30)
+    assert created.url.endswith("/ui/endpoints/scaled-from-form"), created.text
+    described = _state(server, "scaled-from-form")
+    assert described["model"]["env"] == {"MAX_BATCH_TOKENS": "2048"}
+    assert described["compute"]["scaling"] == {
+        "minReplica": 0,
+        "maxReplica": 2,
+        "scaleToZeroTimeout": 20,
+        "measure": {"hardwareUsage": 70.0},
+    }

@@ -115,6 +115,11 @@ def test_question_answering_shows_an_answer(server: RunningServer, admin: reques
 
 
 def test_text_to_image_shows_the_image(server: RunningServer, admin: requests.Session) -> None:
-    html = _try(admin, server, "pictures", "text-to-image", prompt="a red square")
-    assert re.search(r'<img class="generated-image" src="data:image/png;base64,[A-Za-z0-9+/=]{40,}"', html)
+    html = _try(admin, server, "pictures", "text-to-image", prompt="a red square", steps="2", seed="7")
+    image = re.search(r'<img class="generated-image" src="(data:image/png;base64,[A-Za-z0-9+/=]{40,})"', html)
+    assert image is not None
     assert "--output image.png" in html  # the curl snippet saves the image
+    assert "num_inference_steps=2, seed=7" in html  # and so does huggingface_hub's, with the parameters
+    # The same seed draws the same image.
+    again = _try(admin, server, "pictures", "text-to-image", prompt="a red square", steps="2", seed="7")
+    assert image.group(1) in again

@@ -156,6 +156,10 @@ def test_health_names_ray_and_the_default_endpoint_embeds_as_in_process(
     expected = reference_model.encode(texts, normalize_embeddings=True)
     for got, want in zip(vectors, expected, strict=True):
         assert max(abs(a - float(b)) for a, b in zip(got, want, strict=True)) < 1e-4
+    # The backend a Ray replica loaded, and why, as the server page shows it.
+    details = requests.get(server.url + "/api/server", headers=server.headers, timeout=30).json()
+    loaded = {endpoint["name"]: endpoint["loaded"] for endpoint in details["endpoints"]}
+    assert loaded["all-minilm-l6-v2"] == "torch: asked for"
 
 
 def test_replicas_of_one_endpoint_serve_from_both_nodes(server: RunningServer, where_model: Path) -> None:

@@ -23,6 +23,7 @@ class GatedBackend:
         self.normalizes = inner.normalizes
         self.prompts = inner.prompts
         self.dtype = inner.dtype
+        self.loaded_as = inner.loaded_as
         self.batch_overhead_tokens = inner.batch_overhead_tokens
         self.packed_token_cost = inner.packed_token_cost
         self.packed_row_tokens = inner.packed_row_tokens

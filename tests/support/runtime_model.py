@@ -82,6 +82,7 @@ class ContractModel:
     normalizes = False
     prompts: Mapping[str, str] = {}
     dtype = "float32"
+    loaded_as = "torch: a contract model"
     batch_overhead_tokens = 64  # a pass has a fixed cost, so the planner merges inputs
     packed_token_cost = 0.0
     packed_row_tokens = 0

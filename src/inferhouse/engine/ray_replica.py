@@ -170,9 +170,15 @@ class _Facts:
     normalizes: bool
     prompts: dict[str, str]
     dtype: str
+    loaded_as: str
 
 
 def facts_of(backend: EmbeddingBackend) -> _Facts:
     return _Facts(
-        backend.dimension, backend.max_input_length, backend.normalizes, dict(backend.prompts), backend.dtype
+        backend.dimension,
+        backend.max_input_length,
+        backend.normalizes,
+        dict(backend.prompts),
+        backend.dtype,
+        backend.loaded_as,
     )

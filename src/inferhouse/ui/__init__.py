@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from inferhouse.settings import Settings
 from inferhouse.ui import (
     catalog,
-    endpoint_update,
+    endpoint_forms,
     endpoints,
     index_page,
     indexes,
@@ -38,8 +38,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     for router in (
         signin.router,
+        endpoint_forms.router,
         endpoints.router,
-        endpoint_update.router,
         playground.router,
         catalog.router,
         indexes.router,

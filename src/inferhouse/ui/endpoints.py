@@ -11,7 +11,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
-from inferhouse.endpoints.families import SUPPORTED_TASKS
 from inferhouse.ui.api_calls import Api, Refused
 from inferhouse.ui.charts import latency_chart, request_chart
 from inferhouse.ui.pages import (
@@ -86,56 +85,12 @@ async def endpoint_list(request: Request) -> Response:
     return render(request, "endpoints.html", session, endpoints=items, refused=refused)
 
 
-def _create_form(request: Request, session: Session, status: int = 200, **context: Any) -> Response:
-    values = {"name": "", "repository": "", "task": "", "type": "protected", "min": "1", "max": "1"}
-    values.update(context.pop("values", {}))
-    return render(
-        request,
-        "endpoint_new.html",
-        session,
-        status=status,
-        tasks=sorted(SUPPORTED_TASKS),
-        access_types=ACCESS_TYPES,
-        values=values,
-        **context,
-    )
-
-
-@router.get(f"{PREFIX}/endpoints/new")
-async def new_endpoint(request: Request) -> Response:
-    return _create_form(request, session_of(request))
-
-
-def _replicas(value: str, field: str) -> int:
+def whole_number(value: str, label: str) -> int:
+    """A form's whole-number field, or the 422 the form comes back with."""
     try:
         return int(value)
     except ValueError:
-        raise Refused(422, f"{field} must be a whole number, got {value!r}") from None
-
-
-@router.post(f"{PREFIX}/endpoints")
-async def create_endpoint(request: Request) -> Response:
-    session = session_of(request)
-    fields = await checked_form(request, session)
-    try:
-        body = {
-            "name": fields.get("name", "").strip(),
-            "type": fields.get("type", "protected"),
-            "model": {"repository": fields.get("repository", "").strip(), "task": fields.get("task") or None},
-            "compute": {
-                "scaling": {
-                    "minReplica": _replicas(fields.get("min", "1"), "Min replicas"),
-                    "maxReplica": _replicas(fields.get("max", "1"), "Max replicas"),
-                }
-            },
-        }
-        async with api(request, session) as calls:
-            await calls.post(management_path(request), body)
-    except Refused as error:
-        if error.status == 401:
-            raise
-        return _create_form(request, session, status=error.status, error=error.message, values=fields)
-    return redirect(f"{PREFIX}/endpoints/{body['name']}")
+        raise Refused(422, f"{label} must be a whole number, got {value!r}") from None
 
 
 async def describe(request: Request, session: Session, name: str) -> dict[str, Any]:
@@ -209,8 +164,8 @@ async def update_scaling(name: str, request: Request) -> Response:
     session = session_of(request)
     fields = await checked_form(request, session)
     scaling = {
-        "minReplica": _replicas(fields.get("min", ""), "Min replicas"),
-        "maxReplica": _replicas(fields.get("max", ""), "Max replicas"),
+        "minReplica": whole_number(fields.get("min", ""), "Min replicas"),
+        "maxReplica": whole_number(fields.get("max", ""), "Max replicas"),
     }
     async with api(request, session) as calls:
         await calls.put(management_path(request, name), {"compute": {"scaling": scaling}})

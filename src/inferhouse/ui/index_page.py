@@ -131,3 +131,29 @@ async def delete_record(name: str, request: Request) -> Response:
         body = {"ids": [fields.get("id", "")], "namespace": namespace}
         await calls.post(f"/indexes/{quoted(name)}/vectors/delete", body)
     return redirect(f"{PREFIX}/indexes/{quoted(name)}?namespace={quoted(namespace)}")
+
+
+@router.get(f"{PREFIX}/indexes/{{name}}/namespace/delete")
+async def confirm_delete_namespace(name: str, request: Request) -> Response:
+    session = session_of(request)
+    namespace = request.query_params.get("namespace", "")
+    return render(
+        request,
+        "confirm.html",
+        session,
+        question=f"Delete every record of namespace {namespace or '(default)'} of index {name}?",
+        action=f"{PREFIX}/indexes/{quoted(name)}/namespace/delete",
+        hidden={"namespace": namespace},
+        button="Delete namespace",
+        back=f"{PREFIX}/indexes/{quoted(name)}?namespace={quoted(namespace)}",
+    )
+
+
+@router.post(f"{PREFIX}/indexes/{{name}}/namespace/delete")
+async def delete_namespace(name: str, request: Request) -> Response:
+    session = session_of(request)
+    fields = await checked_form(request, session)
+    async with api(request, session) as calls:
+        body = {"deleteAll": True, "namespace": fields.get("namespace", "")}
+        await calls.post(f"/indexes/{quoted(name)}/vectors/delete", body)
+    return redirect(f"{PREFIX}/indexes/{quoted(name)}")

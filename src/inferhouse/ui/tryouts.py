@@ -66,6 +66,22 @@ def _text(fields: dict[str, str], name: str, label: str) -> str:
     return text
 
 
+def _image_parameters(fields: dict[str, str]) -> dict[str, Any]:
+    """``num_inference_steps`` and ``seed`` where the form gives them; the route checks their ranges."""
+    parameters: dict[str, Any] = {}
+    for field_name, parameter, label in (
+        ("steps", "num_inference_steps", "Inference steps"),
+        ("seed", "seed", "Seed"),
+    ):
+        text = fields.get(field_name, "").strip()
+        if text:
+            try:
+                parameters[parameter] = int(text)
+            except ValueError:
+                raise Refused(422, f"{label} must be a whole number, got {text!r}") from None
+    return {"parameters": parameters} if parameters else {}
+
+
 def _tokens(fields: dict[str, str]) -> int:
     try:
         wanted = int(fields.get("max_new_tokens") or 32)
@@ -263,11 +279,19 @@ TRYOUTS: dict[str, Tryout] = {
             "text-to-image",
             "Text to image",
             "Draw",
-            [Input("prompt", "Prompt", "textarea")],
+            [
+                Input("prompt", "Prompt", "textarea"),
+                Input("steps", "Inference steps (empty: the pipeline's)", "number"),
+                Input("seed", "Seed (empty: a random one)", "number"),
+            ],
             "",
-            lambda name, f: {"inputs": _text(f, "prompt", "The prompt")},
+            lambda name, f: {"inputs": _text(f, "prompt", "The prompt")} | _image_parameters(f),
             _image,
-            hub=lambda b: f'client.text_to_image({_py(b["inputs"])}).save("image.png")',
+            hub=lambda b: (
+                f"client.text_to_image({_py(b['inputs'])}"
+                + "".join(f", {key}={value}" for key, value in b.get("parameters", {}).items())
+                + ').save("image.png")'
+            ),
         ),
     )
 }

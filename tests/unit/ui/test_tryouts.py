@@ -20,7 +20,7 @@ FORMS = {
     "question-answering": {"question": "Where?", "context": "In Paris."},
     "generate": {"prompt": 'It\'s "quoted"', "max_new_tokens": "8", "full": "on"},
     "chat": {"message": "hello", "max_new_tokens": "8"},
-    "text-to-image": {"prompt": "a red square"},
+    "text-to-image": {"prompt": "a red square", "steps": "4", "seed": "7"},
 }
 
 
@@ -57,6 +57,11 @@ def test_bodies_take_the_forms_lines_and_refuse_what_is_missing() -> None:
         TRYOUTS["chat"].body("e", {"message": "hi", "max_new_tokens": "0"})
     with pytest.raises(Refused, match="one or more"):
         TRYOUTS["rank"].body("e", {"query": "q", "texts": "\n"})
+    image = TRYOUTS["text-to-image"]
+    assert image.body("e", FORMS["text-to-image"])["parameters"] == {"num_inference_steps": 4, "seed": 7}
+    assert "parameters" not in image.body("e", {"prompt": "p", "steps": "", "seed": ""})
+    with pytest.raises(Refused, match="Seed must be a whole number"):
+        image.body("e", {"prompt": "p", "seed": "lucky"})
 
 
 def test_replies_become_tables_and_texts() -> None:

@@ -17,14 +17,11 @@ from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.auth import ANONYMOUS
-from inferhouse.endpoints.logs import MAX_LINES
-from inferhouse.errors import Forbidden
+from inferhouse.endpoints.deployment import Deployment
+from inferhouse.errors import Forbidden, InferhouseError
 
 router = APIRouter(route_class=dialect_route(render_hf, policy="general"), tags=["Server"])
 
-# The line the backend loader (engine.backends.choose) logs as a replica loads: "backend NAME: why",
-# which the endpoint's own log buffer keeps.
-_BACKEND_LINE = "inferhouse.engine.backends.choose: backend "
 # Loaded as the server starts: the uptime counts from here.
 STARTED_AT = time.time()
 _PAGE_BYTES = resource.getpagesize()
@@ -40,14 +37,15 @@ def resident_bytes() -> int:
     return pages * _PAGE_BYTES
 
 
-def loaded_backend(lines: list[str]) -> str | None:
-    """The backend the endpoint's latest replica loaded and why ("torch: asked for"), from its log;
-    None before a replica loaded, or when its log has moved past that line."""
-    for line in reversed(lines):
-        at = line.find(_BACKEND_LINE)
-        if at >= 0:
-            return line[at + len(_BACKEND_LINE) :]
-    return None
+def loaded_backend(deployment: Deployment | None) -> str | None:
+    """The backend the endpoint's replicas loaded and why ("torch: asked for"), as its loader said;
+    None while nothing is loaded, or for a model that is not an encoder."""
+    if deployment is None or not deployment.embeds:
+        return None
+    try:
+        return deployment.embedding_facts().loaded_as
+    except InferhouseError:  # unloaded meanwhile
+        return None
 
 
 @router.get("/api/server", summary="Version, uptime, data directory, memory and endpoint backends (admin)")
@@ -68,7 +66,7 @@ async def server_info(request: Request) -> Response:
                 "backend": model.backend or settings.backend,
                 "backendFrom": "endpoint" if model.backend else "server",
                 "precision": model.precision or settings.precision,
-                "loaded": loaded_backend(found.endpoints.logs.tail(stored.config.name, MAX_LINES)),
+                "loaded": loaded_backend(found.endpoints.deployment(stored.config.name)),
             }
         )
     now = time.time()

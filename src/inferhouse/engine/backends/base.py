@@ -56,6 +56,10 @@ class ModelFacts(Protocol):
     def prompts(self) -> Mapping[str, str]: ...
     @property
     def dtype(self) -> str: ...
+    @property
+    def loaded_as(self) -> str:
+        """The backend that serves and why ("onnx: ...", "torch: asked for"), for operators."""
+        ...
 
 
 class EmbeddingBackend(Protocol):
@@ -70,6 +74,7 @@ class EmbeddingBackend(Protocol):
     normalizes: bool
     prompts: Mapping[str, str]
     dtype: str
+    loaded_as: str  # which backend serves and why, set by the loader
     batch_overhead_tokens: int
     # Relative cost of a token in a packed row (no padding, wider attention); 0 when it cannot pack.
     packed_token_cost: float

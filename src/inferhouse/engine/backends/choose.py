@@ -36,16 +36,22 @@ def load_embedding_backend(
         path, device, trust_remote_code=trust_remote_code, precision=precision_choice
     )
     if loaded.device != "cpu":
-        log.info("backend torch: ONNX Runtime serves on the CPU only, this model runs on %s", loaded.device)
-        return loaded
+        return _serving(
+            loaded, f"torch: ONNX Runtime serves on the CPU only, this model runs on {loaded.device}"
+        )
     if loaded.dtype != "float32" and backend_choice != "torch":
-        log.info("backend torch: ONNX is not used because precision %s was asked for", loaded.dtype)
-        return loaded
+        return _serving(loaded, f"torch: ONNX is not used because precision {loaded.dtype} was asked for")
     verdict = use_onnx(
         loaded, path, settings.data_dir / "onnx", choice=backend_choice, threads=settings.torch_threads
     )
-    log.info("backend %s", verdict.reason)
-    return verdict.backend
+    return _serving(verdict.backend, verdict.reason)
+
+
+def _serving(backend: EmbeddingBackend, reason: str) -> EmbeddingBackend:
+    """``backend``, told why it serves (``/api/server`` shows it) and saying so in the log."""
+    log.info("backend %s", reason)
+    backend.loaded_as = reason
+    return backend
 
 
 def _one_of(name: str, value: str, choices: tuple[_Choice, ...]) -> _Choice:

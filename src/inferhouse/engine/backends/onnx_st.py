@@ -91,6 +91,7 @@ class OnnxBackend:
         self.normalizes = reference.normalizes
         self.prompts = reference.prompts
         self.dtype = "int8" if int8 else "float32"
+        self.loaded_as = "onnx"  # the loader says why (engine.backends.choose)
         self.batch_overhead_tokens = reference.batch_overhead_tokens
         # Unpadded passes are packed ones to the planner, with rows as long as the pass.
         self.packed_token_cost = UNPADDED_TOKEN_COST if self.graph == "unpadded" else 0.0

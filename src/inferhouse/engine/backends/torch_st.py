@@ -53,6 +53,7 @@ class SentenceTransformerBackend:
         self.max_input_length = int(model.max_seq_length)
         self.prompts: Mapping[str, str] = dict(model.prompts or {})
         self.dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        self.loaded_as = "torch"  # the loader says why (engine.backends.choose)
         self._device = model.device
         cuda = self._device.type == "cuda"
         self.batch_overhead_tokens = _CUDA_FORWARD_OVERHEAD_TOKENS if cuda else _FORWARD_OVERHEAD_TOKENS

@@ -1,9 +1,9 @@
-"""The full update form of an endpoint: model repository, task, env, replicas, the scaling metric and
-threshold, and the scale-to-zero timeout.
+"""The create and update forms of an endpoint, with the management API's fields: model repository,
+task, env, access, replicas, the scaling metric and threshold, and the scale-to-zero timeout.
 
-The form is filled from the management API's description and sent back as one ``PUT`` of the fields it
-shows (``model.env`` whole, as the API replaces it); what the API refuses comes back on the form with the
-values the user typed.
+The create form is one ``POST`` of them with the name; the update form is filled from the management
+API's description and sent back as one ``PUT`` (``model.env`` whole, as the API replaces it). What the API
+refuses comes back on the form with the values the user typed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from inferhouse.endpoints.config import ScalingMetric
 from inferhouse.endpoints.families import SUPPORTED_TASKS
 from inferhouse.ui.api_calls import Refused
-from inferhouse.ui.endpoints import ACCESS_TYPES, management_path
+from inferhouse.ui.endpoints import ACCESS_TYPES, management_path, whole_number
 from inferhouse.ui.pages import PREFIX, DashboardRoute, api, checked_form, redirect, render, session_of
 from inferhouse.ui.sessions import Session
 
@@ -42,13 +42,6 @@ def form_values(described: dict[str, Any]) -> dict[str, str]:
         "threshold": "" if threshold is None else f"{threshold:g}",
         "timeout": "" if timeout is None else str(timeout),
     }
-
-
-def _whole(value: str, label: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise Refused(422, f"{label} must be a whole number, got {value!r}") from None
 
 
 def _env(text: str) -> dict[str, str]:
@@ -81,9 +74,9 @@ def changes(fields: dict[str, str]) -> dict[str, Any]:
         },
         "compute": {
             "scaling": {
-                "minReplica": _whole(fields.get("min", ""), "Min replicas"),
-                "maxReplica": _whole(fields.get("max", ""), "Max replicas"),
-                "scaleToZeroTimeout": _whole(timeout, "The scale-to-zero timeout") if timeout else None,
+                "minReplica": whole_number(fields.get("min", ""), "Min replicas"),
+                "maxReplica": whole_number(fields.get("max", ""), "Max replicas"),
+                "scaleToZeroTimeout": whole_number(timeout, "The scale-to-zero timeout") if timeout else None,
                 "measure": {metric: threshold} if metric else None,
             }
         },
@@ -124,4 +117,46 @@ async def update_endpoint(name: str, request: Request) -> Response:
         if error.status in (401, 403, 404):
             raise
         return _form(request, session, name, fields, status=error.status, error=error.message)
+    return redirect(f"{PREFIX}/endpoints/{name}")
+
+
+NEW_VALUES = {
+    "name": "", "repository": "", "task": "", "env": "", "type": "protected", "min": "1", "max": "1",
+    "metric": "", "threshold": "", "timeout": "",
+}  # fmt: skip
+
+
+def _create_form(request: Request, session: Session, status: int = 200, **context: Any) -> Response:
+    values = NEW_VALUES | context.pop("values", {})
+    return render(
+        request,
+        "endpoint_new.html",
+        session,
+        status=status,
+        tasks=sorted(SUPPORTED_TASKS),
+        access_types=ACCESS_TYPES,
+        metrics=METRICS,
+        values=values,
+        **context,
+    )
+
+
+@router.get(f"{PREFIX}/endpoints/new")
+async def new_endpoint(request: Request) -> Response:
+    return _create_form(request, session_of(request))
+
+
+@router.post(f"{PREFIX}/endpoints")
+async def create_endpoint(request: Request) -> Response:
+    session = session_of(request)
+    fields = await checked_form(request, session)
+    name = fields.get("name", "").strip()
+    try:
+        body = {"name": name, **changes(fields)}
+        async with api(request, session) as calls:
+            await calls.post(management_path(request), body)
+    except Refused as error:
+        if error.status == 401:
+            raise
+        return _create_form(request, session, status=error.status, error=error.message, values=fields)
     return redirect(f"{PREFIX}/endpoints/{name}")
