@@ -18,6 +18,8 @@ RECORD_INTERVAL = 60.0
 
 
 def in_a_thread(write: Callable[[], None]) -> None:
+    """Run a write on a thread of its own (at most one a minute per token, so threads stay rare); a
+    daemon, so a write stuck on the database never holds the server's exit."""
     threading.Thread(target=write, name="token-last-used", daemon=True).start()
 
 
