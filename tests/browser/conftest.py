@@ -1,4 +1,4 @@
-"""One chromium for every browser test of the session, and a fresh CSP-watched page per test."""
+"""One chromium per browser test module, and a fresh CSP-watched page per test."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from playwright.sync_api import Browser, Page
 from tests.support.browser import launched_chromium, watched_page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module-wide, not session-wide: Playwright's sync API keeps an event loop running in this thread
+    # while it is open, which the other tests' asyncio.run would then refuse.
     with launched_chromium() as launched:
         yield launched
 
