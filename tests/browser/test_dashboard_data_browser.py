@@ -14,6 +14,7 @@ import requests
 from playwright import sync_api as playwright
 
 from tests.support.browser import PHONE, screenshot
+from tests.support.dashboard import declared_endpoints
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
 from tests.support.server import RunningServer, start_server
 
@@ -22,8 +23,7 @@ SECRET = "hf_browser-secret-9876543210"
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[RunningServer]:
-    endpoints = [{"name": "docs-search", "model": str(tiny_model_dir), "task": "sentence-embeddings"}]
-    env = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_ENDPOINTS": json.dumps(endpoints)}
+    env = declared_endpoints(tiny_model_dir, "docs-search")
     running = start_server(tmp_path_factory.mktemp("browser-data-pages"), env=env)
     yield running
     running.stop()

@@ -6,7 +6,6 @@ module; screenshots go to tests/results/screenshots/.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import requests
 from playwright import sync_api as playwright
 
 from tests.support.browser import screenshot, watched_page
+from tests.support.dashboard import declared_endpoints
 from tests.support.server import RunningServer, deploy_endpoint, start_server
 from tests.support.text_models import build_tiny_causal_lm
 
@@ -27,8 +27,7 @@ EMB, LLM = "search", "writer"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[RunningServer]:
-    endpoints = [{"name": EMB, "model": str(tiny_model_dir), "task": "sentence-embeddings"}]
-    env = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_ENDPOINTS": json.dumps(endpoints)}
+    env = declared_endpoints(tiny_model_dir, EMB)
     running = start_server(tmp_path_factory.mktemp("browser-endpoint-data"), env=env)
     try:
         model = build_tiny_causal_lm(tmp_path_factory.mktemp("browser-llm") / "gpt2")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.dashboard import csrf_of, sign_in
+from tests.support.dashboard import admin_session, csrf_of, sign_in
 from tests.support.server import RunningServer, start_server
 
 HOSTILE = "<script>alert(1)</script>"
@@ -32,10 +32,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
 
 @pytest.fixture(scope="module")
 def admin(ui_server: RunningServer) -> requests.Session:
-    assert ui_server.token is not None
-    browser, reply = sign_in(ui_server.url, ui_server.token)
-    assert reply.status_code == 200
-    return browser
+    return admin_session(ui_server.url, ui_server.token)
 
 
 def _token(server: RunningServer, **body: object) -> dict[str, str]:

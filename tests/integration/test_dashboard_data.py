@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.dashboard import csrf_of, sign_in
+from tests.support.dashboard import admin_session, csrf_of, declared_endpoints, sign_in
 from tests.support.fake_upstream import FakeUpstream, Reply, running_upstream
 from tests.support.server import RunningServer, start_server
 
@@ -24,8 +24,7 @@ DIMENSION = 32  # the tiny test model's
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[RunningServer]:
-    endpoints = [{"name": "mine", "model": str(tiny_model_dir), "task": "sentence-embeddings"}]
-    env = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_ENDPOINTS": json.dumps(endpoints)}
+    env = declared_endpoints(tiny_model_dir, "mine")
     running = start_server(tmp_path_factory.mktemp("ui-data-pages"), env=env)
     yield running
     running.stop()
@@ -33,10 +32,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
 
 @pytest.fixture(scope="module")
 def admin(ui_server: RunningServer) -> requests.Session:
-    assert ui_server.token is not None
-    browser, reply = sign_in(ui_server.url, ui_server.token)
-    assert reply.status_code == 200
-    return browser
+    return admin_session(ui_server.url, ui_server.token)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.dashboard import csrf_of, sign_in
+from tests.support.dashboard import admin_session, csrf_of, declared_endpoints, sign_in
 from tests.support.server import RunningServer, deploy_endpoint, start_server
 from tests.support.text_models import build_tiny_causal_lm
 
@@ -22,8 +22,7 @@ EMB, LLM = "emb", "llm"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[RunningServer]:
-    endpoints = [{"name": EMB, "model": str(tiny_model_dir), "task": "sentence-embeddings"}]
-    env = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_ENDPOINTS": json.dumps(endpoints)}
+    env = declared_endpoints(tiny_model_dir, EMB)
     running = start_server(tmp_path_factory.mktemp("ui-endpoints-data"), env=env)
     try:
         model = build_tiny_causal_lm(tmp_path_factory.mktemp("ui-llm") / "gpt2")
@@ -37,10 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> It
 
 @pytest.fixture(scope="module")
 def admin(server: RunningServer) -> requests.Session:
-    assert server.token is not None
-    browser, reply = sign_in(server.url, server.token)
-    assert reply.status_code == 200
-    return browser
+    return admin_session(server.url, server.token)
 
 
 def _history(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.dashboard import csrf_of, sign_in
+from tests.support.dashboard import admin_session, csrf_of
 from tests.support.diffusion_models import build_tiny_text_to_image
 from tests.support.models import (
     build_tiny_classifier,
@@ -52,10 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> It
 
 @pytest.fixture(scope="module")
 def admin(server: RunningServer) -> requests.Session:
-    assert server.token is not None
-    browser, reply = sign_in(server.url, server.token)
-    assert reply.status_code == 200
-    return browser
+    return admin_session(server.url, server.token)
 
 
 def _try(admin: requests.Session, server: RunningServer, name: str, kind: str, **fields: str) -> str:
