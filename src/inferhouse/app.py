@@ -166,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
         pinecone.records_router,
         pinecone.control_router,
         pinecone.data_router,
+        pinecone.namespaces_router,
     )
     for router in routers:
         app.include_router(router)

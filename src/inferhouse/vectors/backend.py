@@ -81,6 +81,30 @@ class SearchIndex(Protocol):
 
     def close(self) -> None: ...
 
+    # -- the namespaces API (vectors/index_namespaces.py, vectors/pgvector_namespaces.py) --------------
+
+    def declared_namespaces(self) -> dict[str, Metadata | None]:
+        """Namespaces created by name (they exist while empty), each with its schema or None."""
+        ...
+
+    def create_namespace(self, namespace: str, schema: Metadata | None) -> None:
+        """Raises AlreadyExists when the namespace was created or holds records."""
+        ...
+
+    def delete_namespace(self, namespace: str) -> None:
+        """Its records and the namespace itself; raises NotFound when it does not exist."""
+        ...
+
+    def fetch_matching(
+        self, namespace: str, predicate: Predicate, after: str | None, limit: int
+    ) -> list[VectorRow]:
+        """Up to ``limit`` matching records in id order, starting after id ``after``."""
+        ...
+
+    def update_matching(self, namespace: str, predicate: Predicate, patch: Metadata, dry_run: bool) -> int:
+        """Merge ``patch`` into every match's metadata in one durable write; returns how many matched."""
+        ...
+
 
 class IndexStorage(Protocol):
     """What the registry opens indexes with."""

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from inferhouse.errors import BadRequest
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.index_namespaces import NamespaceOperations
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
@@ -44,7 +45,7 @@ class Match:
     score: float
 
 
-class VectorIndex:
+class VectorIndex(NamespaceOperations):
     """Exact search is the truth; once a namespace is large, an ANN graph proposes candidates that the
     exact rows rank. The graph catches up in the background (:meth:`maintain`); until it has a row, that
     row is scored exactly, so a query always sees every acknowledged write."""

@@ -150,6 +150,12 @@ class Namespace:
         else:
             self.stale.append(key)
 
+    def set_metadata(self, rows: Iterable[int], patch: Metadata) -> None:
+        """Merge ``patch`` into the metadata of ``rows`` (an update by filter). Vectors and keys stay as
+        they are, so the ANN graph has nothing to redo; whatever indexes metadata must follow here."""
+        for row in rows:
+            self.metadata[row] = {**(self.metadata[row] or _EMPTY), **patch}
+
     def unindexed_batch(self, limit: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
         """Up to ``limit`` keys the graph lacks, with a copy of their vectors. They stay in ``unindexed``
         (so queries keep scoring them exactly) until :meth:`mark_indexed` says the graph has them."""

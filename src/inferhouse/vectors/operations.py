@@ -19,6 +19,7 @@ import orjson
 from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
 
 _UPSERT, _DELETE, _DROP, _REPLACE = b"U", b"D", b"N", b"R"
+_DECLARE, _FORGET, _SET_METADATA = b"C", b"F", b"M"
 _UPSERT_HEAD = struct.Struct("<I6I")  # bytes per dense row, then the length of each of six fields
 _NAMESPACE_HEAD = struct.Struct("<I")
 
@@ -83,7 +84,35 @@ class Replace:
     upsert: Upsert
 
 
-Operation = Upsert | Delete | DropNamespace | Replace
+# -- the namespaces API's writes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeclareNamespace:
+    """A namespace created by name: it exists (and lists) while it holds no records."""
+
+    namespace: str
+    schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetNamespace:
+    """A namespace deleted: its records and its declaration, together."""
+
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetMetadata:
+    """``patch`` merged into the metadata of each of ``ids`` (an update by filter), as one entry."""
+
+    namespace: str
+    ids: list[str]
+    patch: dict[str, Any]
+
+
+NamespaceOperation = DeclareNamespace | ForgetNamespace | SetMetadata
+Operation = Upsert | Delete | DropNamespace | Replace | NamespaceOperation
 
 
 def upsert_of(namespace: str, batch: RowBatch) -> Upsert:
@@ -139,6 +168,12 @@ def encode(operation: Operation) -> list[bytes | memoryview]:
     head = _NAMESPACE_HEAD.pack(len(namespace))
     if isinstance(operation, Delete):
         return [_DELETE, head, namespace, orjson.dumps(operation.ids)]
+    if isinstance(operation, DeclareNamespace):
+        return [_DECLARE, head, namespace, orjson.dumps(operation.schema)]
+    if isinstance(operation, ForgetNamespace):
+        return [_FORGET, head, namespace]
+    if isinstance(operation, SetMetadata):
+        return [_SET_METADATA, head, namespace, orjson.dumps([operation.ids, operation.patch])]
     return [_DROP, head, namespace]
 
 
@@ -168,6 +203,13 @@ def decode(payload: bytes) -> Operation:
         return Delete(namespace, orjson.loads(body[start + length :]))
     if kind == _DROP:
         return DropNamespace(namespace)
+    if kind == _DECLARE:
+        return DeclareNamespace(namespace, orjson.loads(body[start + length :]))
+    if kind == _FORGET:
+        return ForgetNamespace(namespace)
+    if kind == _SET_METADATA:
+        ids, patch = orjson.loads(body[start + length :])
+        return SetMetadata(namespace, ids, patch)
     raise ValueError(f"unknown journal entry kind {kind!r}")
 
 

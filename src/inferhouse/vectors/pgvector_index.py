@@ -29,13 +29,19 @@ from psycopg import sql
 from psycopg.adapt import PyFormat
 
 from inferhouse.vectors.ann import AnnSettings
-from inferhouse.vectors.filters import Filter, Predicate
+from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
 from inferhouse.vectors.pgvector_codec import VectorCodec, pack
+from inferhouse.vectors.pgvector_namespaces import (
+    PgNamespaceOperations,
+    drop_namespaces_table,
+    namespaces_table,
+)
+from inferhouse.vectors.pgvector_rows import condition_of as _condition
+from inferhouse.vectors.pgvector_rows import record_of as _row
 from inferhouse.vectors.pgvector_tables import table_bytes, table_name
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.sql_filters import filter_condition
 from inferhouse.vectors.validation import check_matches_index, check_sparse_allowed
 
 # Operator and HNSW operator class per metric; the SQL score turns the distance into Pinecone's score.
@@ -60,7 +66,7 @@ class Transactions(Protocol):
     def transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
 
 
-class PgVectorIndex:
+class PgVectorIndex(PgNamespaceOperations):
     """Each operation is one transaction on a pooled connection; an index holds none in between."""
 
     def __init__(self, config: IndexConfig, db: Transactions, ann: AnnSettings | None = None) -> None:
@@ -84,6 +90,7 @@ class PgVectorIndex:
                 "embedding vector({d}) NOT NULL, sparse jsonb, metadata jsonb, PRIMARY KEY (namespace, id))",
                 d=sql.Literal(config.dimension),
             )
+            namespaces_table(conn, config.name)
 
     def _execute(
         self,
@@ -355,6 +362,7 @@ class PgVectorIndex:
         """Drop the index's table (its catalog entry is the registry's to remove)."""
         with self._db.transaction() as conn:
             self._execute(conn, "DROP TABLE IF EXISTS {t}")
+            drop_namespaces_table(conn, self.config.name)
 
     def close(self) -> None:
         """The database is the storage's to close; an index holds no connection between operations."""
@@ -377,22 +385,8 @@ class PgVectorStorage:
     def clear(self, name: str) -> None:
         with self._db.transaction() as conn:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {t}").format(t=sql.Identifier(table_name(name))))
+            drop_namespaces_table(conn, name)
 
 
 def _sparse_json(sparse: SparseValues | None) -> str | None:
     return None if sparse is None else json.dumps(sparse.as_dict())
-
-
-def _condition(predicate: Predicate) -> sql.Composed:
-    if not isinstance(predicate, Filter):
-        raise TypeError("a pgvector index filters with a checked Filter (compile_filter), not a callable")
-    return filter_condition(predicate.spec)
-
-
-def _row(row: tuple[Any, ...]) -> VectorRow:
-    sparse = None
-    if row[2] is not None:
-        sparse = SparseValues(
-            np.asarray(row[2]["indices"], dtype=np.uint32), np.asarray(row[2]["values"], dtype=np.float32)
-        )
-    return VectorRow(row[0], row[1], sparse, row[3])

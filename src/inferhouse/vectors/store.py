@@ -25,16 +25,20 @@ import orjson
 from inferhouse.storage.sqlite import connect_durable
 from inferhouse.vectors.journal import Journal, Position
 from inferhouse.vectors.operations import (
+    DeclareNamespace,
     Delete,
     DropNamespace,
+    ForgetNamespace,
     Operation,
     Replace,
+    SetMetadata,
     Upsert,
     decode,
     encode,
     upsert_of,
 )
-from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
+from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
+from inferhouse.vectors.store_namespaces import NAMESPACES_TABLE, apply_namespace_operation, read_declared
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,7 @@ _SCHEMA = [
         offset INTEGER NOT NULL
     )
     """,
+    NAMESPACES_TABLE,
 ]
 
 # A whole upsert is one statement over the blobs of :class:`Upsert`: SQLite inserts the batch in C
@@ -129,6 +134,9 @@ class VectorStore:
         self._progress = threading.Condition()
         self._closing = False
         self._catch_up()  # a crash may have left acknowledged entries that SQLite has not seen
+        with self._db_lock:
+            # Namespaces created by name; kept in step by the writes below, under the caller's lock.
+            self.declared: dict[str, Metadata | None] = read_declared(self._conn)
         self._applier = threading.Thread(target=self._apply_loop, name=f"store:{path.stem}", daemon=True)
         self._applier.start()
         # One writer thread: journal appends keep their order, and run while the caller does other work.
@@ -159,6 +167,21 @@ class VectorStore:
 
     def delete_namespace(self, namespace: str) -> None:
         self._writer.submit(self._submit, DropNamespace(namespace)).result()
+
+    # -- the namespaces API's writes, each one journal entry ------------------------------------------
+
+    def declare_namespace(self, namespace: str, schema: Metadata | None) -> None:
+        self._writer.submit(self._submit, DeclareNamespace(namespace, schema)).result()
+        self.declared[namespace] = schema
+
+    def forget_namespace(self, namespace: str) -> None:
+        """Delete a namespace's records and its declaration, atomically."""
+        self._writer.submit(self._submit, ForgetNamespace(namespace)).result()
+        self.declared.pop(namespace, None)
+
+    def set_metadata(self, namespace: str, ids: list[str], patch: Metadata) -> None:
+        """Merge ``patch`` into the metadata of every one of ``ids``: all of them or (on a crash) none."""
+        self._writer.submit(self._submit, SetMetadata(namespace, ids, patch)).result()
 
     def _submit(self, operation: Operation) -> None:
         parts = encode(operation)
@@ -312,6 +335,8 @@ def _apply(conn: sqlite3.Connection, operation: Operation) -> None:
             conn.executemany(_INSERT_ROW, rows)
         else:
             conn.execute(_INSERT_BATCH, operation.sql_params())
+    elif isinstance(operation, DeclareNamespace | ForgetNamespace | SetMetadata):
+        apply_namespace_operation(conn, operation)
     elif isinstance(operation, Delete):
         conn.executemany(
             "DELETE FROM vectors WHERE namespace = ? AND id = ?",

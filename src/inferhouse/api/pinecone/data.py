@@ -14,6 +14,8 @@ from inferhouse.api.core.openapi import json_body, replies
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.pinecone import schemas as wire
+from inferhouse.api.pinecone.namespace_wire import UpdateReply
+from inferhouse.api.pinecone.namespaces import update_by_filter
 from inferhouse.api.pinecone.parsing import (
     MAX_FETCH_IDS,
     MAX_TOP_K,
@@ -28,6 +30,7 @@ from inferhouse.integrated.upsert import delete_records
 from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.filters import Predicate, compile_filter
 from inferhouse.vectors.index import Match
+from inferhouse.vectors.namespace_listing import namespace_counts
 from inferhouse.vectors.rows import VectorRow
 from inferhouse.vectors.validation import check_id, check_sparse_query, metadata, whole_number
 
@@ -138,13 +141,17 @@ async def fetch(
 
 @router.post(
     "/vectors/update",
-    summary="Update one vector's values, sparse values or metadata",
+    summary="Update one vector's values, sparse values or metadata, or the metadata of every filter match",
     openapi_extra=json_body(wire.UpdateRequest),
-    responses=replies({"type": "object"}),
+    responses=replies(UpdateReply),
 )
 async def update(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request)
+    if body.get("filter") is not None:
+        return await update_by_filter(index, body)
+    if body.get("id") is None:
+        raise BadRequest("Update takes exactly one of id or filter")
     namespace = namespace_name(body.get("namespace"))
     vector_id = check_id(body.get("id"))
     values = body.get("values")
@@ -219,7 +226,7 @@ async def list_vectors(
 async def describe_index_stats(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
     body = await json_object(request, optional=True) if request.method == "POST" else {}
-    counts = await run_in_threadpool(index.namespace_counts, _predicate(body.get("filter")))
+    counts = await run_in_threadpool(namespace_counts, index, _predicate(body.get("filter")))
     return json_response(
         {
             "namespaces": {name: {"vectorCount": count} for name, count in counts.items()},

@@ -134,11 +134,15 @@ class FetchReply(BaseModel):
 
 
 class UpdateRequest(_Body):
-    id: VectorId
-    values: list[float] | None = None
-    sparseValues: SparseValues | None = None
+    model_config = _exactly_one(id={"type": "string"}, filter={"type": "object"})
+
+    id: VectorId | None = Field(None, description="Exactly one of id and filter")
+    values: list[float] | None = Field(None, description="Only with id")
+    sparseValues: SparseValues | None = Field(None, description="Only with id")
     setMetadata: dict[str, MetadataValue] | None = None
     namespace: str | None = None
+    filter: Filter | None = Field(None, description="Sets setMetadata on every record that matches")
+    dryRun: bool = Field(False, description="With filter: count the matches, change nothing")
 
 
 class DeleteRequest(_Body):
