@@ -162,3 +162,15 @@ def test_pinecone7_client_flow(server: RunningServer, pinecone7_python: Path) ->
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pinecone 7.3.0 flow ok" in result.stdout
+
+
+def test_pinecone7_namespaces(server: RunningServer, pinecone7_python: Path) -> None:
+    script = Path(__file__).parent / "pinecone7" / "namespaces_flow.py"
+    result = subprocess.run(
+        [str(pinecone7_python), str(script), server.url, server.token or ""],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pinecone 7.3.0 namespaces ok" in result.stdout
