@@ -80,7 +80,8 @@ def test_created_namespaces_exist_while_empty_until_deleted(index: Index) -> Non
     assert first.pagination is None
     first = index.list_namespaces_paginated(limit=3)
     rest = index.list_namespaces_paginated(limit=3, pagination_token=first.pagination.next)
-    assert [ns.name for ns in rest.namespaces] == ["films"] and rest.pagination is None
+    assert [ns.name for ns in rest.namespaces] == ["films"]
+    assert rest.pagination is None
     assert {ns.name: ns.record_count for ns in first.namespaces} == {
         "__default__": 2,
         "empty-a": 0,
@@ -157,7 +158,8 @@ def test_fetch_by_metadata_pages_through_the_matches(
     token = None
     while True:
         page = index.fetch_by_metadata(filter=spec, namespace="films", limit=7, pagination_token=token)
-        assert len(page.vectors) <= 7 and page.namespace == "films"
+        assert len(page.vectors) <= 7
+        assert page.namespace == "films"
         seen.extend(page.vectors)
         for vector_id, vector in page.vectors.items():
             original = next(r for r in records if r["id"] == vector_id)

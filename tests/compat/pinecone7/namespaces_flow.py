@@ -32,9 +32,9 @@ query = [0.5, -0.25, 0.1, 0.9]
 merged = index.query_namespaces(
     vector=query, namespaces=["a", "b", "c", "missing"], metric="euclidean", top_k=5, include_metadata=True
 )
-distances = sorted((sum((x - y) ** 2 for x, y in zip(v, query)), i) for i, v in vectors.items())
+distances = sorted((sum((x - y) ** 2 for x, y in zip(v, query, strict=True)), i) for i, v in vectors.items())
 assert [m.id for m in merged.matches] == [i for _, i in distances[:5]], merged
-assert all(abs(m.score - d) < 1e-4 for m, (d, _) in zip(merged.matches, distances)), merged
+assert all(abs(m.score - d) < 1e-4 for m, (d, _) in zip(merged.matches, distances[:5], strict=True)), merged
 
 index.delete_namespace(namespace="b")
 try:

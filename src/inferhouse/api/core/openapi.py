@@ -151,6 +151,7 @@ _FAMILY: dict[str, frozenset[int]] = {
     "Elasticsearch inference API": _MODEL_WORK | {409, 502},
     "Pinecone integrated inference": _MODEL_WORK | {409, 502},
     "Pinecone control plane": frozenset({409}),
+    "Pinecone namespaces": frozenset({409}),
 }
 
 

@@ -52,7 +52,7 @@ class ListNamespacesReply(BaseModel):
 class FetchByMetadataRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    filter: Filter = Field(description="At least one condition")
+    filter: Filter = Field(description="At least one condition", json_schema_extra={"minProperties": 1})
     namespace: str | None = None
     limit: int = Field(100, ge=1, le=MAX_FETCH_BY_METADATA)
     paginationToken: str | None = None

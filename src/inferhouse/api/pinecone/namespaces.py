@@ -32,7 +32,7 @@ from inferhouse.vectors.validation import metadata, whole_number
 router = APIRouter(
     prefix="/indexes/{index_name}",
     route_class=dialect_route(render_pinecone_data),
-    tags=["Pinecone data plane"],
+    tags=["Pinecone namespaces"],
 )
 
 _USAGE = {"readUnits": 1}
@@ -168,7 +168,10 @@ async def fetch_by_metadata(index_name: str, request: Request) -> Response:
     limit = 100 if given is None else whole_number(given)
     if limit is None or not 1 <= limit <= wire.MAX_FETCH_BY_METADATA:
         raise BadRequest(f"limit must be an integer from 1 to {wire.MAX_FETCH_BY_METADATA}, got {given!r}")
-    after = decode_token(field(body, "paginationToken", "pagination_token"))
+    token = field(body, "paginationToken", "pagination_token")
+    if token is not None and not isinstance(token, str):
+        raise BadRequest("paginationToken must be a string: the pagination.next of a listing")
+    after = decode_token(token)
     found = await run_in_threadpool(index.fetch_matching, namespace, predicate, after, limit + 1)
     page = found[:limit]
     reply: dict[str, Any] = {
