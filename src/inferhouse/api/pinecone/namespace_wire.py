@@ -22,7 +22,10 @@ class NamespaceField(BaseModel):
 class NamespaceSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    fields: dict[str, NamespaceField] = Field(description="The metadata fields to index for filtering")
+    fields: dict[str, NamespaceField] = Field(
+        description="The metadata fields to index for filtering",
+        json_schema_extra={"propertyNames": {"minLength": 1, "pattern": "^[^$]"}},
+    )
 
 
 class CreateNamespaceRequest(BaseModel):
@@ -52,7 +55,7 @@ class ListNamespacesReply(BaseModel):
 class FetchByMetadataRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    filter: Filter = Field(description="At least one condition", json_schema_extra={"minProperties": 1})
+    filter: Filter = Field(description="At least one condition")
     namespace: str | None = None
     limit: int = Field(100, ge=1, le=MAX_FETCH_BY_METADATA)
     paginationToken: str | None = None

@@ -164,8 +164,8 @@ async def fetch_by_metadata(index_name: str, request: Request) -> Response:
     body = await json_object(request)
     namespace = namespace_name(body.get("namespace"))
     predicate = _required_filter(body.get("filter"))
-    given = body.get("limit")
-    limit = 100 if given is None else whole_number(given)
+    given = body.get("limit", 100)
+    limit = whole_number(given)
     if limit is None or not 1 <= limit <= wire.MAX_FETCH_BY_METADATA:
         raise BadRequest(f"limit must be an integer from 1 to {wire.MAX_FETCH_BY_METADATA}, got {given!r}")
     token = field(body, "paginationToken", "pagination_token")
