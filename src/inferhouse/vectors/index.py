@@ -94,6 +94,14 @@ class VectorIndex:
                 continue
             found.adopt(keys)
             self._graphs[namespace] = graph
+            log.info(
+                "index %s, namespace %r: loaded its saved graph of %d vectors; %d rows to add, %d to drop",
+                self.config.name,
+                namespace,
+                len(graph),
+                len(found.unindexed),
+                len(found.stale),
+            )
             self._unsaved[namespace] = len(found.unindexed) + len(found.stale)
             self._saved_at[namespace] = time.monotonic()
 
