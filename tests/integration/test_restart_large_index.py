@@ -105,7 +105,8 @@ def test_a_restart_over_a_large_index_serves_embeddings_and_queries(large_index:
             r"loaded its saved graph of (\d+) vectors; (\d+) rows to add, 0 to drop", server.log()
         )
         assert loaded is not None, server.log()
-        assert int(loaded[1]) > 0 and int(loaded[1]) + int(loaded[2]) == VECTORS
+        assert int(loaded[1]) > 0
+        assert int(loaded[1]) + int(loaded[2]) == VECTORS
     finally:
         server.stop()
 

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.errors import BadRequest
-from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors import fingerprints
+from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.graph_files import GraphFiles, graphs_directory, remove_graph_files
 from inferhouse.vectors.namespace import Namespace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,8 @@ def test_a_saved_graph_is_loaded_and_needs_no_rebuild(tmp_path: Path, rng: np.ra
     reopened = _open(tmp_path / "i.sqlite3")
     assert len(reopened._graphs[""]) == 1000
     space = reopened._namespaces[""]
-    assert not space.unindexed and not space.stale
+    assert not space.unindexed
+    assert not space.stale
     assert reopened.maintain() is False  # nothing to add: the graph was not rebuilt
     _answers_exactly(reopened, rng)
     reopened.close()
@@ -98,7 +100,8 @@ def test_rows_changed_after_the_save_are_rescored_and_added(tmp_path: Path, rng:
 
     # The save at close describes the graph as it now is.
     again = _open(tmp_path / "i.sqlite3")
-    assert not again._namespaces[""].unindexed and len(again._graphs[""]) == 1150
+    assert not again._namespaces[""].unindexed
+    assert len(again._graphs[""]) == 1150
     again.close()
 
 
@@ -113,7 +116,8 @@ def test_a_damaged_or_foreign_graph_is_rebuilt(tmp_path: Path, rng: np.random.Ge
         file.seek(graph_file.stat().st_size // 2)
         file.write(b"\xff" * 64)
     damaged = _open(tmp_path / "i.sqlite3")
-    assert "" not in damaged._graphs and len(damaged._namespaces[""].unindexed) == 600
+    assert "" not in damaged._graphs
+    assert len(damaged._namespaces[""].unindexed) == 600
     _drain(damaged)
     _answers_exactly(damaged, rng)
     damaged.close()
@@ -135,7 +139,8 @@ def test_each_namespace_has_its_own_graph_and_delete_all_forgets_it(
     index.delete_all("a")
     index.close()
     reopened = _open(tmp_path / "i.sqlite3")
-    assert set(reopened._graphs) == {"b"} and len(reopened._graphs["b"]) == 300
+    assert set(reopened._graphs) == {"b"}
+    assert len(reopened._graphs["b"]) == 300
     _answers_exactly(reopened, rng, "b")
     reopened.close()
 
@@ -148,9 +153,41 @@ def test_files_a_save_never_finished_are_ignored_and_cleaned(tmp_path: Path) -> 
     (tmp_path / "graphs" / "orphan.2.usearch").write_bytes(b"half")
     (tmp_path / "graphs" / "x.json.tmp").write_bytes(b"{")
     loaded = files.load("", {"shape": 1})
-    assert loaded is not None and loaded[0].read_bytes() == b"graph-1" and loaded[1].ids == ["a", "b", "c"]
+    assert loaded is not None
+    assert loaded[0].read_bytes() == b"graph-1"
+    assert loaded[1].ids == ["a", "b", "c"]
     files.clean()
     assert sorted(path.suffix for path in (tmp_path / "graphs").iterdir()) == [".json", ".keys", ".usearch"]
     assert files.load("", {"shape": 2}) is None
     loaded[0].unlink()
     assert files.load("", {"shape": 1}) is None
+
+
+def test_queries_go_on_while_a_graph_is_saved(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Saving only reads the graph, so it runs beside searches (it takes no lock they wait on)."""
+    index = _open(tmp_path / "i.sqlite3")
+    _fill(index, rng.normal(size=(3000, DIM)).astype(np.float32))
+    _drain(index)
+    graph = index._graphs[""]
+    stop = threading.Event()
+    saves = 0
+
+    def save_again_and_again() -> None:
+        nonlocal saves
+        while not stop.is_set():
+            index._unsaved[""] = 1
+            index._save_due_graph(force=True)
+            saves += 1
+
+    saver = threading.Thread(target=save_again_and_again)
+    saver.start()
+    try:
+        _answers_exactly(index, rng)
+        _answers_exactly(index, rng)
+    finally:
+        stop.set()
+        saver.join()
+    assert saves >= 1
+    assert len(graph) == 3000
+    index.close()
+    assert len(_open(tmp_path / "i.sqlite3")._graphs[""]) == 3000
