@@ -7,6 +7,7 @@ time once a namespace passed the graph's threshold (README, Native libraries).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,14 @@ def test_a_restart_over_a_large_index_serves_embeddings_and_queries(large_index:
     server = start_server(large_index.data_dir, env=large_index.env)
     try:
         _assert_serves(server, large_index)
+        # The graph saved at the clean stop is loaded, not built again: what it held at the stop plus the
+        # rows it had yet to take in make up the index, and none of its keys is out of date.
+        loaded = re.search(
+            r"loaded its saved graph of (\d+) vectors; (\d+) rows to add, 0 to drop", server.log()
+        )
+        assert loaded is not None, server.log()
+        assert int(loaded[1]) > 0
+        assert int(loaded[1]) + int(loaded[2]) == VECTORS
     finally:
         server.stop()
 

@@ -1,14 +1,16 @@
 """An approximate-nearest-neighbour graph (HNSW, from usearch) that only proposes candidates.
 
 The exact float32 rows in the namespace rank the candidates, so a quantized graph costs little recall and
-the scores are exact. The graph is never stored: it is rebuilt from the rows after a restart, in the
-background, while queries fall back to exact search for whatever it does not hold yet.
+the scores are exact. A graph is saved beside the store (:mod:`inferhouse.vectors.graph_files`) and
+loaded on open; what it lacks then is added in the background, while queries score those rows exactly.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,14 +46,14 @@ class AnnGraph:
         # product and distance need the lengths, so they keep 16-bit floats. Exact rescoring restores
         # the precision either way.
         self._unit = metric is Metric.COSINE
-        self._index = Index(
-            ndim=dimension,
-            metric=_USEARCH_METRICS[metric],
-            dtype="i8" if self._unit else "f16",
-            connectivity=settings.connectivity,
-            expansion_add=settings.expansion_add,
-            expansion_search=settings.expansion_search,
-        )
+        self.shape: dict[str, Any] = {
+            "ndim": dimension,
+            "metric": _USEARCH_METRICS[metric],
+            "dtype": "i8" if self._unit else "f16",
+            "connectivity": settings.connectivity,
+            "expansion_add": settings.expansion_add,
+        }
+        self._index = Index(**self.shape, expansion_search=settings.expansion_search)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -65,6 +67,17 @@ class AnnGraph:
     def remove(self, keys: Keys) -> None:
         with self._lock:
             self._index.remove(keys)
+
+    def save(self, path: Path) -> None:
+        """Write the graph to ``path``. Saving only reads the graph, so searches go on meanwhile; it must
+        not overlap :meth:`add` or :meth:`remove`, which is why the one thread that changes graphs (the
+        index's upkeep) is the one that saves them."""
+        self._index.save(str(path))
+
+    def load(self, path: Path) -> None:
+        """Replace the graph with the one saved at ``path`` (built with the same :attr:`shape`)."""
+        with self._lock:
+            self._index.load(str(path))
 
     def search(self, query: npt.NDArray[np.float32], count: int) -> Keys:
         if self._unit:

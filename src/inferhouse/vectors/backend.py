@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.graph_files import remove_graph_files
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, VectorIndex
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.store import VectorStore, remove_files
@@ -132,6 +133,7 @@ class EmbeddedStorage:
 
     def clear(self, name: str) -> None:
         remove_files(self._path(name))
+        remove_graph_files(self._path(name))
 
     def _path(self, name: str) -> Path:
         return self._directory / f"{name}.sqlite3"

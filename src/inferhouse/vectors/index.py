@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,14 +14,18 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.errors import BadRequest
+from inferhouse.vectors import fingerprints
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.graph_files import GraphFiles, graphs_directory, remove_graph_files
 from inferhouse.vectors.index_namespaces import NamespaceOperations
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore, files_bytes
 from inferhouse.vectors.validation import check_matches_index, check_sparse_allowed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,16 +63,48 @@ class VectorIndex(NamespaceOperations):
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
         self._graphs: dict[str, AnnGraph] = {}
+        self._saved_graphs = GraphFiles(graphs_directory(store.path))
+        self._unsaved: dict[str, int] = {}  # graph changes since each namespace's graph was last saved
+        self._saved_at: dict[str, float] = {}
         self._load()
+        self._restore_graphs()
 
     def _load(self) -> None:
-        grouped: dict[str, list[VectorRow]] = {}
-        for namespace, record in self.store.scan():
-            grouped.setdefault(namespace, []).append(record)
-            if len(grouped[namespace]) >= 10_000:
-                self._namespace(namespace).put(RowBatch.of(grouped.pop(namespace)))
-        for namespace, records in grouped.items():
-            self._namespace(namespace).put(RowBatch.of(records))
+        for namespace, batch in self.store.scan_batches():
+            self._namespace(namespace).put(batch)
+
+    def _restore_graphs(self) -> None:
+        """Load each namespace's saved graph and check it against the rows just loaded: rows it does not
+        describe are scored exactly until upkeep adds them, and keys it has that match no row are dropped."""
+        self._saved_graphs.clean()
+        for namespace, found in self._namespaces.items():
+            graph = AnnGraph(self.config.dimension, self.config.metric, self.ann)
+            saved = self._saved_graphs.load(namespace, _saved_shape(graph))
+            if saved is None:
+                continue
+            path, keys = saved
+            try:
+                graph.load(path)
+            except (RuntimeError, ValueError, OSError) as error:
+                log.warning(
+                    "loading the saved graph of %s/%r failed (%s); rebuilding",
+                    self.config.name,
+                    namespace,
+                    error,
+                )
+                continue
+            found.adopt(keys)
+            self._graphs[namespace] = graph
+            log.info(
+                "index %s, namespace %r: loaded its saved graph of %d vectors; %d rows to add, %d to drop",
+                self.config.name,
+                namespace,
+                len(graph),
+                len(found.unindexed),
+                len(found.stale),
+            )
+            self._unsaved[namespace] = len(found.unindexed) + len(found.stale)
+            self._saved_at[namespace] = time.monotonic()
 
     def _namespace(self, name: str) -> Namespace:
         found = self._namespaces.get(name)
@@ -161,12 +199,41 @@ class VectorIndex(NamespaceOperations):
                 keys, vectors = found.unindexed_batch(chunk)
             if len(stale):
                 graph.remove(stale)
+            self._unsaved[namespace] = self._unsaved.get(namespace, 0) + len(stale) + len(keys)
             if len(keys):
                 graph.add(keys, vectors)  # outside the index lock: writes and reads go on meanwhile
                 with self._lock:
                     found.mark_indexed(keys)
                 return True
+        return self._save_due_graph()
+
+    def _save_due_graph(self, force: bool = False) -> bool:
+        """Once upkeep has caught up, save a graph that changed enough (a twentieth of it, or anything
+        after a few minutes), so a restart loads it instead of building it again; True if one was saved."""
+        now = time.monotonic()
+        for namespace, unsaved in list(self._unsaved.items()):
+            graph = self._graphs.get(namespace)
+            if graph is None or not unsaved:
+                continue
+            due = unsaved >= max(1, len(graph) // 20) or now - self._saved_at.get(namespace, 0.0) >= 300
+            if due or force:
+                self._save_graph(namespace, graph)
+                if not force:
+                    return True
         return False
+
+    def _save_graph(self, namespace: str, graph: AnnGraph) -> None:
+        with self._lock:
+            found = self._namespaces.get(namespace)
+            if found is None or self._graphs.get(namespace) is not graph:
+                return
+            stale = found.take_stale()
+            keys = found.indexed_keys()
+            self._unsaved[namespace] = 0
+        if len(stale):
+            graph.remove(stale)  # the saved graph then holds exactly the keys listed beside it
+        self._saved_graphs.save(namespace, _saved_shape(graph), keys, graph.save)
+        self._saved_at[namespace] = time.monotonic()
 
     def fetch(self, namespace: str, ids: list[str]) -> dict[str, VectorRow]:
         with self._lock:
@@ -214,6 +281,8 @@ class VectorIndex(NamespaceOperations):
             self.store.delete_namespace(namespace)
             self._namespaces.pop(namespace, None)
             self._graphs.pop(namespace, None)
+            self._unsaved.pop(namespace, None)
+            self._saved_graphs.forget(namespace)
 
     def list_ids(
         self, namespace: str, prefix: str, limit: int, token: str | None
@@ -245,14 +314,25 @@ class VectorIndex(NamespaceOperations):
         return iter(self._namespaces)
 
     def disk_bytes(self) -> int:
-        """The SQLite file and the journal; the ANN graphs live in memory only."""
-        return files_bytes(self.store.path)
+        """The SQLite file, the journal and the saved ANN graphs."""
+        return files_bytes(self.store.path) + self._saved_graphs.disk_bytes()
 
     def destroy(self) -> None:
         self.store.destroy()
+        remove_graph_files(self.store.path)
 
     def close(self) -> None:
+        """Save the graphs that changed (the upkeep thread has stopped), then close the store."""
+        try:
+            self._save_due_graph(force=True)
+        except Exception:  # the graph is rebuilt at the next open; the rows are what must be safe
+            log.exception("saving the ANN graphs of %s failed", self.config.name)
         self.store.close()
+
+
+def _saved_shape(graph: AnnGraph) -> dict[str, Any]:
+    """What a saved graph must have been built with to be loaded: the graph's shape and the prints' format."""
+    return {**graph.shape, "fingerprints": fingerprints.FORMAT}
 
 
 # A token names the last id of the page it ends; the marker tells one we issued from any other base64.

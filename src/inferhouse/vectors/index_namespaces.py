@@ -15,6 +15,7 @@ import numpy as np
 from inferhouse.errors import AlreadyExists, NotFound
 from inferhouse.vectors.ann import AnnGraph
 from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.graph_files import GraphFiles
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import Metadata, VectorRow
 from inferhouse.vectors.store import VectorStore
@@ -27,6 +28,8 @@ class NamespaceOperations:
     _lock: threading.RLock
     _namespaces: dict[str, Namespace]
     _graphs: dict[str, AnnGraph]
+    _saved_graphs: GraphFiles
+    _unsaved: dict[str, int]
 
     def _holds_records(self, namespace: str) -> bool:
         found = self._namespaces.get(namespace)
@@ -50,6 +53,8 @@ class NamespaceOperations:
             self.store.forget_namespace(namespace)
             self._namespaces.pop(namespace, None)
             self._graphs.pop(namespace, None)
+            self._unsaved.pop(namespace, None)
+            self._saved_graphs.forget(namespace)
 
     def fetch_matching(
         self, namespace: str, predicate: Predicate, after: str | None, limit: int

@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from inferhouse.vectors.filters import Filter, Predicate
+from inferhouse.vectors.fingerprints import fingerprints
+from inferhouse.vectors.graph_files import SavedKeys
 from inferhouse.vectors.growable import GrowableMatrix
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
@@ -41,6 +43,7 @@ class Namespace:
         self._vectors = GrowableMatrix(dimension)
         self._norms = np.empty(16, dtype=np.float32)
         self._keys = np.empty(16, dtype=np.uint64)
+        self._prints = np.empty(16, dtype=np.uint64)  # each row's vector fingerprint, for saved graphs
         self.key_rows: dict[int, int] = {}
         self.unindexed: set[int] = set()
         self.stale: list[int] = []
@@ -68,6 +71,7 @@ class Namespace:
             return
         self._reserve(len(self.ids) + len(batch))
         norms = np.linalg.norm(batch.values, axis=1)
+        prints = fingerprints(batch.values)
         for position, vector_id in enumerate(batch.ids):
             row = self.rows.get(vector_id)
             if row is None:
@@ -80,6 +84,7 @@ class Namespace:
                 self._retire_key(row)
             self._matrix[row] = batch.values[position]
             self._norms[row] = norms[position]
+            self._prints[row] = prints[position]
             self.metadata[row] = batch.metadata[position]
             self.sparse[row] = batch.sparse[position]
             key = self._next_key
@@ -99,6 +104,7 @@ class Namespace:
         block = self._matrix[start:end]
         block[:] = batch.values
         self._norms[start:end] = np.linalg.norm(block, axis=1)
+        self._prints[start:end] = fingerprints(block)
         return range(start, end)
 
     def commit(self, staged: range | None, batch: RowBatch) -> None:
@@ -133,6 +139,7 @@ class Namespace:
                 self.rows[moved] = row
                 self._matrix[row] = self._matrix[last]
                 self._norms[row] = self._norms[last]
+                self._prints[row] = self._prints[last]
                 self.metadata[row] = self.metadata[last]
                 self.sparse[row] = self.sparse[last]
                 self._keys[row] = self._keys[last]
@@ -173,6 +180,38 @@ class Namespace:
     def take_stale(self) -> npt.NDArray[np.uint64]:
         keys, self.stale = self.stale, []
         return np.asarray(keys, dtype=np.uint64)
+
+    def indexed_keys(self) -> SavedKeys:
+        """The keys a graph in step with this namespace holds (every live key it has been given), with
+        their rows' ids and fingerprints: what a saved graph records to be checked at the next open."""
+        count = len(self.ids)
+        keys = self._keys[:count]
+        indexed = np.ones(count, dtype=bool)
+        if self.unindexed:
+            indexed &= ~np.isin(keys, np.fromiter(self.unindexed, dtype=np.uint64, count=len(self.unindexed)))
+        rows = np.flatnonzero(indexed)
+        ids = self.ids
+        return SavedKeys(keys[rows].copy(), [ids[row] for row in rows.tolist()], self._prints[rows].copy())
+
+    def adopt(self, saved: SavedKeys) -> None:
+        """Take the keys of a graph saved earlier, for the rows it still describes (same id, same
+        fingerprint): those count as indexed. Every other row becomes unindexed under a fresh key, and
+        the saved keys that match no row are queued as stale, for the graph to drop. Call only on a
+        namespace just loaded, before any graph has seen its keys."""
+        count = len(self.ids)
+        rows = np.fromiter((self.rows.get(i, -1) for i in saved.ids), dtype=np.intp, count=len(saved.ids))
+        same = rows >= 0
+        same[same] = self._prints[rows[same]] == saved.prints[same]
+        first_fresh = int(saved.keys.max()) + 1 if len(saved.keys) else 0
+        keys = np.arange(first_fresh, first_fresh + count, dtype=np.uint64)
+        keys[rows[same]] = saved.keys[same]
+        fresh = np.ones(count, dtype=bool)
+        fresh[rows[same]] = False
+        self._keys[:count] = keys
+        self.key_rows = dict(zip(keys.tolist(), range(count), strict=True))
+        self.unindexed = set(keys[fresh].tolist())
+        self.stale = saved.keys[~same].tolist()
+        self._next_key = first_fresh + count
 
     def rows_of_keys(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
         """Rows of the keys still live (a graph may return keys deleted since it last heard)."""
@@ -255,4 +294,6 @@ class Namespace:
         norms[: len(self.ids)] = self.norms
         keys = np.empty(capacity, dtype=np.uint64)
         keys[: len(self.ids)] = self._keys[: len(self.ids)]
-        self._norms, self._keys = norms, keys
+        prints = np.empty(capacity, dtype=np.uint64)
+        prints[: len(self.ids)] = self._prints[: len(self.ids)]
+        self._norms, self._keys, self._prints = norms, keys, prints

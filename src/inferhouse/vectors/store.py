@@ -117,6 +117,20 @@ def _from_row(row: Row) -> tuple[str, VectorRow]:
     return namespace, VectorRow(vector_id, values, sparse, orjson.loads(metadata) if metadata else None)
 
 
+def _batch_of(rows: list[Row]) -> RowBatch:
+    dense = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4").astype(np.float32)
+    sparse: list[SparseValues | None] = [None] * len(rows)
+    for position, row in enumerate(rows):
+        if row[3] is not None:
+            sparse[position] = _from_row(row)[1].sparse
+    return RowBatch(
+        [row[1] for row in rows],
+        dense.reshape(len(rows), -1),
+        sparse,
+        [orjson.loads(row[5]) if row[5] else None for row in rows],
+    )
+
+
 def journal_directory(path: Path) -> Path:
     return path.with_name(path.name + ".journal")
 
@@ -223,6 +237,19 @@ class VectorStore:
         while batch := cursor.fetchmany(10_000):
             for row in batch:
                 yield _from_row(row)
+
+    def scan_batches(self, size: int = 10_000) -> Iterator[tuple[str, RowBatch]]:
+        """Every stored record in batches of one namespace, built column-wise (one buffer per batch of
+        vectors, not an array per row), for loading the index at start-up; rows in table order."""
+        self.settle()
+        cursor = self._conn.execute(
+            "SELECT namespace, id, dense, sparse_indices, sparse_values, metadata FROM vectors"
+        )
+        while rows := cursor.fetchmany(size):
+            namespaces = {row[0] for row in rows}
+            for namespace in sorted(namespaces):
+                group = rows if len(namespaces) == 1 else [row for row in rows if row[0] == namespace]
+                yield namespace, _batch_of(group)
 
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until SQLite holds every write acknowledged so far; False if ``timeout`` ran out."""
