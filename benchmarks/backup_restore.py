@@ -69,7 +69,7 @@ def _time(service: BackupService, registry: IndexRegistry, total: int) -> dict[s
     started = time.perf_counter()
     backup = service.create(source, wait=3600)
     backup_s = time.perf_counter() - started
-    assert backup.status == "Ready" and backup.record_count == total, backup
+    assert (backup.status, backup.record_count) == ("Ready", total), backup
     started = time.perf_counter()
     job = service.restore(backup.backup_id, target, wait=3600)
     restore_s = time.perf_counter() - started

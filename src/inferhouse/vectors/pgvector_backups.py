@@ -49,6 +49,7 @@ class PgVectorBackups:
         source = sql.Identifier(table_name(backup.source.name))
         target = sql.Identifier(backup_table(backup.backup_id))
         with self._db.transaction() as conn:
+            _end_with_client(conn)
             conn.execute(sql.SQL("CREATE TABLE {b} (LIKE {s})").format(b=target, s=source))
             conn.execute(sql.SQL("INSERT INTO {b} SELECT * FROM {s}").format(b=target, s=source))
             counted = conn.execute(
@@ -76,6 +77,7 @@ class PgVectorBackups:
         source_name = backup_table(backup.backup_id)
         source, target = sql.Identifier(source_name), sql.Identifier(table_name(job.target.name))
         with self._db.transaction() as conn:
+            _end_with_client(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(job),))
             # What a crash mid-delete of an index of this name left; the new catalog row below fails
             # (and this is rolled back) if another server published an index of this name meanwhile.
@@ -112,6 +114,12 @@ class PgVectorBackups:
             for (name,) in rows:
                 if name not in kept:
                     conn.execute(sql.SQL("DROP TABLE IF EXISTS {b}").format(b=sql.Identifier(name)))
+
+
+def _end_with_client(conn: psycopg.Connection[Any]) -> None:
+    """A server killed mid-statement: PostgreSQL notices within a second and rolls back, releasing the
+    restore's advisory lock, instead of running the statement to its end first."""
+    conn.execute("SET LOCAL client_connection_check_interval = '1s'")
 
 
 def _copy_pages(
