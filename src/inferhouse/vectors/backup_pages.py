@@ -17,11 +17,11 @@ Item = TypeVar("Item")
 
 
 def check_text(value: object, what: str, longest: int) -> str | None:
-    """``value`` when it is absent or a string of 1 to ``longest`` printable characters."""
+    """``value`` when it is absent or a string of 1 to ``longest`` characters."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 1 <= len(value) <= longest or not value.isprintable():
-        raise BadRequest(f"{what} must be a string of 1 to {longest} printable characters, got {value!r:.80}")
+    if not isinstance(value, str) or not 1 <= len(value) <= longest:
+        raise BadRequest(f"{what} must be a string of 1 to {longest} characters, got {value!r:.80}")
     return value
 
 
