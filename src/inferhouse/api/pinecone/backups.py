@@ -140,7 +140,10 @@ async def describe_backup(backup_id: str, request: Request) -> Response:
     status_code=202,
     summary="Delete a backup (its source index and indexes restored from it stay)",
     response_class=Response,
-    responses={202: {"description": "Deleted"}},
+    responses={
+        202: {"description": "Deleted"},
+        412: {"description": "The backup is still being taken, or a running restore reads it"},
+    },
 )
 async def delete_backup(backup_id: str, request: Request) -> Response:
     await asyncio.to_thread(services(request).backups.delete, backup_id)
