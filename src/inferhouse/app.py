@@ -35,8 +35,9 @@ from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Settings
 from inferhouse.storage.private import secure_data_dir
-from inferhouse.stores import index_storage, open_stores
+from inferhouse.stores import backup_storage, index_storage, open_stores
 from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.backups import BackupService
 from inferhouse.vectors.registry import IndexRegistry
 
 log = logging.getLogger("inferhouse")
@@ -92,6 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
         ann = AnnSettings(min_vectors=settings.ann_min_vectors)
         storage = index_storage(settings, stores, ann)
         indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, storage)
+        backups = BackupService(indexes, *backup_storage(settings, stores))
+        await asyncio.to_thread(backups.recover)  # what a crash left mid-backup or mid-restore
         remote = HuggingFaceService()
         inference = InferenceRegistry(
             stores.inference,
@@ -105,7 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
             stores.watch("indexes", indexes.reload)
         models = Models(inference, serving)
         app.state.services = Services(
-            settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
+            settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless, backups
         )
         _announce_auth(settings, tokens)
         follower = EndpointFollower(endpoints, stores.endpoints, loop)
@@ -130,6 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
             await remote.aclose()
             await endpoints.close()
             await serverless.close()
+            await asyncio.to_thread(backups.close)
             indexes.close()
             stores.close()
 
@@ -165,6 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
         pinecone.records_default_namespace_router,
         pinecone.records_router,
         pinecone.control_router,
+        pinecone.backups_router,
         pinecone.data_router,
         pinecone.namespaces_router,
     )

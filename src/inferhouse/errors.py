@@ -17,10 +17,13 @@ whose details stay in the server log.
     │   ├── EndpointNotFound
     │   ├── IndexNotFound
     │   ├── InferenceNotFound
-    │   └── ModelNotFound
+    │   ├── ModelNotFound
+    │   ├── BackupNotFound
+    │   └── RestoreJobNotFound
     ├── MethodNotAllowed          405  method_not_allowed
     ├── AlreadyExists             409  already_exists
     ├── Conflict                  409  conflict  (changed by another server since this one read it)
+    ├── FailedPrecondition        412  failed_precondition  (not in a state that allows it yet)
     ├── PayloadTooLarge           413  payload_too_large
     ├── ValidationFailed          422  validation
     │   ├── TooManyInputs
@@ -127,6 +130,14 @@ class ModelNotFound(NotFound):
     """No model with this id can be resolved offline."""
 
 
+class BackupNotFound(NotFound):
+    """No index backup has this id."""
+
+
+class RestoreJobNotFound(NotFound):
+    """No restore job has this id."""
+
+
 class MethodNotAllowed(InferhouseError):
     """The route exists but not for this HTTP method."""
 
@@ -147,6 +158,14 @@ class Conflict(InferhouseError):
 
     status_code = 409
     kind = "conflict"
+
+
+class FailedPrecondition(InferhouseError):
+    """The thing is not in a state that allows this yet (a backup still being taken, or one a restore is
+    reading); nothing was changed: wait, then retry."""
+
+    status_code = 412
+    kind = "failed_precondition"
 
 
 class PayloadTooLarge(InferhouseError):

@@ -18,13 +18,18 @@ from inferhouse.settings import Settings
 from inferhouse.storage import Database
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.backend import EmbeddedStorage, IndexStorage
+from inferhouse.vectors.backup_catalog import BackupCatalog
+from inferhouse.vectors.backup_storage import BackupStorage, EmbeddedBackups
 from inferhouse.vectors.catalog import IndexCatalog
+from inferhouse.vectors.sqlite_backup_catalog import SqliteBackupCatalog
 from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
 if TYPE_CHECKING:
     from inferhouse.storage.postgres import PostgresDatabase
 
 Backend = Literal["sqlite", "postgresql"]
+INDEXES_DIR = "indexes"  # under the data directory: the embedded indexes' files
+BACKUPS_DIR = "backups"  # under the data directory: the embedded indexes' backups
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Stores:
     watch: Callable[[str, Callable[[], None]], None]
     close: Callable[[], None]
     postgres: PostgresDatabase | None = None  # the database itself, when it is PostgreSQL
+    sqlite: Database | None = None  # the database itself, when it is SQLite
 
 
 def _one_process(table: str, on_change: Callable[[], None]) -> None:
@@ -57,6 +63,7 @@ def open_stores(settings: Settings) -> Stores:
         backend="sqlite",
         watch=_one_process,
         close=db.close,
+        sqlite=db,
     )
 
 
@@ -90,8 +97,29 @@ def index_storage(settings: Settings, stores: Stores, ann: AnnSettings) -> Index
     """Where indexes keep their vectors: files in the data directory, or pgvector tables in the state's
     PostgreSQL database (``INFERHOUSE_VECTOR_STORE=pgvector``, which needs ``INFERHOUSE_DATABASE_URL``)."""
     if settings.vector_store == "embedded":
-        return EmbeddedStorage(settings.data_dir / "indexes", ann)
+        return EmbeddedStorage(settings.data_dir / INDEXES_DIR, ann)
     assert stores.postgres is not None, "Settings refuse pgvector without INFERHOUSE_DATABASE_URL"
     from inferhouse.vectors.pgvector_index import PgVectorStorage
 
     return PgVectorStorage(stores.postgres, ann)
+
+
+def backup_storage(settings: Settings, stores: Stores) -> tuple[BackupCatalog, BackupStorage]:
+    """Where backups are listed (beside the index catalog) and where their rows go (beside the indexes':
+    files in the data directory, or tables in the pgvector database)."""
+    if stores.postgres is not None:
+        from inferhouse.vectors.postgres_backup_catalog import PostgresBackupCatalog
+
+        catalog: BackupCatalog = PostgresBackupCatalog(stores.postgres)
+    else:
+        assert stores.sqlite is not None, "a SQLite backend keeps its database"
+        catalog = SqliteBackupCatalog(stores.sqlite)
+    if settings.vector_store == "embedded":
+        directory = settings.data_dir
+        return catalog, EmbeddedBackups(
+            directory / BACKUPS_DIR, directory / INDEXES_DIR, catalog, stores.indexes
+        )
+    assert stores.postgres is not None, "Settings refuse pgvector without INFERHOUSE_DATABASE_URL"
+    from inferhouse.vectors.pgvector_backups import PgVectorBackups
+
+    return catalog, PgVectorBackups(stores.postgres, catalog)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from inferhouse.cli import chunk, endpoints, indexes, ingest, serve, tokens
+from inferhouse.cli import chunk, endpoints, index_backups, indexes, ingest, serve, tokens
 
 __all__ = ["app", "main"]
 
@@ -13,6 +13,7 @@ app.command()(serve.serve)
 app.command()(ingest.ingest)
 app.command()(chunk.chunk)
 app.add_typer(tokens.app, name="token")
+index_backups.register(indexes.app)
 app.add_typer(indexes.app, name="index")
 app.add_typer(endpoints.app, name="endpoints")
 

@@ -1,5 +1,6 @@
 """A small Python SDK over httpx; it needs none of the server's heavy dependencies."""
 
+from inferhouse.client._backups import BackupDescription, RestoreJobDescription
 from inferhouse.client._client import Client
 from inferhouse.client._endpoints import EndpointDescription, EndpointNotReady
 from inferhouse.client._indexes import IndexDescription
@@ -8,6 +9,7 @@ from inferhouse.client._transport import InferhouseAPIError
 from inferhouse.client._vectors import IndexStats, Match, Vector
 
 __all__ = [
+    "BackupDescription",
     "Client",
     "EndpointDescription",
     "EndpointNotReady",
@@ -16,5 +18,6 @@ __all__ = [
     "InferhouseAPIError",
     "Match",
     "RecordHit",
+    "RestoreJobDescription",
     "Vector",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inferhouse.client._backups import BackupsAPI
 from inferhouse.client._endpoints import EndpointsAPI
 from inferhouse.client._indexes import IndexesAPI
 from inferhouse.client._inference import InferenceAPI
@@ -9,5 +10,5 @@ from inferhouse.client._records import RecordsAPI
 from inferhouse.client._vectors import VectorsAPI
 
 
-class Client(InferenceAPI, IndexesAPI, RecordsAPI, VectorsAPI, EndpointsAPI):
+class Client(InferenceAPI, IndexesAPI, RecordsAPI, VectorsAPI, EndpointsAPI, BackupsAPI):
     """Talks to one inferhouse server. Pass ``http_client`` to control transport, timeouts or pooling."""

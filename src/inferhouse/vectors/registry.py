@@ -34,6 +34,7 @@ class IndexRegistry:
         self.storage = storage
         self._lock = threading.Lock()
         self._indexes: dict[str, SearchIndex] = {}
+        self._reserved: set[str] = set()  # names a restore will publish an index under
         for config in catalog.load_all():
             self._indexes[config.name] = self._open(config)
         self._stop = threading.Event()
@@ -61,7 +62,7 @@ class IndexRegistry:
             raise BadRequest("deletion_protection must be enabled or disabled")
         config.created_at = config.created_at or time.time()
         with self._lock:
-            if config.name in self._indexes:
+            if config.name in self._indexes or config.name in self._reserved:
                 raise AlreadyExists(f"Resource {config.name} already exists")
             self.storage.clear(config.name)  # leftovers of a crash mid-delete
             index = self._open(config)
@@ -127,6 +128,30 @@ class IndexRegistry:
                     self._indexes[name] = self._open(config)
                 else:
                     found.config = config
+
+    # -- restores: a name held while a backup is copied under it, then the published index opened -------
+
+    def reserve(self, name: str) -> None:
+        """Hold ``name`` for an index a restore will publish; AlreadyExists when it is taken or held."""
+        check_index_name(name)
+        with self._lock:
+            if name in self._indexes or name in self._reserved:
+                raise AlreadyExists(f"Resource {name} already exists")
+            self._reserved.add(name)
+
+    def release(self, name: str) -> None:
+        with self._lock:
+            self._reserved.discard(name)
+
+    def adopt(self, config: IndexConfig) -> SearchIndex:
+        """Open an index whose data and catalog row a restore has just published (loading it may take a
+        while: outside the lock)."""
+        index = self._open(config)
+        with self._lock:
+            found = self._indexes.setdefault(config.name, index)  # a reload may have opened it (pgvector)
+        if found is not index:
+            index.close()
+        return found
 
     def close(self) -> None:
         self._stop.set()

@@ -66,6 +66,7 @@ def test_migrations_run_once_each_and_reopening_changes_nothing(postgres_server:
             "inference_0002_notify",
             "vectors_0001_create",
             "vectors_0002_notify",
+            "vectors_0003_backups",
         ]
     finally:
         db.close()
@@ -137,7 +138,7 @@ def test_servers_starting_together_migrate_once(postgres_server: PostgresServer)
     assert [start.wait(timeout=60) for start in starts] == [0, 0, 0]
     db = PostgresDatabase(url)
     try:
-        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(8, 8)]
+        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(9, 9)]
     finally:
         db.close()
 

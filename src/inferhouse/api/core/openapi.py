@@ -26,6 +26,7 @@ from inferhouse.errors import (
     AlreadyExists,
     BackendFailure,
     BadRequest,
+    FailedPrecondition,
     Forbidden,
     InferhouseError,
     NotFound,
@@ -131,6 +132,7 @@ _SAMPLES: dict[int, InferhouseError] = {
     403: Forbidden("This token may not do this"),
     404: NotFound("Not found"),
     409: AlreadyExists("Resource already exists"),
+    412: FailedPrecondition("The backup is still being taken"),
     413: PayloadTooLarge("Request body is over the limit"),
     422: ValidationFailed("Invalid request: inputs: Field required"),
     424: BackendFailure("The model failed on this input"),
@@ -152,6 +154,8 @@ _FAMILY: dict[str, frozenset[int]] = {
     "Pinecone integrated inference": _MODEL_WORK | {409, 502},
     "Pinecone control plane": frozenset({409}),
     "Pinecone namespaces": frozenset({409}),
+    # A restore into a name that exists; a backup not ready to restore, or read by a running restore.
+    "Pinecone backups": frozenset({409, 412}),
 }
 
 

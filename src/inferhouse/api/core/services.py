@@ -14,6 +14,7 @@ from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
+from inferhouse.vectors.backups import BackupService
 from inferhouse.vectors.registry import IndexRegistry
 
 
@@ -28,6 +29,7 @@ class Services:
     inference: InferenceRegistry
     models: Models
     serverless: ServerlessModels  # models loaded by id, of every task
+    backups: BackupService  # index backups and restore jobs
 
 
 def services(request: Request) -> Services:

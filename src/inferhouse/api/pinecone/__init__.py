@@ -1,5 +1,6 @@
 """The Pinecone dialect: control plane (indexes), data plane (vectors) and integrated-embedding records."""
 
+from inferhouse.api.pinecone.backups import router as backups_router
 from inferhouse.api.pinecone.control import router as control_router
 from inferhouse.api.pinecone.data import router as data_router
 from inferhouse.api.pinecone.namespaces import router as namespaces_router
@@ -8,6 +9,7 @@ from inferhouse.api.pinecone.records import default_namespace as records_default
 from inferhouse.api.pinecone.records import router as records_router
 
 __all__ = [
+    "backups_router",
     "control_router",
     "data_router",
     "namespaces_router",

@@ -18,7 +18,7 @@ from inferhouse.api.core.openapi import json_body, replies
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import services
 from inferhouse.api.pinecone import schemas as wire
-from inferhouse.errors import BadRequest
+from inferhouse.errors import BadRequest, IndexNotFound
 from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.index import IndexConfig
 from inferhouse.vectors.registry import parse_metric
@@ -40,7 +40,10 @@ _DEFAULT_SPEC: dict[str, Any] = {"serverless": {"cloud": "aws", "region": "us-ea
 
 
 def describe(index: SearchIndex, request: Request) -> dict[str, Any]:
-    config = index.config
+    return describe_config(index.config, request)
+
+
+def describe_config(config: IndexConfig, request: Request, *, ready: bool = True) -> dict[str, Any]:
     host = f"{str(request.base_url).rstrip('/')}/indexes/{config.name}"
     spec = config.spec or _DEFAULT_SPEC
     serverless = spec.get("serverless") or {}
@@ -51,7 +54,7 @@ def describe(index: SearchIndex, request: Request) -> dict[str, Any]:
         "host": host,
         "vector_type": "dense",
         "spec": spec,
-        "status": {"ready": True, "state": "Ready"},
+        "status": {"ready": True, "state": "Ready"} if ready else {"ready": False, "state": "Initializing"},
         "deletion_protection": config.deletion_protection,
         "tags": config.tags or None,
         "schema": {
@@ -156,7 +159,14 @@ async def list_indexes(request: Request) -> Response:
     "/indexes/{name:index_name}", summary="Describe an index", responses=replies(wire.IndexDescription)
 )
 async def describe_index(name: str, request: Request) -> Response:
-    return json_response(describe(services(request).indexes.get(name), request))
+    found = services(request)
+    try:
+        return json_response(describe(found.indexes.get(name), request))
+    except IndexNotFound:
+        restoring = found.backups.restoring(name)  # a restore will publish it: initializing until then
+        if restoring is None:
+            raise
+        return json_response(describe_config(restoring, request, ready=False))
 
 
 @router.patch(
