@@ -52,7 +52,9 @@ def local_directory(uri: str) -> Path:
     else:
         path = Path(uri)
     if not path.is_absolute():
-        raise BadRequest(f"Import path {uri!r} must be absolute (the server's working directory is not yours)")
+        raise BadRequest(
+            f"Import path {uri!r} must be absolute (the server's working directory is not yours)"
+        )
     if not path.exists():
         raise BadRequest(f"Import path {uri!r} does not exist on the server")
     if not path.is_dir():

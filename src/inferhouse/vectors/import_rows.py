@@ -44,8 +44,8 @@ def convert(batch: pa.RecordBatch, dimension: int, metric: Metric) -> Converted:
     ids = batch.column("id")
     lengths = pc.utf8_length(ids).to_numpy(zero_copy_only=False)
     id_ok = ~pc.is_null(ids).to_numpy(zero_copy_only=False) & _between(lengths, 1, MAX_ID_LENGTH)
-    for position in np.flatnonzero(~id_ok):
-        reasons[int(position)] = f"id must be a string of 1 to {MAX_ID_LENGTH} characters"
+    for bad_id in np.flatnonzero(~id_ok):
+        reasons[int(bad_id)] = f"id must be a string of 1 to {MAX_ID_LENGTH} characters"
     matrix, dense_ok = _dense(batch.column("values"), dimension, reasons)
     keep = id_ok & dense_ok
     sparse = _sparse(batch, metric, keep, reasons)
@@ -54,12 +54,16 @@ def convert(batch: pa.RecordBatch, dimension: int, metric: Metric) -> Converted:
         keep[position] = False
     kept = np.flatnonzero(keep)
     id_list: list[str] = ids.to_pylist()
-    rows = RowBatch(
-        [id_list[position] for position in kept],
-        matrix[kept] if len(kept) < count else matrix,
-        [sparse[position] for position in kept],
-        [meta[position] for position in kept],
-    )
+    if len(kept) == count:
+        rows = RowBatch(id_list, matrix, sparse, meta)
+    else:
+        chosen = kept.tolist()
+        rows = RowBatch(
+            [id_list[at] for at in chosen],
+            matrix[kept],
+            [sparse[at] for at in chosen],
+            [meta[at] for at in chosen],
+        )
     return Converted(rows, kept.astype(np.int64), sorted(reasons.items()))
 
 
@@ -128,7 +132,9 @@ def _sparse(
     return found
 
 
-def _metadata(batch: pa.RecordBatch, keep: npt.NDArray[np.bool_], reasons: dict[int, str]) -> list[Metadata | None]:
+def _metadata(
+    batch: pa.RecordBatch, keep: npt.NDArray[np.bool_], reasons: dict[int, str]
+) -> list[Metadata | None]:
     found: list[Metadata | None] = [None] * batch.num_rows
     if batch.schema.get_field_index("metadata") < 0:
         return found

@@ -74,9 +74,7 @@ class SqlImportJobs:
             found = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM import_jobs").fetchone()
             number = int(found[0])
             placeholders = ", ".join([self._marker] * (len(COLUMNS) + 1))
-            conn.execute(
-                f"INSERT INTO import_jobs ({_ALL}) VALUES ({placeholders})", (number, *to_row(job))
-            )
+            conn.execute(f"INSERT INTO import_jobs ({_ALL}) VALUES ({placeholders})", (number, *to_row(job)))
         job.id = str(number)
         return job
 
