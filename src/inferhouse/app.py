@@ -37,7 +37,9 @@ from inferhouse.settings import BUNDLED_MODEL_ID, DEFAULT_ENDPOINT_NAME, Setting
 from inferhouse.storage.private import secure_data_dir
 from inferhouse.stores import index_storage, open_stores
 from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.importer import Importer
 from inferhouse.vectors.registry import IndexRegistry
+from inferhouse.vectors.snapshots import IndexSnapshots
 
 log = logging.getLogger("inferhouse")
 
@@ -104,8 +106,20 @@ def create_app(settings: Settings) -> FastAPI:
         if storage.name == "pgvector":  # vectors shared too: another server's index is one of ours
             stores.watch("indexes", indexes.reload)
         models = Models(inference, serving)
+        imports = await asyncio.to_thread(Importer, stores.import_jobs, indexes, shared=shared)
+        snapshots = IndexSnapshots(storage.name, stores.postgres)
         app.state.services = Services(
-            settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless
+            settings,
+            tokens,
+            metrics,
+            serving,
+            endpoints,
+            indexes,
+            inference,
+            models,
+            serverless,
+            imports,
+            snapshots,
         )
         _announce_auth(settings, tokens)
         follower = EndpointFollower(endpoints, stores.endpoints, loop)
@@ -130,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
             await remote.aclose()
             await endpoints.close()
             await serverless.close()
+            await asyncio.to_thread(imports.close)  # before the indexes it writes into close
             indexes.close()
             stores.close()
 
@@ -152,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
         operations.endpoints_admin_router,
         operations.tokens_admin_router,
         operations.index_stats_router,
+        operations.index_export_router,
         operations.server_info_router,
         huggingface.hf_endpoint_router,
         huggingface.hf_router,
@@ -166,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
         pinecone.records_router,
         pinecone.control_router,
         pinecone.data_router,
+        pinecone.imports_router,
     )
     for router in routers:
         app.include_router(router)

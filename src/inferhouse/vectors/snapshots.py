@@ -121,6 +121,13 @@ def _metadata_text(text: str | None) -> str | None:
     return text
 
 
-def snapshot(index: SearchIndex, storage: str, postgres: PostgresDatabase | None) -> Iterator[Chunk]:
-    """``index``'s rows from one consistent read, by the reader of its storage backend."""
-    return READERS[storage](index, postgres)
+class IndexSnapshots:
+    """Consistent reads of the indexes of one storage backend (``embedded`` or ``pgvector``)."""
+
+    def __init__(self, storage: str, postgres: PostgresDatabase | None = None) -> None:
+        self._reader = READERS[storage]
+        self._postgres = postgres
+
+    def rows(self, index: SearchIndex) -> Iterator[Chunk]:
+        """``index``'s rows in (namespace, id) order, from one snapshot."""
+        return self._reader(index, self._postgres)

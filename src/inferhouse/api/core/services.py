@@ -14,7 +14,9 @@ from inferhouse.inference.registry import InferenceRegistry
 from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
+from inferhouse.vectors.importer import Importer
 from inferhouse.vectors.registry import IndexRegistry
+from inferhouse.vectors.snapshots import IndexSnapshots
 
 
 @dataclass
@@ -28,6 +30,9 @@ class Services:
     inference: InferenceRegistry
     models: Models
     serverless: ServerlessModels  # models loaded by id, of every task
+    # Bulk import and export of indexes.
+    imports: Importer
+    snapshots: IndexSnapshots
 
 
 def services(request: Request) -> Services:
