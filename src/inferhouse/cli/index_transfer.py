@@ -85,7 +85,8 @@ def index_export(
     except ValueError as error:
         raise fail(str(error), 2) from None
     with connect(url, token, data_dir) as client, client.export_stream(name) as pieces:
-        summary = write_export(target, read_stream(_Pieces(pieces)))
+        # Buffered: pyarrow takes a short read for the end of the stream.
+        summary = write_export(target, read_stream(io.BufferedReader(_Pieces(pieces), 1 << 20)))
     namespaces = ", ".join(
         f"{ns or '__default__'} ({count})" for ns, count in sorted(summary.namespaces.items())
     )
