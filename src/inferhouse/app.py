@@ -38,7 +38,9 @@ from inferhouse.storage.private import secure_data_dir
 from inferhouse.stores import backup_storage, index_storage, open_stores
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.backups import BackupService
+from inferhouse.vectors.importer import Importer
 from inferhouse.vectors.registry import IndexRegistry
+from inferhouse.vectors.snapshots import IndexSnapshots
 
 log = logging.getLogger("inferhouse")
 
@@ -107,8 +109,21 @@ def create_app(settings: Settings) -> FastAPI:
         if storage.name == "pgvector":  # vectors shared too: another server's index is one of ours
             stores.watch("indexes", indexes.reload)
         models = Models(inference, serving)
+        imports = await asyncio.to_thread(Importer, stores.import_jobs, indexes, shared=shared)
+        snapshots = IndexSnapshots(storage.name, stores.postgres)
         app.state.services = Services(
-            settings, tokens, metrics, serving, endpoints, indexes, inference, models, serverless, backups
+            settings,
+            tokens,
+            metrics,
+            serving,
+            endpoints,
+            indexes,
+            inference,
+            models,
+            serverless,
+            backups,
+            imports,
+            snapshots,
         )
         _announce_auth(settings, tokens)
         follower = EndpointFollower(endpoints, stores.endpoints, loop)
@@ -133,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
             await remote.aclose()
             await endpoints.close()
             await serverless.close()
+            await asyncio.to_thread(imports.close)  # before the indexes it writes into close
             await asyncio.to_thread(backups.close)
             indexes.close()
             stores.close()
@@ -156,6 +172,7 @@ def create_app(settings: Settings) -> FastAPI:
         operations.endpoints_admin_router,
         operations.tokens_admin_router,
         operations.index_stats_router,
+        operations.index_export_router,
         operations.server_info_router,
         huggingface.hf_endpoint_router,
         huggingface.hf_router,
@@ -172,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
         pinecone.backups_router,
         pinecone.data_router,
         pinecone.namespaces_router,
+        pinecone.imports_router,
     )
     for router in routers:
         app.include_router(router)

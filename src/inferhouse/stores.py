@@ -22,6 +22,8 @@ from inferhouse.vectors.backup_catalog import BackupCatalog
 from inferhouse.vectors.backup_storage import BackupStorage, EmbeddedBackups
 from inferhouse.vectors.catalog import IndexCatalog
 from inferhouse.vectors.sqlite_backup_catalog import SqliteBackupCatalog
+from inferhouse.vectors.import_jobs import ImportJobStore
+from inferhouse.vectors.sql_import_jobs import postgres_import_jobs, sqlite_import_jobs
 from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ class Stores:
     indexes: IndexCatalog
     tokens: TokenTable
     backend: Backend
+    import_jobs: ImportJobStore  # bulk imports of vectors (vectors/importer.py)
     # watch(table, on_change): call back when another process changes a table; SQLite has one process.
     watch: Callable[[str, Callable[[], None]], None]
     close: Callable[[], None]
@@ -61,6 +64,7 @@ def open_stores(settings: Settings) -> Stores:
         indexes=SqliteIndexCatalog(db),
         tokens=SqliteTokenTable(db),
         backend="sqlite",
+        import_jobs=sqlite_import_jobs(db),
         watch=_one_process,
         close=db.close,
         sqlite=db,
@@ -84,6 +88,7 @@ def _open_postgres(url: str) -> Stores:
             indexes=PostgresIndexCatalog(db),
             tokens=PostgresTokenTable(db),
             backend="postgresql",
+            import_jobs=postgres_import_jobs(db),
             watch=db.watch,
             close=db.close,
             postgres=db,

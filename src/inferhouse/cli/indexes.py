@@ -22,9 +22,13 @@ from inferhouse.cli._common import (
     new_table,
     print_result,
 )
+from inferhouse.cli.index_transfer import index_export, index_import
 from inferhouse.client import Match
 
 app = typer.Typer(help="Create, inspect, query and delete vector indexes.", no_args_is_help=True)
+# Bulk moves in Pinecone's import layout (cli/index_transfer.py).
+app.command("import")(index_import)
+app.command("export")(index_export)
 
 
 @app.command("create")

@@ -3,6 +3,7 @@
 from inferhouse.client._backups import BackupDescription, RestoreJobDescription
 from inferhouse.client._client import Client
 from inferhouse.client._endpoints import EndpointDescription, EndpointNotReady
+from inferhouse.client._imports import ImportStatus
 from inferhouse.client._indexes import IndexDescription
 from inferhouse.client._records import RecordHit
 from inferhouse.client._transport import InferhouseAPIError
@@ -13,6 +14,7 @@ __all__ = [
     "Client",
     "EndpointDescription",
     "EndpointNotReady",
+    "ImportStatus",
     "IndexDescription",
     "IndexStats",
     "InferhouseAPIError",

@@ -138,7 +138,7 @@ def test_servers_starting_together_migrate_once(postgres_server: PostgresServer)
     assert [start.wait(timeout=60) for start in starts] == [0, 0, 0]
     db = PostgresDatabase(url)
     try:
-        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(9, 9)]
+        assert db.query("SELECT COUNT(*), COUNT(DISTINCT migration_id) FROM _yoyo_migration") == [(10, 10)]
     finally:
         db.close()
 

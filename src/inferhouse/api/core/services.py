@@ -15,7 +15,9 @@ from inferhouse.integrated.binding import Models
 from inferhouse.metrics import Metrics
 from inferhouse.settings import Settings
 from inferhouse.vectors.backups import BackupService
+from inferhouse.vectors.importer import Importer
 from inferhouse.vectors.registry import IndexRegistry
+from inferhouse.vectors.snapshots import IndexSnapshots
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Services:
     models: Models
     serverless: ServerlessModels  # models loaded by id, of every task
     backups: BackupService  # index backups and restore jobs
+    # Bulk import and export of indexes.
+    imports: Importer
+    snapshots: IndexSnapshots
 
 
 def services(request: Request) -> Services:
