@@ -21,9 +21,9 @@ from inferhouse.vectors.backend import EmbeddedStorage, IndexStorage
 from inferhouse.vectors.backup_catalog import BackupCatalog
 from inferhouse.vectors.backup_storage import BackupStorage, EmbeddedBackups
 from inferhouse.vectors.catalog import IndexCatalog
-from inferhouse.vectors.sqlite_backup_catalog import SqliteBackupCatalog
 from inferhouse.vectors.import_jobs import ImportJobStore
 from inferhouse.vectors.sql_import_jobs import postgres_import_jobs, sqlite_import_jobs
+from inferhouse.vectors.sqlite_backup_catalog import SqliteBackupCatalog
 from inferhouse.vectors.sqlite_catalog import SqliteIndexCatalog
 
 if TYPE_CHECKING:
