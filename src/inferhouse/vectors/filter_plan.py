@@ -12,11 +12,13 @@ the planner knows the exact number of matching rows (no estimate to get wrong) a
   each round, and gives up for the exact plan once it would ask for a quarter of the namespace. Its
   cost grows with ``want / share``: cheap for an unselective filter.
 
-The graph costs :data:`GRAPH_CANDIDATE_COST` exact row scores per candidate it returns (measured; see
-benchmarks/README.md, "filtered search"), so the planner picks the graph when ``GRAPH_CANDIDATE_COST *
-want / share`` is below the number of matches. At 200,000 rows and ``want`` 100 that is above about a
-10% share; at a million, above about 5%. Rows the graph does not hold yet are scored exactly when they
-match, as for an unfiltered query, so every acknowledged write is seen.
+The graph costs :data:`GRAPH_CANDIDATE_COST` exact row scores per candidate it returns, so the
+planner picks it when ``GRAPH_CANDIDATE_COST * want / share`` is below the number of matches, that is
+when ``share`` is above ``sqrt(GRAPH_CANDIDATE_COST * want / rows)``: with ``want`` 100, above about 7%
+at 200,000 rows and about 3% at a million. Measured at 200,000 x 384 (benchmarks/filter_plan_costs.py,
+results in benchmarks/README.md): exact scoring about 1 µs a row, the graph 8-10 µs a candidate for
+1,000 to 10,000 candidates. Rows the graph does not hold yet are scored exactly when they match, as
+for an unfiltered query, so every acknowledged write is seen.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from inferhouse.vectors.namespace import Namespace
 
 Rows = npt.NDArray[np.intp]
 # A search of the graph for k candidates costs about this many exact row scores per candidate.
-GRAPH_CANDIDATE_COST = 8.0
+GRAPH_CANDIDATE_COST = 10.0
 _WIDEN = 4
 
 
