@@ -19,7 +19,24 @@ BIG = 2**53 + 1  # no float64 equals it
 strings = st.sampled_from(["drama", "comedy", "news", "1", ""])
 # Numbers at float64's edges: 2**53 and BIG - 1 are floats exactly, BIG (between them) is not.
 # (BIG + 2 rounds up to the float BIG + 3, BIG down to 2**53.)
-EDGES = [0, 1, -0.0, 0.5, 2.5, 2**53, BIG, BIG + 1, BIG + 2, BIG + 3, float(BIG + 3), -BIG, 2**60, 10**400, -(10**400), math.inf]
+EDGES = [
+    0,
+    1,
+    -0.0,
+    0.5,
+    2.5,
+    2**53,
+    BIG,
+    BIG + 1,
+    BIG + 2,
+    BIG + 3,
+    float(BIG + 3),
+    -BIG,
+    2**60,
+    10**400,
+    -(10**400),
+    math.inf,
+]
 numbers = st.integers(-3, 3) | st.sampled_from(EDGES) | st.floats(-4, 4, allow_nan=False)
 scalars = strings | numbers | st.booleans()
 # What the API accepts, plus what only an embedding caller could store (NaN, lists of non-strings).
@@ -45,7 +62,11 @@ fields = st.dictionaries(st.sampled_from(FIELDS), _field_condition(), max_size=2
 filters = st.recursive(
     fields,
     lambda inner: st.one_of(
-        st.builds(lambda op, items: {op: items}, st.sampled_from(["$and", "$or"]), st.lists(inner, min_size=1, max_size=3)),
+        st.builds(
+            lambda op, items: {op: items},
+            st.sampled_from(["$and", "$or"]),
+            st.lists(inner, min_size=1, max_size=3),
+        ),
         st.tuples(inner, fields).map(lambda pair: {**pair[1], "$and": [pair[0]]}),
     ),
     max_leaves=6,
@@ -95,7 +116,9 @@ def test_writes_overwrites_and_deletes_keep_the_columns_right(steps: list[tuple[
         elif action == "bulk":  # all-new ids: the staged, column-appending path
             batch_ids = [f"new{fresh + i}" for i in range(len(argument))]
             fresh += len(argument)
-            batch = RowBatch(batch_ids, np.ones((len(argument), 2), dtype=np.float32), [None] * len(argument), argument)
+            batch = RowBatch(
+                batch_ids, np.ones((len(argument), 2), dtype=np.float32), [None] * len(argument), argument
+            )
             space.commit(space.stage(batch), batch)
         elif action == "delete":
             space.remove(argument)
