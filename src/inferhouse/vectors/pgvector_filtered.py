@@ -29,6 +29,7 @@ Execute = Callable[..., psycopg.Cursor[Any]]
 # Graph rows an iterative scan may visit before it gives up (pgvector's default is 20,000). A filter that
 # keeps 1% needs about 100 x top_k visits; past this the exact plan is the cheaper one anyway.
 MAX_SCAN_TUPLES = 50_000
+EF_SEARCH_LIMIT = 1000  # pgvector refuses more; an iterative scan goes on past it for a larger top_k
 
 
 def metadata_index_name(table: str) -> str:
@@ -58,7 +59,7 @@ def filtered_rows(
     exactly if the graph returned fewer than ``top_k`` rows."""
     # Twice the unfiltered search width: at ef_search 100 a filter keeping 10% recalled 0.948 of the exact
     # filtered top 10 (30,000 rows), at 200 0.974 (benchmarks/README.md, "filtered search").
-    execute(conn, f"SET LOCAL hnsw.ef_search = {max(2 * ef_search, 2 * top_k)}")
+    execute(conn, f"SET LOCAL hnsw.ef_search = {min(max(2 * ef_search, 2 * top_k), EF_SEARCH_LIMIT)}")
     execute(conn, "SET LOCAL hnsw.iterative_scan = strict_order")
     execute(conn, f"SET LOCAL hnsw.max_scan_tuples = {max(MAX_SCAN_TUPLES, 20 * top_k)}")
     rows = execute(conn, statement, params, tie_break=sql.SQL(""), **parts).fetchall()

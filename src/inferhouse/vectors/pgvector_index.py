@@ -32,7 +32,7 @@ from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
 from inferhouse.vectors.pgvector_codec import VectorCodec, pack
-from inferhouse.vectors.pgvector_filtered import create_metadata_index, filtered_rows
+from inferhouse.vectors.pgvector_filtered import EF_SEARCH_LIMIT, create_metadata_index, filtered_rows
 from inferhouse.vectors.pgvector_tables import table_bytes, table_name
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
@@ -208,7 +208,8 @@ class PgVectorIndex:
         }
         with self._db.transaction() as conn:
             if predicate is None:
-                self._execute(conn, f"SET LOCAL hnsw.ef_search = {max(self._ef_search, 2 * top_k)}")
+                ef_search = min(max(self._ef_search, 2 * top_k), EF_SEARCH_LIMIT)
+                self._execute(conn, f"SET LOCAL hnsw.ef_search = {ef_search}")
                 # The graph serves ORDER BY distance alone; ties are put in id order below.
                 rows = self._execute(conn, statement, params, tie_break=sql.SQL(""), **parts).fetchall()
             else:  # pgvector_filtered.py: the metadata index or an iterative graph scan
