@@ -58,7 +58,10 @@ def main() -> None:
     keys, vectors = space.unindexed_batch(args.vectors)
     graph.add(keys, vectors)
     space.mark_indexed(keys)
-    result: dict[str, object] = {"vectors": args.vectors, "graph_build_s": round(time.perf_counter() - started)}
+    result: dict[str, object] = {
+        "vectors": args.vectors,
+        "graph_build_s": round(time.perf_counter() - started),
+    }
     rng = np.random.default_rng(0)
     exact = {}
     for m in ROWS:

