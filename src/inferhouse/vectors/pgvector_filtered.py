@@ -29,6 +29,9 @@ Execute = Callable[..., psycopg.Cursor[Any]]
 # Graph rows an iterative scan may visit before it gives up (pgvector's default is 20,000). A filter that
 # keeps 1% needs about 100 x top_k visits; past this the exact plan is the cheaper one anyway.
 MAX_SCAN_TUPLES = 50_000
+# Below this estimated share of the table the filter is answered exactly: at 200,000 rows an iterative
+# scan for a filter keeping 1% recalled 0.868 of the exact top 10, one keeping 10% 0.992.
+GRAPH_MIN_SHARE = 0.05
 EF_SEARCH_LIMIT = 1000  # pgvector refuses more; an iterative scan goes on past it for a larger top_k
 
 
@@ -55,8 +58,12 @@ def filtered_rows(
     top_k: int,
     ef_search: int,
 ) -> list[Any]:
-    """Run the filtered top-k ``statement``, letting PostgreSQL search the graph iteratively, and again
+    """Run the filtered top-k ``statement``: exactly when PostgreSQL estimates the filter keeps under
+    :data:`GRAPH_MIN_SHARE` of the table, else letting it search the graph iteratively, and again
     exactly if the graph returned fewer than ``top_k`` rows."""
+    if _estimated_share(execute, conn, params, parts) < GRAPH_MIN_SHARE:
+        execute(conn, "SET LOCAL enable_indexscan = off")  # bitmap scans (the metadata index) stay on
+        return execute(conn, statement, params, tie_break=sql.SQL(", id"), **parts).fetchall()
     # Twice the unfiltered search width: at ef_search 100 a filter keeping 10% recalled 0.948 of the exact
     # filtered top 10 (30,000 rows), at 200 0.974 (benchmarks/README.md, "filtered search").
     execute(conn, f"SET LOCAL hnsw.ef_search = {min(max(2 * ef_search, 2 * top_k), EF_SEARCH_LIMIT)}")
@@ -67,3 +74,21 @@ def filtered_rows(
         return rows
     execute(conn, "SET LOCAL enable_indexscan = off")  # bitmap scans (the metadata index) stay on
     return execute(conn, statement, params, tie_break=sql.SQL(", id"), **parts).fetchall()
+
+
+def _estimated_share(
+    execute: Execute, conn: psycopg.Connection[Any], params: Mapping[str, Any], parts: Mapping[str, Any]
+) -> float:
+    """The planner's estimate of the share of the table the filter keeps (statistics only, no scan)."""
+    kept = _estimated_rows(execute, conn, "WHERE namespace = %(namespace)s AND {condition}", params, parts)
+    total = _estimated_rows(execute, conn, "", params, parts)
+    return kept / total if total > 0 else 0.0
+
+
+def _estimated_rows(
+    execute: Execute, conn: psycopg.Connection[Any], where: str, params: Mapping[str, Any], parts: Any
+) -> float:
+    plan = execute(
+        conn, "EXPLAIN (FORMAT JSON) SELECT 1 FROM {t} " + where, params, condition=parts["condition"]
+    ).fetchone()
+    return float(plan[0][0]["Plan"]["Plan Rows"]) if plan else 0.0
