@@ -153,6 +153,7 @@ def run(
             tuned = _with_candidates(storage, index, config, candidates)
             sweep[candidates] = _search(tuned, asked, truths["all"])
             run.save(query=sweep)
+        _with_candidates(storage, index, config, AnnSettings().candidates)  # back to the shipped setting
         filtered = {}
         for share, (spec, _) in FILTERS.items():
             few = args.filtered_queries
