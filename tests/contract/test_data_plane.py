@@ -268,3 +268,42 @@ def test_approximate_search_recalls_what_exact_search_finds(
         hits += len(expected & {match.id for match in found})
     recall = hits / (10 * len(queries))
     assert recall >= 0.95, f"{vector_backend}: recall@10 {recall:.3f}"
+
+
+# -- filtered search at different selectivities, past the approximate-search threshold --------------
+
+SELECTIVE_FILTERS: list[dict[str, Any]] = [
+    {"rank": {"$lt": 3}},  # 0.1%: the backend scores the matches exactly
+    {"rank": {"$in": list(range(0, 3000, 100))}},  # 1%
+    {"bucket": 3},  # 10%
+    {"$or": [{"bucket": {"$lt": 4}}, {"bucket": 9}]},  # 50%
+    {"bucket": {"$ne": 3}},  # 90%
+]
+
+
+@pytest.mark.parametrize("spec", SELECTIVE_FILTERS, ids=[str(spec)[:40] for spec in SELECTIVE_FILTERS])
+def test_filtered_queries_recall_the_exact_filtered_answer(
+    make_index: Callable[..., Index], vector_backend: str, spec: dict[str, Any]
+) -> None:
+    vectors = _vectors(11, 3000, 32)
+    index = make_index(32, "cosine")
+    for start in range(0, len(vectors), 500):
+        index.upsert(
+            vectors=[
+                {"id": str(i), "values": vectors[i].tolist(), "metadata": {"rank": i, "bucket": i % 10}}
+                for i in range(start, start + 500)
+            ]
+        )
+    allowed = np.array([_matches(spec, {"rank": i, "bucket": i % 10}) for i in range(len(vectors))])
+    hits = wanted = 0
+    for query in _vectors(12, 20, 32):
+        order, _ = _exact(vectors, query, "cosine")
+        expected = [str(i) for i in order if allowed[i]][:10]
+        found = index.query(vector=query.tolist(), top_k=10, filter=spec).matches
+        assert len(found) == len(expected)  # never too few, whichever plan answered
+        assert all(allowed[int(match.id)] for match in found)
+        hits += len(set(expected) & {match.id for match in found})
+        wanted += len(expected)
+    recall = hits / wanted
+    assert recall >= 0.95, f"{vector_backend}: filtered recall@10 {recall:.3f} for {spec}"
+    assert index.describe_index_stats(filter=spec).total_vector_count == int(allowed.sum())

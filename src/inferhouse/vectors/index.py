@@ -16,7 +16,8 @@ import numpy.typing as npt
 from inferhouse.errors import BadRequest
 from inferhouse.vectors import fingerprints
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
-from inferhouse.vectors.filters import Predicate
+from inferhouse.vectors.filter_plan import filtered_rows
+from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.graph_files import GraphFiles, graphs_directory, remove_graph_files
 from inferhouse.vectors.index_namespaces import NamespaceOperations
 from inferhouse.vectors.namespace import Namespace
@@ -166,6 +167,9 @@ class VectorIndex(NamespaceOperations):
             within = None
             if predicate is None and sparse is None:
                 within = self._ann_candidates(namespace, found, vector, top_k)
+            elif isinstance(predicate, Filter) and sparse is None:
+                within = self._filtered_candidates(namespace, found, vector, top_k, predicate)
+                predicate = None  # every row within matches
             hits = found.search(vector, top_k, self.config.metric, predicate, sparse, within)
             return [Match(found.record(hit.row), hit.score) for hit in hits]
 
@@ -182,6 +186,16 @@ class VectorIndex(NamespaceOperations):
         proposed = found.rows_of_keys(graph.search(vector, count))
         rows = np.unique(np.concatenate([proposed, found.unindexed_rows()]))
         return rows if len(rows) >= min(top_k, len(found)) else None
+
+    def _filtered_candidates(
+        self, namespace: str, found: Namespace, vector: npt.NDArray[np.float32], top_k: int, keep: Filter
+    ) -> npt.NDArray[np.intp]:
+        """The matching rows worth scoring exactly (filter_plan.py chooses graph or exact)."""
+        graph = self._graphs.get(namespace)
+        search = None
+        if graph is not None and len(graph) >= self.ann.min_vectors:
+            search = lambda count: graph.search(vector, count)  # noqa: E731
+        return filtered_rows(found, search, self.ann, top_k, found.matching_rows(keep))
 
     def maintain(self, chunk: int = 1024) -> bool:
         """One step of keeping the graphs in step with the rows; True while work remains."""

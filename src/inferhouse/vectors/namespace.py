@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from inferhouse.vectors.column_filters import filter_mask
 from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.fingerprints import fingerprints
 from inferhouse.vectors.graph_files import SavedKeys
 from inferhouse.vectors.growable import GrowableMatrix
+from inferhouse.vectors.metadata_columns import MetadataColumns
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
 
@@ -48,6 +50,8 @@ class Namespace:
         self.unindexed: set[int] = set()
         self.stale: list[int] = []
         self._next_key = 0
+        # The metadata again, column-wise, so a filter is evaluated over all rows with numpy.
+        self.columns = MetadataColumns()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,6 +76,7 @@ class Namespace:
         self._reserve(len(self.ids) + len(batch))
         norms = np.linalg.norm(batch.values, axis=1)
         prints = fingerprints(batch.values)
+        written: dict[int, Metadata | None] = {}  # row -> metadata, the later record of an id winning
         for position, vector_id in enumerate(batch.ids):
             row = self.rows.get(vector_id)
             if row is None:
@@ -85,13 +90,14 @@ class Namespace:
             self._matrix[row] = batch.values[position]
             self._norms[row] = norms[position]
             self._prints[row] = prints[position]
-            self.metadata[row] = batch.metadata[position]
+            self.metadata[row] = written[row] = batch.metadata[position]
             self.sparse[row] = batch.sparse[position]
             key = self._next_key
             self._next_key += 1
             self._keys[row] = key
             self.key_rows[key] = row
             self.unindexed.add(key)
+        self.columns.assign(list(written), list(written.values()))
 
     def stage(self, batch: RowBatch) -> range | None:
         """For a batch of all-new ids (the bulk-load case), write its rows past the visible end, where no
@@ -122,6 +128,7 @@ class Namespace:
         self.ids.extend(batch.ids)
         self.metadata.extend(batch.metadata)
         self.sparse.extend(batch.sparse)
+        self.columns.append(batch.metadata)
 
     def remove(self, ids: Iterable[str]) -> int:
         """Delete by moving the last row into the freed slot; returns how many existed."""
@@ -132,6 +139,7 @@ class Namespace:
                 continue
             removed += 1
             self._retire_key(row)
+            self.columns.remove_row(row)
             last = len(self.ids) - 1
             if row != last:
                 moved = self.ids[last]
@@ -160,8 +168,10 @@ class Namespace:
     def set_metadata(self, rows: Iterable[int], patch: Metadata) -> None:
         """Merge ``patch`` into the metadata of ``rows`` (an update by filter). Vectors and keys stay as
         they are, so the ANN graph has nothing to redo; whatever indexes metadata must follow here."""
-        for row in rows:
+        changed = list(rows)
+        for row in changed:
             self.metadata[row] = {**(self.metadata[row] or _EMPTY), **patch}
+        self.columns.assign(changed, [self.metadata[row] for row in changed])
 
     def unindexed_batch(self, limit: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
         """Up to ``limit`` keys the graph lacks, with a copy of their vectors. They stay in ``unindexed``
@@ -231,8 +241,11 @@ class Namespace:
         return None if row is None else self.record(row)
 
     def matching_rows(self, predicate: Predicate) -> npt.NDArray[np.bool_]:
-        test = predicate.test if isinstance(predicate, Filter) else predicate  # one call per row, not two
-        return np.fromiter((test(m or _EMPTY) for m in self.metadata), dtype=bool, count=len(self.ids))
+        """A mask over the rows: a checked filter over the metadata columns, any other predicate (a
+        caller's own function) tested on each row's metadata."""
+        if isinstance(predicate, Filter):
+            return filter_mask(self.columns, predicate.spec)
+        return np.fromiter((predicate(m or _EMPTY) for m in self.metadata), dtype=bool, count=len(self.ids))
 
     def search(
         self,
@@ -253,9 +266,7 @@ class Namespace:
         else:
             candidates = np.arange(len(self.ids)) if within is None else within
             if predicate is not None:
-                test = predicate.test if isinstance(predicate, Filter) else predicate
-                keep = [test(self.metadata[row] or _EMPTY) for row in candidates.tolist()]
-                candidates = candidates[np.asarray(keep, dtype=bool)] if len(candidates) else candidates
+                candidates = candidates[self.matching_rows(predicate)[candidates]]
             scores = dense_scores(self._matrix[candidates], self._norms[candidates], query, metric)
         if sparse_query is not None:
             scores = scores + self._sparse_scores(sparse_query, candidates)

@@ -6,8 +6,8 @@ once it is large, an HNSW index for its metric. It answers the same operations a
 
 - an unfiltered dense query walks the HNSW graph (``ef_search`` the settings' ``candidates``, at least
   twice ``top_k``) once the index has one, which it builds past ``INFERHOUSE_ANN_MIN_VECTORS`` rows as
-  the embedded backend does; before that, and for a filtered or hybrid (sparse) query, search is exact
-  over the rows the filter keeps, so a selective filter never loses matches to the graph;
+  the embedded backend does; a filtered query uses a metadata index or an iterative graph scan
+  (``pgvector_filtered.py``) and a hybrid (sparse) one is exact over the rows the filter keeps;
 - scores are Pinecone's (cosine similarity, squared euclidean distance, dot product), ties go to the
   smaller id, ids list in byte order;
 - every write is one transaction, durable when acknowledged, and visible to every replica at once;
@@ -39,6 +39,7 @@ from inferhouse.vectors.pgvector_namespaces import (
 )
 from inferhouse.vectors.pgvector_rows import condition_of as _condition
 from inferhouse.vectors.pgvector_rows import record_of as _row
+from inferhouse.vectors.pgvector_filtered import EF_SEARCH_LIMIT, create_metadata_index, filtered_rows
 from inferhouse.vectors.pgvector_tables import table_bytes, table_name
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
@@ -91,6 +92,7 @@ class PgVectorIndex(PgNamespaceOperations):
                 d=sql.Literal(config.dimension),
             )
             namespaces_table(conn, config.name)
+            create_metadata_index(self._execute, conn, table_name(config.name))
 
     def _execute(
         self,
@@ -201,24 +203,24 @@ class PgVectorIndex(PgNamespaceOperations):
         if sparse is not None:
             return self._hybrid(namespace, vector, top_k, condition, sparse)
         metric = self.config.metric
+        statement = (
+            "SELECT id, embedding, sparse, metadata, {score} FROM {t} WHERE namespace = %(namespace)s "
+            "AND {condition} ORDER BY embedding {op} %(query)b{tie_break} LIMIT %(top_k)s"
+        )
+        params = {"namespace": namespace, "query": pack(np.asarray(vector)), "top_k": top_k}
+        parts = {
+            "score": sql.SQL(_SCORE[metric]).format(q=sql.Placeholder("query", PyFormat.BINARY)),
+            "condition": condition,
+            "op": sql.SQL(_DISTANCE[metric]),
+        }
         with self._db.transaction() as conn:
             if predicate is None:
-                self._execute(conn, f"SET LOCAL hnsw.ef_search = {max(self._ef_search, 2 * top_k)}")
+                ef_search = min(max(self._ef_search, 2 * top_k), EF_SEARCH_LIMIT)
+                self._execute(conn, f"SET LOCAL hnsw.ef_search = {ef_search}")
                 # The graph serves ORDER BY distance alone; ties are put in id order below.
-                tie_break = sql.SQL("")
-            else:  # exact over what the filter keeps: the graph would drop matches it never visits
-                self._execute(conn, "SET LOCAL enable_indexscan = off")
-                tie_break = sql.SQL(", id")
-            rows = self._execute(
-                conn,
-                "SELECT id, embedding, sparse, metadata, {score} FROM {t} WHERE namespace = %(namespace)s "
-                "AND {condition} ORDER BY embedding {op} %(query)b{tie_break} LIMIT %(top_k)s",
-                {"namespace": namespace, "query": pack(np.asarray(vector)), "top_k": top_k},
-                score=sql.SQL(_SCORE[metric]).format(q=sql.Placeholder("query", PyFormat.BINARY)),
-                condition=condition,
-                op=sql.SQL(_DISTANCE[metric]),
-                tie_break=tie_break,
-            ).fetchall()
+                rows = self._execute(conn, statement, params, tie_break=sql.SQL(""), **parts).fetchall()
+            else:  # pgvector_filtered.py: the metadata index or an iterative graph scan
+                rows = filtered_rows(self._execute, conn, statement, params, parts, top_k, self._ef_search)
         matches = [Match(_row(row), float(row[4])) for row in rows]
         best_first = -1.0 if metric.higher_is_better else 1.0
         matches.sort(key=lambda match: (best_first * match.score, match.record.id.encode()))

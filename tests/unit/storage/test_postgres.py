@@ -67,6 +67,7 @@ def test_migrations_run_once_each_and_reopening_changes_nothing(postgres_server:
             "vectors_0001_create",
             "vectors_0002_notify",
             "vectors_0003_backups",
+            "vectors_0004_import_jobs",
         ]
     finally:
         db.close()

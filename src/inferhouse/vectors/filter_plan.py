@@ -1,0 +1,65 @@
+"""How the embedded backend answers a filtered query: which rows it scores exactly.
+
+The metadata columns give the filter's mask over every row in about a millisecond per million rows, so
+the planner knows the exact number of matching rows (no estimate to get wrong) and weighs two plans:
+
+- **exact**: score every matching row. Its cost grows with the matches: cheap for a selective filter,
+  a near full scan for one that keeps half the namespace.
+- **graph**: ask the ANN graph for the nearest ``want / share`` rows (``want`` being what an unfiltered
+  query rescores, ``share`` the filter's share of the namespace), keep those the filter keeps, and
+  score them exactly; about ``want`` of them match. When fewer than ``top_k`` do (the query's
+  neighbourhood matches less often than the namespace does), the search widens, four times as many
+  each round, and gives up for the exact plan once it would ask for a quarter of the namespace. Its
+  cost grows with ``want / share``: cheap for an unselective filter.
+
+The graph costs :data:`GRAPH_CANDIDATE_COST` exact row scores per candidate it returns, so the
+planner picks it when ``GRAPH_CANDIDATE_COST * want / share`` is below the number of matches, that is
+when ``share`` is above ``sqrt(GRAPH_CANDIDATE_COST * want / rows)``: with ``want`` 100, above about 7%
+at 200,000 rows and about 3% at a million. Measured at 200,000 x 384 (benchmarks/filter_plan_costs.py,
+results in benchmarks/README.md): exact scoring about 1 µs a row, the graph 8-10 µs a candidate for
+1,000 to 10,000 candidates. Rows the graph does not hold yet are scored exactly when they match, as
+for an unfiltered query, so every acknowledged write is seen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from inferhouse.vectors.ann import AnnSettings
+from inferhouse.vectors.namespace import Namespace
+
+Rows = npt.NDArray[np.intp]
+# A search of the graph for k candidates costs about this many exact row scores per candidate.
+GRAPH_CANDIDATE_COST = 10.0
+_WIDEN = 4
+
+
+def filtered_rows(
+    found: Namespace,
+    graph_search: Callable[[int], npt.NDArray[np.uint64]] | None,
+    settings: AnnSettings,
+    top_k: int,
+    keep: npt.NDArray[np.bool_],
+) -> Rows:
+    """The rows to score exactly for a query that keeps ``keep``'s rows; ``graph_search(count)``
+    returns the keys of the ``count`` rows the graph finds nearest the query (None: no graph)."""
+    matching = int(np.count_nonzero(keep))
+    if graph_search is None or matching == 0:
+        return np.flatnonzero(keep)
+    want = max(settings.candidates, 2 * top_k)
+    count = math.ceil(want * len(found) / matching)
+    if GRAPH_CANDIDATE_COST * count >= matching:
+        return np.flatnonzero(keep)
+    unindexed = found.unindexed_rows()
+    unindexed = unindexed[keep[unindexed]]
+    while count < len(found) // 4:
+        proposed = found.rows_of_keys(graph_search(count))
+        proposed = proposed[keep[proposed]]
+        if len(proposed) + len(unindexed) >= min(top_k, matching):
+            return np.unique(np.concatenate([proposed, unindexed]))
+        count *= _WIDEN
+    return np.flatnonzero(keep)
