@@ -32,6 +32,7 @@ from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Predicate
 from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
 from inferhouse.vectors.pgvector_codec import VectorCodec, pack
+from inferhouse.vectors.pgvector_filtered import EF_SEARCH_LIMIT, create_metadata_index, filtered_rows
 from inferhouse.vectors.pgvector_namespaces import (
     PgNamespaceOperations,
     drop_namespaces_table,
@@ -39,7 +40,6 @@ from inferhouse.vectors.pgvector_namespaces import (
 )
 from inferhouse.vectors.pgvector_rows import condition_of as _condition
 from inferhouse.vectors.pgvector_rows import record_of as _row
-from inferhouse.vectors.pgvector_filtered import EF_SEARCH_LIMIT, create_metadata_index, filtered_rows
 from inferhouse.vectors.pgvector_tables import table_bytes, table_name
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
