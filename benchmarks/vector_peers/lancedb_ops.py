@@ -75,11 +75,13 @@ class Lance:
     def finish_load(self) -> dict[str, float]:
         self._tune(self.table.count_rows())
         self.table.optimize()
+        from lancedb.index import Bitmap, IvfPq
+
         self.table.create_index(
-            metric="cosine", vector_column_name="vector", num_partitions=self.partitions, num_sub_vectors=48
+            "vector", config=IvfPq(distance_type="cosine", num_partitions=self.partitions, num_sub_vectors=48)
         )
         for field, _ in SELECTIVITIES.values():
-            self.table.create_scalar_index(field, index_type="BITMAP")
+            self.table.create_index(field, config=Bitmap())
         return {}
 
     def open(self, directory: Path) -> float | None:
