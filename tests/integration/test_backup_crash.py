@@ -81,8 +81,12 @@ def _api(server: RunningServer, method: str, path: str, **kwargs: Any) -> reques
     )
 
 
-def _send_and_kill(server: RunningServer, path: str, body: dict[str, Any], delay: float) -> None:
-    """POST ``body`` and kill the server ``delay`` seconds later, whatever the request got to."""
+def _send_and_kill(
+    server: RunningServer, path: str, body: dict[str, Any], delay: float, deployment: Deployment
+) -> None:
+    """POST ``body`` and kill the server ``delay`` seconds later, whatever the request got to. On the
+    embedded backend the clock starts once the work's first file appears (a tenth of ``delay`` after
+    it), so a busy machine, slow to take the request, still gets killed in the middle of the copy."""
 
     def send() -> None:
         with contextlib.suppress(requests.RequestException):  # killed under it
@@ -90,6 +94,11 @@ def _send_and_kill(server: RunningServer, path: str, body: dict[str, Any], delay
 
     sender = threading.Thread(target=send)
     sender.start()
+    if deployment.backend == "embedded":
+        deadline = time.monotonic() + 30
+        while not _leftovers(deployment) and sender.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        delay /= 10
     time.sleep(delay)
     server.kill()
     sender.join(timeout=60)
@@ -126,7 +135,7 @@ def test_a_kill_during_a_backup_leaves_a_whole_backup_or_none(deployment: Deploy
     caught_mid_way = 0
     for delay in KILL_AFTER:
         server = start_server(deployment.data_dir, env=deployment.env)
-        _send_and_kill(server, f"/indexes/{SOURCE}/backups", {"name": f"killed-{delay}"}, delay)
+        _send_and_kill(server, f"/indexes/{SOURCE}/backups", {"name": f"killed-{delay}"}, delay, deployment)
         caught_mid_way += bool(_leftovers(deployment))
         server = start_server(deployment.data_dir, env=deployment.env)
         try:
@@ -179,7 +188,7 @@ def test_a_kill_during_a_restore_leaves_a_whole_index_or_none(deployment: Deploy
     seen_jobs: set[str] = set()
     for delay in KILL_AFTER:
         server = start_server(deployment.data_dir, env=deployment.env)
-        _send_and_kill(server, f"/backups/{backup_id}/create-index", {"name": RESTORED}, delay)
+        _send_and_kill(server, f"/backups/{backup_id}/create-index", {"name": RESTORED}, delay, deployment)
         caught_mid_way += bool(_leftovers(deployment))
         server = start_server(deployment.data_dir, env=deployment.env)
         try:
