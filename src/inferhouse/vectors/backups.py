@@ -71,6 +71,13 @@ class BackupService:
         for job in self._catalog.load_jobs():
             if job.status not in UNFINISHED or self._storage.running_elsewhere(job):
                 continue
+            # The job's server may have finished it since the jobs were read (a shared database): read
+            # the catalog and the job again, so a restore that ended well is never marked failed.
+            self._registry.reload()
+            current = self._catalog.find_job(job.restore_job_id)
+            if current is None or current.status not in UNFINISHED:
+                continue
+            job = current
             published = self._published(job)
             present = any(index.config.name == job.target.name for index in self._registry.list())
             self._storage.abandon(job, keep_target=present)  # an index of that name is never touched
