@@ -84,6 +84,9 @@ class PgVectorIndex(PgNamespaceOperations):
         self._has_graph = False
         self._next_check = 0.0
         with self._db.transaction() as conn:
+            # Two opens at once (a restore publishing and a reload it notified) race in CREATE ... IF NOT
+            # EXISTS; one lock per table makes the second wait and then find the tables.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table_name(config.name),))
             self._codec = VectorCodec.fetch(conn)
             self._execute(
                 conn,
