@@ -31,7 +31,9 @@ for namespace, vectors in records.items():
         vectors=[(key, values, {"n": len(key)}) for key, values in vectors.items()], namespace=namespace
     )
 source.upsert(
-    vectors=[{"id": "hybrid", "values": [1, 0, 0, 0], "sparse_values": {"indices": [5], "values": [0.5]}}],
+    vectors=[
+        {"id": "hybrid", "values": [1.0, 0.0, 0.0, 0.0], "sparse_values": {"indices": [5], "values": [0.5]}}
+    ],
     namespace="films",
 )
 

@@ -13,7 +13,7 @@ from pinecone.exceptions import NotFoundException, PineconeApiException
 url, token, sources = sys.argv[1], sys.argv[2], sys.argv[3]
 pc = Pinecone(api_key=token, host=url)
 name = "pinecone7-imports"
-pc.create_index(name, dimension=4, metric="euclidean", spec=ServerlessSpec(cloud="aws", region="us-east-1"))
+pc.create_index(name, dimension=4, metric="dotproduct", spec=ServerlessSpec(cloud="aws", region="us-east-1"))
 index = pc.Index(name)
 
 

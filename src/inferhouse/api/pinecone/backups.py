@@ -170,12 +170,14 @@ async def delete_backup(backup_id: str, request: Request) -> Response:
 )
 async def create_index_from_backup(backup_id: str, request: Request) -> Response:
     body = await json_object(request)
+    # The 7.x client sends "tags": {} when it is given none: the backup's tags, as when none are sent.
+    tags = body.get("tags")
     job = await asyncio.to_thread(
         services(request).backups.restore,
         backup_id,
         body.get("name"),
         field(body, "deletion_protection", "deletionProtection"),
-        body.get("tags"),
+        tags if tags != {} else None,
         SETTLE_SECONDS,
     )
     reply = {"restore_job_id": job.restore_job_id, "index_id": index_id(job.target)}
