@@ -1,5 +1,6 @@
-"""The real pinecone client (10.x, the test dependency) through the tutorial's index flow, and 7.x
-through the same flow in its own virtual environment."""
+"""The real pinecone client (10.x, the test dependency) through the tutorial's index flow, and 7.x, in
+its own virtual environment, through the same flow and every namespace, backup, restore-job and
+bulk-import call it has."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from pinecone import Index, Pinecone
 from pinecone.errors import ForbiddenError, NotFoundError, PineconeError
 
+from tests.support.parquet_layout import write_namespace
 from tests.support.server import RunningServer, index_name_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,24 +155,59 @@ def pinecone7_python() -> Path:
     return python
 
 
-def test_pinecone7_client_flow(server: RunningServer, pinecone7_python: Path) -> None:
+def _run_pinecone7(python: Path, script: str, *args: str) -> str:
+    """Run ``pinecone7/<script>`` with the 7.x client; its output, once it exits cleanly."""
     result = subprocess.run(
-        [str(pinecone7_python), str(PINECONE7_FLOW), server.url, server.token or ""],
+        [str(python), str(Path(__file__).parent / "pinecone7" / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "pinecone 7.3.0 flow ok" in result.stdout
+    return result.stdout
+
+
+def test_pinecone7_client_flow(server: RunningServer, pinecone7_python: Path) -> None:
+    output = _run_pinecone7(pinecone7_python, PINECONE7_FLOW.name, server.url, server.token or "")
+    assert "pinecone 7.3.0 flow ok" in output
 
 
 def test_pinecone7_namespaces(server: RunningServer, pinecone7_python: Path) -> None:
-    script = Path(__file__).parent / "pinecone7" / "namespaces_flow.py"
-    result = subprocess.run(
-        [str(pinecone7_python), str(script), server.url, server.token or ""],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = _run_pinecone7(pinecone7_python, "namespaces_flow.py", server.url, server.token or "")
+    assert "pinecone 7.3.0 namespaces ok" in output
+
+
+def test_pinecone7_backups_and_restore_jobs(server: RunningServer, pinecone7_python: Path) -> None:
+    output = _run_pinecone7(pinecone7_python, "backups_flow.py", server.url, server.token or "")
+    assert "pinecone 7.3.0 backups ok" in output
+
+
+def test_pinecone7_bulk_imports(server: RunningServer, pinecone7_python: Path, tmp_path: Path) -> None:
+    # The sources imports_flow.py imports and checks (the 7.x environment has no pyarrow to write them).
+    rows = range(20)
+    write_namespace(
+        tmp_path / "src",
+        "",
+        [f"r{i}" for i in rows],
+        [[float(i), 1.0, -1.0, 0.5] for i in rows],
+        metadata=[{"i": i} if i % 2 == 0 else None for i in rows],
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "pinecone 7.3.0 namespaces ok" in result.stdout
+    films = range(10)
+    write_namespace(
+        tmp_path / "src",
+        "films",
+        [f"f{i}" for i in films],
+        [[0.0, float(i), 0.0, 1.0] for i in films],
+        sparse=[{"indices": [i, i + 7], "values": [0.5, 0.25]} for i in films],
+    )
+    write_namespace(
+        tmp_path / "bad", "checked", ["ok-1", "short", "ok-2"], [[1, 2, 3, 4], [1, 2], [4, 3, 2, 1]]
+    )
+    for part in range(4):  # 400,000 records in many batches, so a cancel lands while they load
+        vectors = np.random.default_rng(part).normal(size=(100_000, 4)).astype(np.float32)
+        ids = [f"v{part}-{i}" for i in range(100_000)]
+        write_namespace(tmp_path / "large", "bulk", ids, vectors, file_name=f"{part}.parquet")
+    output = _run_pinecone7(
+        pinecone7_python, "imports_flow.py", server.url, server.token or "", str(tmp_path)
+    )
+    assert "pinecone 7.3.0 imports ok" in output

@@ -17,7 +17,8 @@ class _Body(BaseModel):
 
 class CreateBackupRequest(_Body):
     name: str | None = Field(None, min_length=1, max_length=MAX_BACKUP_NAME)
-    description: str | None = Field(None, min_length=1, max_length=MAX_DESCRIPTION)
+    # Empty means none: the 7.x client sends "" when it is given no description.
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
 
 
 class CreateIndexFromBackupRequest(_Body):
@@ -32,18 +33,18 @@ class Backup(BaseModel):
     backup_id: str
     source_index_name: str
     source_index_id: str
-    name: str | None
-    description: str | None
+    name: str | None = None
+    description: str | None = None
     status: Literal["Initializing", "Ready", "InitializationFailed"]
     cloud: str
     region: str
     dimension: int
     metric: str
     schema_: dict[str, Any] = Field(alias="schema")
-    record_count: int | None
-    namespace_count: int | None
-    size_bytes: int | None
-    tags: dict[str, str] | None
+    record_count: int | None = None
+    namespace_count: int | None = None
+    size_bytes: int | None = None
+    tags: dict[str, str] | None = None
     created_at: str
     source_index_deleted_at: str | None = None
 
@@ -64,7 +65,7 @@ class RestoreJob(BaseModel):
     target_index_id: str
     status: Literal["Pending", "InProgress", "Completed", "Failed"]
     created_at: str
-    completed_at: str | None
+    completed_at: str | None = None
     percent_complete: float
 
 

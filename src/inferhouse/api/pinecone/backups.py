@@ -35,53 +35,62 @@ def _time(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _present(reply: dict[str, Any]) -> dict[str, Any]:
+    """``reply`` without its empty fields: the 7.x client refuses ``null`` where its models declare a
+    plain type, and both client eras read an absent field as ``None``."""
+    return {key: value for key, value in reply.items() if value is not None}
+
+
 def backup_reply(backup: Backup) -> dict[str, Any]:
     source = backup.source
     serverless = (source.spec or {}).get("serverless") or {}
-    return {
-        "backup_id": backup.backup_id,
-        "source_index_name": source.name,
-        "source_index_id": index_id(source),
-        "name": backup.name,
-        "description": backup.description,
-        "status": backup.status,
-        "cloud": serverless.get("cloud", "aws"),
-        "region": serverless.get("region", "us-east-1"),
-        "dimension": source.dimension,
-        "metric": source.metric.value,
-        "schema": {
-            "fields": {
-                "_values": {
-                    "type": "dense_vector",
-                    "dimension": source.dimension,
-                    "metric": source.metric.value,
+    return _present(
+        {
+            "backup_id": backup.backup_id,
+            "source_index_name": source.name,
+            "source_index_id": index_id(source),
+            "name": backup.name,
+            "description": backup.description,
+            "status": backup.status,
+            "cloud": serverless.get("cloud", "aws"),
+            "region": serverless.get("region", "us-east-1"),
+            "dimension": source.dimension,
+            "metric": source.metric.value,
+            "schema": {
+                "fields": {
+                    "_values": {
+                        "type": "dense_vector",
+                        "dimension": source.dimension,
+                        "metric": source.metric.value,
+                    }
                 }
-            }
-        },
-        "record_count": backup.record_count,
-        "namespace_count": backup.namespace_count,
-        "size_bytes": backup.size_bytes,
-        "tags": source.tags or None,
-        "created_at": _time(backup.created_at),
-        "source_index_deleted_at": None,
-    }
+            },
+            "record_count": backup.record_count,
+            "namespace_count": backup.namespace_count,
+            "size_bytes": backup.size_bytes,
+            "tags": source.tags or None,
+            "created_at": _time(backup.created_at),
+        }
+    )
 
 
 def job_reply(job: RestoreJob) -> dict[str, Any]:
-    return {
-        "restore_job_id": job.restore_job_id,
-        "backup_id": job.backup_id,
-        "target_index_name": job.target.name,
-        "target_index_id": index_id(job.target),
-        "status": job.status,
-        "created_at": _time(job.created_at),
-        "completed_at": _time(job.completed_at),
-        "percent_complete": job.percent_complete,
-    }
+    return _present(
+        {
+            "restore_job_id": job.restore_job_id,
+            "backup_id": job.backup_id,
+            "target_index_name": job.target.name,
+            "target_index_id": index_id(job.target),
+            "status": job.status,
+            "created_at": _time(job.created_at),
+            "completed_at": _time(job.completed_at),
+            "percent_complete": job.percent_complete,
+        }
+    )
 
 
 def _listing(items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    return {"data": items, "pagination": {"next": token} if token else None}
+    return {"data": items, "pagination": {"next": token}} if token else {"data": items}
 
 
 def _page_params(request: Request) -> tuple[str | None, str | None]:
@@ -100,8 +109,10 @@ def _page_params(request: Request) -> tuple[str | None, str | None]:
 async def create_backup(name: str, request: Request) -> Response:
     body = await json_object(request, optional=True)
     backups = services(request).backups
+    # The 7.x client sends "description": "" when none is given: no description, as Pinecone reads it.
+    description = body.get("description")
     backup = await asyncio.to_thread(
-        backups.create, name, body.get("name"), body.get("description"), SETTLE_SECONDS
+        backups.create, name, body.get("name"), description if description != "" else None, SETTLE_SECONDS
     )
     return json_response(backup_reply(backup), status_code=201)
 
@@ -159,12 +170,14 @@ async def delete_backup(backup_id: str, request: Request) -> Response:
 )
 async def create_index_from_backup(backup_id: str, request: Request) -> Response:
     body = await json_object(request)
+    # The 7.x client sends "tags": {} when it is given none: the backup's tags, as when none are sent.
+    tags = body.get("tags")
     job = await asyncio.to_thread(
         services(request).backups.restore,
         backup_id,
         body.get("name"),
         field(body, "deletion_protection", "deletionProtection"),
-        body.get("tags"),
+        tags if tags != {} else None,
         SETTLE_SECONDS,
     )
     reply = {"restore_job_id": job.restore_job_id, "index_id": index_id(job.target)}

@@ -78,7 +78,9 @@ def _timestamp(seconds: float | None) -> str | None:
 
 
 def import_json(job: ImportJob) -> dict[str, Any]:
-    return {
+    """The import's fields, less the empty ones (``finishedAt``, ``error``): the 7.x client refuses
+    ``null`` for them, and both client eras read an absent field as ``None``."""
+    reply = {
         "id": job.id,
         "uri": job.uri,
         "status": job.status.value,
@@ -88,6 +90,7 @@ def import_json(job: ImportJob) -> dict[str, Any]:
         "recordsImported": job.records_imported,
         "error": job.error,
     }
+    return {key: value for key, value in reply.items() if value is not None}
 
 
 def _error_mode(value: object) -> ErrorMode:
