@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from inferhouse.storage.durable_files import fsync_path
 from inferhouse.storage.private import create_owner_only
 from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.backup_catalog import READY, Backup, BackupCatalog, RestoreJob
@@ -60,15 +61,6 @@ class BackupStorage(Protocol):
     def clean(self) -> None:
         """Remove partial backups, and backup data that no catalog row names (a crash mid-delete)."""
         ...
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file, or a directory's entries, to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class EmbeddedBackups:

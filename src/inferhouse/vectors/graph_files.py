@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from inferhouse.storage.durable_files import fsync_path
+
 log = logging.getLogger(__name__)
 
 Keys = npt.NDArray[np.uint64]
@@ -71,7 +73,7 @@ class GraphFiles:
         write_graph(graph_path)
         keys_path.write_bytes(_encode_keys(saved))
         for path in (graph_path, keys_path):
-            _sync(path)
+            fsync_path(path)
         manifest = {
             "format": _FORMAT,
             "namespace": namespace,
@@ -85,7 +87,7 @@ class GraphFiles:
         }
         staging = manifest_path.with_suffix(".json.tmp")
         staging.write_bytes(orjson.dumps(manifest))
-        _sync(staging)
+        fsync_path(staging)
         os.replace(staging, manifest_path)
         _sync_directory(self.directory)
         if previous:
@@ -190,14 +192,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _sync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):  # not every filesystem lets a directory be synced
-        _sync(directory)
+        fsync_path(directory)
