@@ -37,12 +37,14 @@ PATH_VALUES = {
     "task_type": "text_embedding",
     "inference_id": "no-such-inference",
     "index_name": "no-such-index",
+    "backup_id": "no-such-backup",
 }
 NOT_JSON_ROUTES = {
     ("POST", "/v2/endpoint/{namespace}/{name}/pause"): "none",
     ("POST", "/v2/endpoint/{namespace}/{name}/resume"): "none",
     ("POST", "/v2/endpoint/{namespace}/{name}/scale-to-zero"): "none",
     ("POST", "/indexes/{index_name}/describe_index_stats"): "optional_json",
+    ("POST", "/indexes/{name}/backups"): "optional_json",  # a backup needs neither a name nor a description
     ("POST", "/indexes/{index_name}/records/namespaces/{namespace}/upsert"): "ndjson",
     ("POST", "/indexes/{index_name}/records/namespaces//upsert"): "ndjson",
 }
