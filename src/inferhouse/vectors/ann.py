@@ -1,8 +1,9 @@
 """An approximate-nearest-neighbour graph (HNSW, from usearch) that only proposes candidates.
 
-The exact float32 rows in the namespace rank the candidates, so a quantized graph costs little recall and
-the scores are exact. A graph is saved beside the store (:mod:`inferhouse.vectors.graph_files`) and
-loaded on open; what it lacks then is added in the background, while queries score those rows exactly.
+The exact float32 rows in the namespace (in memory, or in a file for a quantized index) rank the
+candidates, so a quantized graph costs little recall and the scores are exact. A graph is saved beside
+the store (:mod:`inferhouse.vectors.graph_files`) and loaded on open; what it lacks then is added in the
+background, while queries score those rows exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from inferhouse.vectors.quantization import Quantization
 from inferhouse.vectors.scoring import Metric
 
 _USEARCH_METRICS = {Metric.COSINE: "cos", Metric.DOTPRODUCT: "ip", Metric.EUCLIDEAN: "l2sq"}
@@ -37,19 +39,33 @@ class AnnSettings:
 
 
 class AnnGraph:
-    def __init__(self, dimension: int, metric: Metric, settings: AnnSettings) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        metric: Metric,
+        settings: AnnSettings,
+        quantization: Quantization = Quantization.NONE,
+    ) -> None:
         from usearch.index import Index
 
         self._settings = settings
         self._lock = threading.Lock()  # one writer or searcher at a time keeps the binding simple and safe
         # Cosine ignores length, so unit vectors fit 8-bit codes (a quarter of the float32 bytes); dot
         # product and distance need the lengths, so they keep 16-bit floats. Exact rescoring restores
-        # the precision either way.
-        self._unit = metric is Metric.COSINE
+        # the precision either way. A quantized index asks for the smallest codes whatever the metric:
+        # 8 bits of each unit vector's direction, or its signs alone (1 bit, compared by Hamming
+        # distance), and lets rescoring against the float32 rows restore the metric's exact order.
+        self._binary = quantization is Quantization.BINARY
+        self._unit = metric is Metric.COSINE or quantization is Quantization.INT8
+        usearch_metric, dtype = (_USEARCH_METRICS[metric], "i8" if self._unit else "f16")
+        if self._binary:
+            usearch_metric, dtype = "hamming", "b1"
+        elif quantization is Quantization.INT8:
+            usearch_metric = "cos"
         self.shape: dict[str, Any] = {
             "ndim": dimension,
-            "metric": _USEARCH_METRICS[metric],
-            "dtype": "i8" if self._unit else "f16",
+            "metric": usearch_metric,
+            "dtype": dtype,
             "connectivity": settings.connectivity,
             "expansion_add": settings.expansion_add,
         }
@@ -59,10 +75,21 @@ class AnnGraph:
         return len(self._index)
 
     def add(self, keys: Keys, vectors: npt.NDArray[np.float32]) -> None:
-        if self._unit:
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-30)
+        codes = self._codes(vectors)
         with self._lock:
-            self._index.add(keys, vectors, threads=self._settings.threads)
+            self._index.add(keys, codes, threads=self._settings.threads)
+
+    def _codes(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
+        """What the graph stores of ``vectors`` (one row each): their signs packed 8 to a byte for a
+        binary graph, unit vectors for an 8-bit one (usearch scales those to codes), else the vectors."""
+        if self._binary:
+            packed: npt.NDArray[np.uint8] = np.packbits(vectors > 0, axis=-1)
+            return packed
+        if self._unit:
+            norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+            unit: npt.NDArray[np.float32] = vectors / np.maximum(norms, 1e-30)
+            return unit
+        return vectors
 
     def remove(self, keys: Keys) -> None:
         with self._lock:
@@ -80,9 +107,8 @@ class AnnGraph:
             self._index.load(str(path))
 
     def search(self, query: npt.NDArray[np.float32], count: int) -> Keys:
-        if self._unit:
-            query = query / max(float(np.linalg.norm(query)), 1e-30)
+        codes = self._codes(query)
         with self._lock:
-            matches = self._index.search(query, count=count, threads=1)
+            matches = self._index.search(codes, count=count, threads=1)
         keys: Keys = np.asarray(matches.keys, dtype=np.uint64)
         return keys

@@ -42,6 +42,7 @@ from inferhouse.vectors.backup_pages import MAX_BACKUP_NAME, MAX_DESCRIPTION, ch
 from inferhouse.vectors.backup_storage import BackupStorage
 from inferhouse.vectors.catalog import from_document, to_document
 from inferhouse.vectors.index import IndexConfig
+from inferhouse.vectors.quantization import QUANTIZATION_TAG
 from inferhouse.vectors.registry import PROTECTION_STATES, IndexRegistry
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,10 @@ class BackupService:
         target = _copy(backup.source)
         target.name = name
         target.deletion_protection = str(deletion_protection or "disabled")
-        target.tags = dict(tags) if tags is not None else target.tags
+        if tags is not None:  # new tags replace the backup's, but its quantization stays unless named
+            kept = {k: v for k, v in target.tags.items() if k == QUANTIZATION_TAG}
+            target.tags = {**kept, **tags}
+        self._registry.check_quantization(target)
         target.created_at = time.time()
         job = RestoreJob(str(uuid.uuid4()), backup_id, target, created_at=target.created_at)
         with self._lock:  # a delete of the backup waits for the job to be known

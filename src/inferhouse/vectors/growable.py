@@ -10,11 +10,33 @@ in about a sixth of that time. Where either call is unavailable it falls back to
 from __future__ import annotations
 
 import mmap
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # Linux 5.14+; 3.11's mmap lacks the name
+
+
+class VectorRows(Protocol):
+    """Where a namespace keeps its float32 rows: in memory (:class:`GrowableMatrix`) or in a file."""
+
+    array: npt.NDArray[np.float32]  # every row up to the capacity; read it, never write through it
+
+    @property
+    def disk_bytes(self) -> int: ...
+
+    def reserve(self, rows: int) -> None: ...
+
+    def write(self, start: int, block: npt.NDArray[np.float32]) -> None: ...
+
+    def copy_row(self, destination: int, source: int) -> None: ...
+
+    def read(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """A copy of ``rows``."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class GrowableMatrix:
@@ -36,6 +58,23 @@ class GrowableMatrix:
         if rows > self.capacity:
             self._grow(max(rows, 2 * self.capacity))
         self._populate(rows * self._row_bytes)
+
+    @property
+    def disk_bytes(self) -> int:
+        return 0
+
+    def write(self, start: int, block: npt.NDArray[np.float32]) -> None:
+        self.array[start : start + len(block)] = block
+
+    def copy_row(self, destination: int, source: int) -> None:
+        self.array[destination] = self.array[source]
+
+    def read(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        chosen: npt.NDArray[np.float32] = self.array[rows]
+        return chosen
+
+    def close(self) -> None:
+        """Nothing to release beyond the memory, which goes with the last view of it."""
 
     def _grow(self, rows: int) -> None:
         size = rows * self._row_bytes

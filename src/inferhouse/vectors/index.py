@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -21,10 +23,12 @@ from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.graph_files import GraphFiles, graphs_directory, remove_graph_files
 from inferhouse.vectors.index_namespaces import NamespaceOperations
 from inferhouse.vectors.namespace import Namespace
+from inferhouse.vectors.quantization import Quantization, quantization_of
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore, files_bytes
 from inferhouse.vectors.validation import check_matches_index, check_sparse_allowed
+from inferhouse.vectors.vector_file import FileVectors
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,10 @@ class IndexConfig:
     created_at: float = 0.0
     # Integrated inference: the model (an inference id or an endpoint name), field_map and chunking.
     embed: dict[str, Any] | None = None
+
+    @property
+    def quantization(self) -> Quantization:
+        return quantization_of(self.tags)
 
 
 # Given a lookup of stored records by id, the ids a replace should delete.
@@ -60,7 +68,11 @@ class VectorIndex(NamespaceOperations):
     def __init__(self, config: IndexConfig, store: VectorStore, ann: AnnSettings | None = None) -> None:
         self.config = config
         self.store = store
+        self.quantization = config.quantization
         self.ann = ann or AnnSettings()
+        if self.quantization is Quantization.BINARY:
+            # Sign bits order neighbours more coarsely than 8-bit codes: rescore twice the candidates.
+            self.ann = dataclasses.replace(self.ann, candidates=2 * self.ann.candidates)
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
         self._graphs: dict[str, AnnGraph] = {}
@@ -79,7 +91,7 @@ class VectorIndex(NamespaceOperations):
         describe are scored exactly until upkeep adds them, and keys it has that match no row are dropped."""
         self._saved_graphs.clean()
         for namespace, found in self._namespaces.items():
-            graph = AnnGraph(self.config.dimension, self.config.metric, self.ann)
+            graph = self._new_graph()
             saved = self._saved_graphs.load(namespace, _saved_shape(graph))
             if saved is None:
                 continue
@@ -110,8 +122,13 @@ class VectorIndex(NamespaceOperations):
     def _namespace(self, name: str) -> Namespace:
         found = self._namespaces.get(name)
         if found is None:
-            found = self._namespaces[name] = Namespace(self.config.dimension)
+            in_file = None if self.quantization.in_memory_vectors else self.store.path.parent
+            vectors = functools.partial(FileVectors, directory=in_file) if in_file else None
+            found = self._namespaces[name] = Namespace(self.config.dimension, vectors)
         return found
+
+    def _new_graph(self) -> AnnGraph:
+        return AnnGraph(self.config.dimension, self.config.metric, self.ann, self.quantization)
 
     def upsert(self, namespace: str, records: list[VectorRow] | RowBatch) -> int:
         batch = records if isinstance(records, RowBatch) else RowBatch.of(records)
@@ -206,9 +223,7 @@ class VectorIndex(NamespaceOperations):
                     continue
                 graph = self._graphs.get(namespace)
                 if graph is None:
-                    graph = self._graphs[namespace] = AnnGraph(
-                        self.config.dimension, self.config.metric, self.ann
-                    )
+                    graph = self._graphs[namespace] = self._new_graph()
                 stale = found.take_stale()
                 keys, vectors = found.unindexed_batch(chunk)
             if len(stale):
@@ -293,7 +308,9 @@ class VectorIndex(NamespaceOperations):
     def delete_all(self, namespace: str) -> None:
         with self._lock:
             self.store.delete_namespace(namespace)
-            self._namespaces.pop(namespace, None)
+            dropped = self._namespaces.pop(namespace, None)
+            if dropped is not None:
+                dropped.close()
             self._graphs.pop(namespace, None)
             self._unsaved.pop(namespace, None)
             self._saved_graphs.forget(namespace)
@@ -329,11 +346,18 @@ class VectorIndex(NamespaceOperations):
 
     def disk_bytes(self) -> int:
         """The SQLite file, the journal and the saved ANN graphs."""
-        return files_bytes(self.store.path) + self._saved_graphs.disk_bytes()
+        vector_files = sum(found.disk_bytes for found in list(self._namespaces.values()))
+        return files_bytes(self.store.path) + self._saved_graphs.disk_bytes() + vector_files
 
     def destroy(self) -> None:
+        self._close_namespaces()
         self.store.destroy()
         remove_graph_files(self.store.path)
+
+    def _close_namespaces(self) -> None:
+        with self._lock:
+            for found in self._namespaces.values():
+                found.close()
 
     def close(self) -> None:
         """Save the graphs that changed (the upkeep thread has stopped), then close the store."""
@@ -341,6 +365,7 @@ class VectorIndex(NamespaceOperations):
             self._save_due_graph(force=True)
         except Exception:  # the graph is rebuilt at the next open; the rows are what must be safe
             log.exception("saving the ANN graphs of %s failed", self.config.name)
+        self._close_namespaces()
         self.store.close()
 
 

@@ -7,7 +7,8 @@ queries take, so a selective filter still gets the exact top_k of the matching r
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import pickle
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from inferhouse.vectors.column_filters import filter_mask
 from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.fingerprints import fingerprints
 from inferhouse.vectors.graph_files import SavedKeys
-from inferhouse.vectors.growable import GrowableMatrix
+from inferhouse.vectors.growable import GrowableMatrix, VectorRows
 from inferhouse.vectors.metadata_columns import MetadataColumns
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
@@ -31,18 +32,32 @@ class Hit:
     score: float
 
 
+def _packed(metadata: Metadata | None) -> bytes | None:
+    # A pickled dict is a quarter of the dict's memory, and comes back exactly (any value a caller gave).
+    return None if metadata is None else pickle.dumps(metadata, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpacked(packed: bytes | None) -> Metadata | None:
+    return None if packed is None else pickle.loads(packed)  # only bytes we pickled above
+
+
 class Namespace:
     """Rows may move (a delete moves the last row into the gap), so each row also carries a *key* that
     never changes while the row's vector does not: the handle the ANN graph knows it by. Keys the graph
-    still has to add or drop wait in ``unindexed`` and ``stale``."""
+    still has to add or drop wait in ``unindexed`` and ``stale``.
 
-    def __init__(self, dimension: int) -> None:
+    The float32 vectors live in memory (:class:`GrowableMatrix`) or, for a quantized index, in a file
+    (:class:`~inferhouse.vectors.vector_file.FileVectors`); ``vectors`` makes the one a namespace uses.
+    Metadata is held pickled per row: filters read the columns, so a row's dict is needed only to return
+    it."""
+
+    def __init__(self, dimension: int, vectors: Callable[[int], VectorRows] | None = None) -> None:
         self.dimension = dimension
         self.ids: list[str] = []
         self.rows: dict[str, int] = {}
-        self.metadata: list[Metadata | None] = []
+        self._metadata: list[bytes | None] = []
         self.sparse: list[SparseValues | None] = []
-        self._vectors = GrowableMatrix(dimension)
+        self._vectors = (vectors or GrowableMatrix)(dimension)
         self._norms = np.empty(16, dtype=np.float32)
         self._keys = np.empty(16, dtype=np.uint64)
         self._prints = np.empty(16, dtype=np.uint64)  # each row's vector fingerprint, for saved graphs
@@ -57,12 +72,16 @@ class Namespace:
         return len(self.ids)
 
     @property
-    def _matrix(self) -> npt.NDArray[np.float32]:
-        return self._vectors.array
+    def matrix(self) -> npt.NDArray[np.float32]:
+        return self._vectors.array[: len(self.ids)]
 
     @property
-    def matrix(self) -> npt.NDArray[np.float32]:
-        return self._matrix[: len(self.ids)]
+    def disk_bytes(self) -> int:
+        """What the vectors take on disk when they are kept in a file (0 in memory)."""
+        return self._vectors.disk_bytes
+
+    def close(self) -> None:
+        self._vectors.close()
 
     @property
     def norms(self) -> npt.NDArray[np.float32]:
@@ -83,14 +102,15 @@ class Namespace:
                 row = len(self.ids)
                 self.rows[vector_id] = row
                 self.ids.append(vector_id)
-                self.metadata.append(None)
+                self._metadata.append(None)
                 self.sparse.append(None)
             else:
                 self._retire_key(row)
-            self._matrix[row] = batch.values[position]
+            self._vectors.write(row, batch.values[position : position + 1])
             self._norms[row] = norms[position]
             self._prints[row] = prints[position]
-            self.metadata[row] = written[row] = batch.metadata[position]
+            self._metadata[row] = _packed(batch.metadata[position])
+            written[row] = batch.metadata[position]
             self.sparse[row] = batch.sparse[position]
             key = self._next_key
             self._next_key += 1
@@ -107,8 +127,8 @@ class Namespace:
             return None
         start, end = len(self.ids), len(self.ids) + len(batch)
         self._reserve(end)
-        block = self._matrix[start:end]
-        block[:] = batch.values
+        block = np.ascontiguousarray(batch.values, dtype=np.float32)
+        self._vectors.write(start, block)
         self._norms[start:end] = np.linalg.norm(block, axis=1)
         self._prints[start:end] = fingerprints(block)
         return range(start, end)
@@ -126,7 +146,7 @@ class Namespace:
         self.key_rows.update(zip(keys, staged, strict=True))
         self.unindexed.update(keys)
         self.ids.extend(batch.ids)
-        self.metadata.extend(batch.metadata)
+        self._metadata.extend(map(_packed, batch.metadata))
         self.sparse.extend(batch.sparse)
         self.columns.append(batch.metadata)
 
@@ -145,15 +165,15 @@ class Namespace:
                 moved = self.ids[last]
                 self.ids[row] = moved
                 self.rows[moved] = row
-                self._matrix[row] = self._matrix[last]
+                self._vectors.copy_row(row, last)
                 self._norms[row] = self._norms[last]
                 self._prints[row] = self._prints[last]
-                self.metadata[row] = self.metadata[last]
+                self._metadata[row] = self._metadata[last]
                 self.sparse[row] = self.sparse[last]
                 self._keys[row] = self._keys[last]
                 self.key_rows[int(self._keys[row])] = row
             self.ids.pop()
-            self.metadata.pop()
+            self._metadata.pop()
             self.sparse.pop()
         return removed
 
@@ -169,16 +189,20 @@ class Namespace:
         """Merge ``patch`` into the metadata of ``rows`` (an update by filter). Vectors and keys stay as
         they are, so the ANN graph has nothing to redo; whatever indexes metadata must follow here."""
         changed = list(rows)
-        for row in changed:
-            self.metadata[row] = {**(self.metadata[row] or _EMPTY), **patch}
-        self.columns.assign(changed, [self.metadata[row] for row in changed])
+        merged = [{**(self.metadata_at(row) or _EMPTY), **patch} for row in changed]
+        for row, metadata in zip(changed, merged, strict=True):
+            self._metadata[row] = _packed(metadata)
+        self.columns.assign(changed, list(merged))
+
+    def metadata_at(self, row: int) -> Metadata | None:
+        return _unpacked(self._metadata[row])
 
     def unindexed_batch(self, limit: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
         """Up to ``limit`` keys the graph lacks, with a copy of their vectors. They stay in ``unindexed``
         (so queries keep scoring them exactly) until :meth:`mark_indexed` says the graph has them."""
         keys = list(itertools.islice(self.unindexed, limit))
-        rows = [self.key_rows[key] for key in keys]
-        return np.asarray(keys, dtype=np.uint64), self._matrix[rows].copy()
+        rows = np.asarray([self.key_rows[key] for key in keys], dtype=np.intp)
+        return np.asarray(keys, dtype=np.uint64), self._vectors.read(rows)
 
     def mark_indexed(self, keys: npt.NDArray[np.uint64]) -> None:
         for key in keys.tolist():
@@ -186,6 +210,8 @@ class Namespace:
                 self.unindexed.discard(key)
             elif key not in self.key_rows:
                 self.stale.append(key)  # deleted or overwritten while the graph was adding it
+        if not self.unindexed:
+            self.unindexed = set()  # a set never shrinks its table: after a bulk load it held every key
 
     def take_stale(self) -> npt.NDArray[np.uint64]:
         keys, self.stale = self.stale, []
@@ -234,7 +260,8 @@ class Namespace:
         )
 
     def record(self, row: int) -> VectorRow:
-        return VectorRow(self.ids[row], self._matrix[row].copy(), self.sparse[row], self.metadata[row])
+        vector = self._vectors.read(np.array([row], dtype=np.intp))[0]
+        return VectorRow(self.ids[row], vector, self.sparse[row], self.metadata_at(row))
 
     def get(self, vector_id: str) -> VectorRow | None:
         row = self.rows.get(vector_id)
@@ -245,7 +272,8 @@ class Namespace:
         caller's own function) tested on each row's metadata."""
         if isinstance(predicate, Filter):
             return filter_mask(self.columns, predicate.spec)
-        return np.fromiter((predicate(m or _EMPTY) for m in self.metadata), dtype=bool, count=len(self.ids))
+        every = (predicate(_unpacked(m) or _EMPTY) for m in self._metadata)
+        return np.fromiter(every, dtype=bool, count=len(self.ids))
 
     def search(
         self,
@@ -267,7 +295,7 @@ class Namespace:
             candidates = np.arange(len(self.ids)) if within is None else within
             if predicate is not None:
                 candidates = candidates[self.matching_rows(predicate)[candidates]]
-            scores = dense_scores(self._matrix[candidates], self._norms[candidates], query, metric)
+            scores = dense_scores(self._vectors.read(candidates), self._norms[candidates], query, metric)
         if sparse_query is not None:
             scores = scores + self._sparse_scores(sparse_query, candidates)
         if not len(candidates):

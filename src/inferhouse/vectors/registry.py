@@ -10,6 +10,7 @@ from inferhouse.errors import AlreadyExists, BadRequest, Forbidden, IndexNotFoun
 from inferhouse.vectors.backend import IndexStorage, SearchIndex
 from inferhouse.vectors.catalog import IndexCatalog
 from inferhouse.vectors.index import IndexConfig
+from inferhouse.vectors.quantization import QUANTIZATION_TAG, Quantization, check_unchanged
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.validation import check_dimension, check_index_name
 
@@ -60,6 +61,7 @@ class IndexRegistry:
         config.dimension = check_dimension(config.dimension)  # 8.0 is stored as 8
         if config.deletion_protection not in PROTECTION_STATES:
             raise BadRequest("deletion_protection must be enabled or disabled")
+        self.check_quantization(config)
         config.created_at = config.created_at or time.time()
         with self._lock:
             if config.name in self._indexes or config.name in self._reserved:
@@ -69,6 +71,15 @@ class IndexRegistry:
             self._catalog.insert(config)
             self._indexes[config.name] = index
         return index
+
+    def check_quantization(self, config: IndexConfig) -> None:
+        """A 400 unless this backend can hold ``config``'s quantization (pgvector keeps the vectors in
+        PostgreSQL, so it takes none)."""
+        if config.quantization is not Quantization.NONE and self.storage.name != "embedded":
+            raise BadRequest(
+                f"Tag {QUANTIZATION_TAG} applies to the embedded backend; the {self.storage.name} backend "
+                "keeps vectors in its database"
+            )
 
     def get(self, name: str) -> SearchIndex:
         index = self._indexes.get(name)
@@ -98,6 +109,7 @@ class IndexRegistry:
                     raise BadRequest("deletion_protection must be enabled or disabled")
                 config.deletion_protection = deletion_protection
             if tags is not None:
+                check_unchanged(config.tags, tags)
                 merged = {**config.tags, **tags}
                 config.tags = {key: value for key, value in merged.items() if value != ""}  # "" removes a tag
             self._catalog.update(config)

@@ -84,7 +84,7 @@ def _space(records: list[dict[str, Any] | None]) -> Namespace:
 def _check(space: Namespace, spec: dict[str, Any]) -> None:
     keep = compile_filter(spec)
     mask = space.matching_rows(keep)
-    expected = [keep.test(record or {}) for record in space.metadata]
+    expected = [keep.test(space.metadata_at(row) or {}) for row in range(len(space))]
     assert mask.tolist() == expected, spec
 
 
