@@ -24,7 +24,7 @@ from inferhouse.errors import BadRequest, InferhouseError, NotFound
 from inferhouse.vectors.import_jobs import ErrorMode, ImportJob, ImportJobStore, ImportStatus
 from inferhouse.vectors.import_layout import SourceFile, discover, local_directory
 from inferhouse.vectors.import_rows import convert
-from inferhouse.vectors.index import decode_token, encode_token
+from inferhouse.vectors.page_tokens import decode_token, encode_token
 from inferhouse.vectors.registry import IndexRegistry
 
 log = logging.getLogger(__name__)

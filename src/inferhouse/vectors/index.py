@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
 import logging
@@ -15,7 +14,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inferhouse.errors import BadRequest
 from inferhouse.vectors import fingerprints
 from inferhouse.vectors.ann import AnnGraph, AnnSettings
 from inferhouse.vectors.filter_plan import filtered_rows
@@ -23,6 +21,7 @@ from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.graph_files import GraphFiles, graphs_directory, remove_graph_files
 from inferhouse.vectors.index_namespaces import NamespaceOperations
 from inferhouse.vectors.namespace import Namespace
+from inferhouse.vectors.page_tokens import decode_token, encode_token
 from inferhouse.vectors.quantization import Quantization, quantization_of
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
@@ -70,9 +69,13 @@ class VectorIndex(NamespaceOperations):
         self.store = store
         self.quantization = config.quantization
         self.ann = ann or AnnSettings()
-        if self.quantization is Quantization.BINARY:
-            # Sign bits order neighbours more coarsely than 8-bit codes: rescore twice the candidates.
-            self.ann = dataclasses.replace(self.ann, candidates=2 * self.ann.candidates)
+        if not self.quantization.in_memory_vectors:
+            # Sign bits order neighbours more coarsely than 8-bit codes, and codes of directions miss
+            # the lengths that dot products and distances weigh: each doubles the candidates rescored.
+            factor = (2 if self.quantization is Quantization.BINARY else 1) * (
+                1 if config.metric is Metric.COSINE else 2
+            )
+            self.ann = dataclasses.replace(self.ann, candidates=factor * self.ann.candidates)
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
         self._graphs: dict[str, AnnGraph] = {}
@@ -372,25 +375,3 @@ class VectorIndex(NamespaceOperations):
 def _saved_shape(graph: AnnGraph) -> dict[str, Any]:
     """What a saved graph must have been built with to be loaded: the graph's shape and the prints' format."""
     return {**graph.shape, "fingerprints": fingerprints.FORMAT}
-
-
-# A token names the last id of the page it ends; the marker tells one we issued from any other base64.
-_TOKEN_MARKER = b"after:"
-
-
-def encode_token(last_id: str) -> str:
-    return base64.urlsafe_b64encode(_TOKEN_MARKER + last_id.encode()).decode()
-
-
-def decode_token(token: str | None) -> str | None:
-    """The id a token continues after; anything but a token this server issued is a 400, never page one."""
-    if not token:
-        return None
-    try:
-        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
-        last_id = raw.removeprefix(_TOKEN_MARKER).decode() if raw.startswith(_TOKEN_MARKER) else ""
-    except (ValueError, UnicodeError):
-        last_id = ""
-    if not last_id or encode_token(last_id) != token:
-        raise BadRequest(f"Invalid pagination token {token!r:.80}: pass the pagination.next of a listing")
-    return last_id

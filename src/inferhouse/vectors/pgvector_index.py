@@ -30,7 +30,8 @@ from psycopg.adapt import PyFormat
 
 from inferhouse.vectors.ann import AnnSettings
 from inferhouse.vectors.filters import Predicate
-from inferhouse.vectors.index import IndexConfig, Match, StaleFinder, decode_token, encode_token
+from inferhouse.vectors.index import IndexConfig, Match, StaleFinder
+from inferhouse.vectors.page_tokens import decode_token, encode_token
 from inferhouse.vectors.pgvector_codec import VectorCodec, pack
 from inferhouse.vectors.pgvector_filtered import EF_SEARCH_LIMIT, create_metadata_index, filtered_rows
 from inferhouse.vectors.pgvector_namespaces import (

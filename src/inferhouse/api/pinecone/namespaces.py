@@ -24,8 +24,8 @@ from inferhouse.api.pinecone.parsing import DEFAULT_NAMESPACE_ALIAS, namespace_n
 from inferhouse.errors import BadRequest
 from inferhouse.vectors.backend import SearchIndex
 from inferhouse.vectors.filters import Filter, compile_filter
-from inferhouse.vectors.index import decode_token, encode_token
 from inferhouse.vectors.namespace_listing import NamespaceInfo, all_namespaces, one_namespace
+from inferhouse.vectors.page_tokens import decode_token, encode_token
 from inferhouse.vectors.rows import Metadata, VectorRow
 from inferhouse.vectors.validation import metadata, whole_number
 
