@@ -21,8 +21,6 @@ _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # Linux 5.14+; 
 class VectorRows(Protocol):
     """Where a namespace keeps its float32 rows: in memory (:class:`GrowableMatrix`) or in a file."""
 
-    array: npt.NDArray[np.float32]  # every row up to the capacity; read it, never write through it
-
     @property
     def disk_bytes(self) -> int: ...
 
@@ -34,6 +32,10 @@ class VectorRows(Protocol):
 
     def read(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         """A copy of ``rows``."""
+        ...
+
+    def read_range(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        """Rows ``start`` to ``stop``: a view where they are in memory (do not write through it)."""
         ...
 
     def close(self) -> None: ...
@@ -72,6 +74,9 @@ class GrowableMatrix:
     def read(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         chosen: npt.NDArray[np.float32] = self.array[rows]
         return chosen
+
+    def read_range(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        return self.array[start:stop]
 
     def close(self) -> None:
         """Nothing to release beyond the memory, which goes with the last view of it."""

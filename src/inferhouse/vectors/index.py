@@ -72,10 +72,13 @@ class VectorIndex(NamespaceOperations):
         if not self.quantization.in_memory_vectors:
             # Sign bits order neighbours more coarsely than 8-bit codes, and codes of directions miss
             # the lengths that dot products and distances weigh: each doubles the candidates rescored.
+            # Half the links halve the graph's largest part; the extra candidates make up the recall.
             factor = (2 if self.quantization is Quantization.BINARY else 1) * (
                 1 if config.metric is Metric.COSINE else 2
             )
-            self.ann = dataclasses.replace(self.ann, candidates=factor * self.ann.candidates)
+            self.ann = dataclasses.replace(
+                self.ann, candidates=factor * self.ann.candidates, connectivity=self.ann.connectivity // 2
+            )
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
         self._graphs: dict[str, AnnGraph] = {}

@@ -19,11 +19,14 @@ from inferhouse.vectors.filters import Filter, Predicate
 from inferhouse.vectors.fingerprints import fingerprints
 from inferhouse.vectors.graph_files import SavedKeys
 from inferhouse.vectors.growable import GrowableMatrix, VectorRows
+from inferhouse.vectors.key_rows import KeyRows
 from inferhouse.vectors.metadata_columns import MetadataColumns
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
 
 _EMPTY: Metadata = {}
+# Rows scored per block: bounds the copy a search makes (a block of 384-d rows is 12 MiB).
+_SCORED_AT_ONCE = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class Namespace:
         self._norms = np.empty(16, dtype=np.float32)
         self._keys = np.empty(16, dtype=np.uint64)
         self._prints = np.empty(16, dtype=np.uint64)  # each row's vector fingerprint, for saved graphs
-        self.key_rows: dict[int, int] = {}
+        self.key_rows = KeyRows()
         self.unindexed: set[int] = set()
         self.stale: list[int] = []
         self._next_key = 0
@@ -73,7 +76,7 @@ class Namespace:
 
     @property
     def matrix(self) -> npt.NDArray[np.float32]:
-        return self._vectors.array[: len(self.ids)]
+        return self._vectors.read_range(0, len(self.ids))
 
     @property
     def disk_bytes(self) -> int:
@@ -143,7 +146,7 @@ class Namespace:
         self._keys[staged.start : staged.stop] = np.arange(first_key, first_key + len(batch), dtype=np.uint64)
         self._next_key += len(batch)
         self.rows.update(zip(batch.ids, staged, strict=True))
-        self.key_rows.update(zip(keys, staged, strict=True))
+        self.key_rows.assign(np.asarray(keys, dtype=np.uint64), np.asarray(staged, dtype=np.intp))
         self.unindexed.update(keys)
         self.ids.extend(batch.ids)
         self._metadata.extend(map(_packed, batch.metadata))
@@ -201,8 +204,8 @@ class Namespace:
         """Up to ``limit`` keys the graph lacks, with a copy of their vectors. They stay in ``unindexed``
         (so queries keep scoring them exactly) until :meth:`mark_indexed` says the graph has them."""
         keys = list(itertools.islice(self.unindexed, limit))
-        rows = np.asarray([self.key_rows[key] for key in keys], dtype=np.intp)
-        return np.asarray(keys, dtype=np.uint64), self._vectors.read(rows)
+        chosen = np.asarray(keys, dtype=np.uint64)
+        return chosen, self._vectors.read(self.key_rows.rows_of(chosen))
 
     def mark_indexed(self, keys: npt.NDArray[np.uint64]) -> None:
         for key in keys.tolist():
@@ -244,20 +247,19 @@ class Namespace:
         fresh = np.ones(count, dtype=bool)
         fresh[rows[same]] = False
         self._keys[:count] = keys
-        self.key_rows = dict(zip(keys.tolist(), range(count), strict=True))
+        self.key_rows = KeyRows()
+        self.key_rows.assign(keys, np.arange(count, dtype=np.intp))
         self.unindexed = set(keys[fresh].tolist())
         self.stale = saved.keys[~same].tolist()
         self._next_key = first_fresh + count
 
     def rows_of_keys(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
         """Rows of the keys still live (a graph may return keys deleted since it last heard)."""
-        key_rows = self.key_rows
-        return np.fromiter((key_rows[k] for k in keys.tolist() if k in key_rows), dtype=np.intp)
+        return self.key_rows.rows_of(keys)
 
     def unindexed_rows(self) -> npt.NDArray[np.intp]:
-        return np.fromiter(
-            (self.key_rows[k] for k in self.unindexed), dtype=np.intp, count=len(self.unindexed)
-        )
+        keys = np.fromiter(self.unindexed, dtype=np.uint64, count=len(self.unindexed))
+        return self.key_rows.rows_of(keys)
 
     def record(self, row: int) -> VectorRow:
         vector = self._vectors.read(np.array([row], dtype=np.intp))[0]
@@ -290,12 +292,12 @@ class Namespace:
             return []
         if within is None and predicate is None:
             candidates = np.arange(len(self.ids))
-            scores = dense_scores(self.matrix, self.norms, query, metric)
+            scores = self._all_scores(query, metric)
         else:
             candidates = np.arange(len(self.ids)) if within is None else within
             if predicate is not None:
                 candidates = candidates[self.matching_rows(predicate)[candidates]]
-            scores = dense_scores(self._vectors.read(candidates), self._norms[candidates], query, metric)
+            scores = self._scores_of(candidates, query, metric)
         if sparse_query is not None:
             scores = scores + self._sparse_scores(sparse_query, candidates)
         if not len(candidates):
@@ -310,6 +312,25 @@ class Namespace:
             chosen = np.arange(len(candidates))
         order = sorted(chosen.tolist(), key=lambda i: (float(ranked[i]), self.ids[candidates[i]]))[:k]
         return [Hit(int(candidates[i]), float(scores[i])) for i in order]
+
+    def _all_scores(self, query: npt.NDArray[np.float32], metric: Metric) -> npt.NDArray[np.float32]:
+        scores = np.empty(len(self.ids), dtype=np.float32)
+        for start in range(0, len(self.ids), _SCORED_AT_ONCE):
+            stop = min(start + _SCORED_AT_ONCE, len(self.ids))
+            block = self._vectors.read_range(start, stop)  # a view in memory, a read from a file
+            scores[start:stop] = dense_scores(block, self._norms[start:stop], query, metric)
+        return scores
+
+    def _scores_of(
+        self, rows: npt.NDArray[np.intp], query: npt.NDArray[np.float32], metric: Metric
+    ) -> npt.NDArray[np.float32]:
+        scores = np.empty(len(rows), dtype=np.float32)
+        for start in range(0, len(rows), _SCORED_AT_ONCE):
+            chosen = rows[start : start + _SCORED_AT_ONCE]
+            scores[start : start + len(chosen)] = dense_scores(
+                self._vectors.read(chosen), self._norms[chosen], query, metric
+            )
+        return scores
 
     def _sparse_scores(self, query: SparseValues, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         weights = dict(zip(query.indices.tolist(), query.values.tolist(), strict=True))
