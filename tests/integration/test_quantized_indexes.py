@@ -6,6 +6,7 @@ Approximate search starts at 1,000 vectors here, so a few thousand vectors go th
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from tests.support.server import RunningServer, start_server
 
 DIMENSION = 64
 ENV = {"INFERHOUSE_DEFAULT_ENDPOINT": "false", "INFERHOUSE_ANN_MIN_VECTORS": "1000"}
+NAMESPACES = 700  # past what 1,024 open files hold at two a namespace
 
 
 @pytest.fixture(scope="module")
@@ -225,5 +227,50 @@ def test_the_pgvector_backend_refuses_a_quantized_index(
             # "none" is what pgvector does anyway.
             pc.create_index("plain", dimension=8, tags={QUANTIZATION_TAG: "none"})
             assert pc.describe_index("plain").tags == {QUANTIZATION_TAG: "none"}
+    finally:
+        server.stop()
+
+
+def test_a_quantized_index_holds_many_namespaces_under_a_low_open_files_limit(tmp_path: Path) -> None:
+    """Each namespace keeps its vector file open; the server lifts a soft limit of 1024 open files so a
+    quantized index with more namespaces than that allows still takes writes and opens again."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4 * NAMESPACES:
+        pytest.skip(f"the hard limit on open files ({hard}) leaves no room")
+    names = [f"tenant-{n}" for n in range(NAMESPACES)]
+
+    def start() -> RunningServer:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # the server inherits it
+        try:
+            return start_server(tmp_path, env=ENV)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    server = start()
+    try:
+        reply = requests.post(
+            f"{server.url}/indexes",
+            json={"name": "tenants", "dimension": 4, "tags": {QUANTIZATION_TAG: "binary"}},
+            headers=server.headers,
+            timeout=30,
+        )
+        assert reply.status_code == 201, reply.text
+        with requests.Session() as session:
+            session.headers.update(server.headers)
+            for position, namespace in enumerate(names):
+                body = {
+                    "vectors": [{"id": "a", "values": [1.0, float(position), 0.0, 1.0]}],
+                    "namespace": namespace,
+                }
+                upserted = session.post(f"{server.url}/indexes/tenants/vectors/upsert", json=body, timeout=30)
+                assert upserted.status_code == 200, (namespace, upserted.text)
+    finally:
+        server.stop()
+    server = start()
+    try:
+        with Pinecone(api_key=server.token, host=server.url) as pc, pc.Index("tenants") as index:
+            assert len(index.describe_index_stats().namespaces) == NAMESPACES
+            fetched = index.fetch(ids=["a"], namespace=names[-1]).vectors["a"]
+            assert fetched.values == [1.0, float(NAMESPACES - 1), 0.0, 1.0]
     finally:
         server.stop()
