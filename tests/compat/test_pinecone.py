@@ -182,6 +182,11 @@ def test_pinecone7_backups_and_restore_jobs(server: RunningServer, pinecone7_pyt
     assert "pinecone 7.3.0 backups ok" in output
 
 
+def test_pinecone7_quantized_index(server: RunningServer, pinecone7_python: Path) -> None:
+    output = _run_pinecone7(pinecone7_python, "quantized_flow.py", server.url, server.token or "")
+    assert "pinecone 7.3.0 quantized ok" in output
+
+
 def test_pinecone7_bulk_imports(server: RunningServer, pinecone7_python: Path, tmp_path: Path) -> None:
     # The sources imports_flow.py imports and checks (the 7.x environment has no pyarrow to write them).
     rows = range(20)

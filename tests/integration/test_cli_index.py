@@ -350,3 +350,15 @@ def test_ingest_into_an_integrated_index_with_chunking(
         env, "ingest", str(path), "--index", index, "--endpoint", ENDPOINT, "--inference-id", "x", check=False
     )
     assert both.returncode == 2
+
+
+def test_index_create_with_quantization(env: dict[str, str], index: str) -> None:
+    created = _json(env, "index", "create", index, "--dimension", "8", "--quantization", "binary")
+    assert (created["quantization"], created["tags"]) == ("binary", {"inferhouse-quantization": "binary"})
+    assert _json(env, "index", "describe", index)["quantization"] == "binary"
+    assert re.search(rf"{index}\W+8\W+cosine\W+binary\b", _run(env, "index", "list").stdout)
+    assert re.search(r"quantization\W+binary", _run(env, "index", "describe", index).stdout)
+
+    refused = _run(env, "index", "create", "other", "--dimension", "8", "--quantization", "int4", check=False)
+    assert refused.returncode == 2
+    assert "int4" in refused.stderr

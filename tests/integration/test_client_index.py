@@ -142,3 +142,20 @@ def test_upsert_requests_respect_count_and_size_limits() -> None:
     assert len(sizes) > 1
     assert all(size <= MAX_UPSERT_BYTES for _, size in sizes)
     assert sum(count for count, _ in sizes) == 300
+
+
+def test_create_a_quantized_index(client: Client, request: pytest.FixtureRequest) -> None:
+    name = index_name_for(request.node.name, "c")
+    created = client.create_index(name, 8, quantization="int8", tags={"team": "search"})
+    try:
+        assert created.quantization == "int8"
+        assert created.tags == {"team": "search", "inferhouse-quantization": "int8"}
+        assert client.describe_index(name).quantization == "int8"
+        assert {found.name: found.quantization for found in client.list_indexes()}[name] == "int8"
+    finally:
+        client.delete_index(name)
+    with pytest.raises(InferhouseAPIError) as caught:
+        client.create_index(name, 8, quantization="int4")
+    assert caught.value.status_code == 400
+    assert "inferhouse-quantization" in caught.value.message
+    assert name not in [found.name for found in client.list_indexes()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -31,19 +32,35 @@ app.command("import")(index_import)
 app.command("export")(index_export)
 
 
+class Quantization(StrEnum):
+    """How the server keeps an index's vectors in memory (the inferhouse-quantization tag)."""
+
+    NONE = "none"
+    INT8 = "int8"
+    BINARY = "binary"
+
+
 @app.command("create")
 def index_create(
     name: str,
     dimension: Annotated[int, typer.Option(min=1, help="Length of the vectors")],
     metric: Annotated[str, typer.Option(help="cosine, euclidean or dotproduct")] = "cosine",
+    quantization: Annotated[
+        Quantization,
+        typer.Option(
+            help="Keep float32 vectors in memory (none), or only 8-bit (int8) or 1-bit (binary) codes, "
+            "with the float32 vectors in a file for exact scores; fixed once created"
+        ),
+    ] = Quantization.NONE,
     url: UrlOption = DEFAULT_BASE_URL,
     token: TokenOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an index."""
+    chosen = None if quantization is Quantization.NONE else quantization.value  # none needs no tag
     with connect(url, token, data_dir) as client:
-        describe(client.create_index(name, dimension, metric), as_json)
+        describe(client.create_index(name, dimension, metric, quantization=chosen), as_json)
 
 
 @app.command("list")
@@ -56,9 +73,11 @@ def index_list(
     """List the indexes."""
     with connect(url, token, data_dir) as client:
         indexes = client.list_indexes()
-    table = new_table("name", "dimension", "metric", "deletion protection")
+    table = new_table("name", "dimension", "metric", "quantization", "deletion protection")
     for index in indexes:
-        table.add_row(index.name, str(index.dimension), index.metric, index.deletion_protection)
+        table.add_row(
+            index.name, str(index.dimension), index.metric, index.quantization, index.deletion_protection
+        )
     print_result(as_json, [dataclasses.asdict(index) for index in indexes], table)
 
 

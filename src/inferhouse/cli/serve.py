@@ -42,6 +42,7 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _raise_open_files_limit()
     if settings.torch_threads:
         import torch
 
@@ -69,3 +70,18 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=10,
     )
+
+
+def _raise_open_files_limit() -> None:
+    """Lift the soft limit on open files (often 1024) to the hard one: each namespace of a quantized
+    index holds its vector file open (two descriptors, with its mapping), so a few hundred namespaces
+    would otherwise exhaust it and the index would fail to open."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20  # Linux refuses more than nr_open
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as error:
+            logging.getLogger("inferhouse").warning("could not raise the open files limit: %s", error)

@@ -8,6 +8,9 @@ from typing import Any
 
 from inferhouse.client._transport import Transport, segment
 
+# The tag that picks how an index keeps its vectors (none, int8 or binary); the server owns the meaning.
+QUANTIZATION_TAG = "inferhouse-quantization"
+
 
 @dataclass(frozen=True)
 class IndexDescription:
@@ -20,6 +23,7 @@ class IndexDescription:
     deletion_protection: str = "disabled"
     tags: dict[str, str] = field(default_factory=dict)
     ready: bool = True
+    quantization: str = "none"  # from the tags: none, int8 or binary (fixed when the index is created)
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> IndexDescription:
@@ -31,6 +35,7 @@ class IndexDescription:
             deletion_protection=body.get("deletion_protection") or "disabled",
             tags=dict(body.get("tags") or {}),
             ready=bool((body.get("status") or {}).get("ready", True)),
+            quantization=(body.get("tags") or {}).get(QUANTIZATION_TAG) or "none",
         )
 
 
@@ -43,13 +48,19 @@ class IndexesAPI(Transport):
         *,
         deletion_protection: str = "disabled",
         tags: Mapping[str, str] | None = None,
+        quantization: str | None = None,
     ) -> IndexDescription:
+        """Create an index. ``quantization`` (none, int8 or binary) keeps only compact codes of the
+        vectors in the server's memory; it sets the ``inferhouse-quantization`` tag."""
+        all_tags = dict(tags or {})
+        if quantization is not None:
+            all_tags[QUANTIZATION_TAG] = quantization
         body = {
             "name": name,
             "dimension": dimension,
             "metric": metric,
             "deletion_protection": deletion_protection,
-            "tags": dict(tags or {}),
+            "tags": all_tags,
         }
         return IndexDescription.from_json(self._post("/indexes", body))
 
