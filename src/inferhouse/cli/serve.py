@@ -74,8 +74,8 @@ def serve(
 
 def _raise_open_files_limit() -> None:
     """Lift the soft limit on open files (often 1024) to the hard one: each namespace of a quantized
-    index holds its vector file open (two descriptors, with its mapping), so a few hundred namespaces
-    would otherwise exhaust it and the index would fail to open."""
+    index holds its vector file open (one descriptor), so about a thousand namespaces would otherwise
+    exhaust it and the index would fail to open."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
