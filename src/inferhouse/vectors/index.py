@@ -70,10 +70,11 @@ class VectorIndex(NamespaceOperations):
         self.quantization = config.quantization
         self.ann = ann or AnnSettings()
         if not self.quantization.in_memory_vectors:
-            # Sign bits order neighbours more coarsely than 8-bit codes, and codes of directions miss
-            # the lengths that dot products and distances weigh: each doubles the candidates rescored.
-            # Half the links halve the graph's largest part; the extra candidates make up the recall.
-            factor = (2 if self.quantization is Quantization.BINARY else 1) * (
+            # Sign bits order neighbours more coarsely than 8-bit codes (four times the candidates are
+            # rescored), and codes of directions miss the lengths that dot products and distances
+            # weigh (twice again). Half the links halve the graph's largest part; the extra candidates
+            # make up the recall.
+            factor = (4 if self.quantization is Quantization.BINARY else 1) * (
                 1 if config.metric is Metric.COSINE else 2
             )
             self.ann = dataclasses.replace(
