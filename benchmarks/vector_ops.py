@@ -38,11 +38,12 @@ kernel drops under memory pressure (a query then reads its candidates' rows back
 are real resident memory at the moment of reading but not memory the index needs to keep: the report
 gives bytes per vector by RSS and by RssAnon side by side, and the capacity of 24 GiB by each.
 
-At 10M vectors: the upsert API runs about 7,000 vectors/s (24 minutes), so load with ``--load
-import``. The benchmark never holds the corpus: the vectors are generated in chunks of 100,000 for the
-exact answers (brute force, merged chunk by chunk), for each load and for the Parquet files, so the
-benchmark's processes need well under 1 GiB whatever N; the Parquet files take about 4 KB a vector of
-disk until the import has read them.
+At 10M vectors the upsert API (about 7,000 vectors/s, 24 minutes) is the slow part: load with ``--load
+import``. No process of the benchmark holds the corpus: the vectors are generated in chunks of 100,000
+for the exact answers (brute force, merged chunk by chunk), for each load and for the Parquet files, so
+each needs about 1 GiB whatever N. The Parquet files take about 1.6 KB a vector of disk (16 GB at 10M)
+until the import has read them; the server's data takes about as much again in SQLite, plus the graph,
+plus, while a quantized index is open, its unlinked file of float32 rows (1.5 KB a vector).
 
 Queries are one at a time, top 10, ``--queries`` of them per kind, or fewer where a kind takes more
 than ``--query-seconds`` (at least 20). Results: ``--out`` (default ``results/vector_ops.json``), with
@@ -172,7 +173,9 @@ def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[s
             directory,
             f"{system}.restart.json",
         )
-    if system in INFERHOUSE and "import" in args.phases and not imports:
+    if imports and "import" in args.phases:
+        print(f"{system}: no separate import phase, the load was the bulk import", flush=True)
+    elif system in INFERHOUSE and "import" in args.phases:
         record["import"], record["phase_wall_s"]["import"] = run_phase(
             [*base, "import", str(args.vectors), str(directory), *own],
             directory,
