@@ -27,7 +27,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -175,7 +175,7 @@ def load(system: System, args: argparse.Namespace, truths: dict[str, Any], asked
     if args.load == "import":
         if not hasattr(system, "bulk_import"):
             raise SystemExit(f"{system.name} has no bulk import: load it with --load adds")
-        imported = system.bulk_import(args.n)
+        imported = cast(Importer, system).bulk_import(args.n)
         add_s = float(imported["import_s"])
     else:
         add_s = add_all(system, args.n)
