@@ -1,24 +1,49 @@
 """Vector index operations side by side: filtered search, restart, import and memory, against offline peers.
 
-    python benchmarks/vector_ops.py [--vectors 1000000] [--peers chromadb,lancedb,qdrant]
-                                    [--phases query,restart,import] [--queries 200] [--query-seconds 60]
+    python benchmarks/vector_ops.py [--vectors 1000000] [--systems inferhouse,inferhouse-binary,lancedb]
+                                    [--load adds|import] [--phases query,restart,import]
+                                    [--queries 200] [--query-seconds 60]
 
-Every system gets the same N x 384 vectors (``vector_data.py``'s seeded mixture) with the same metadata:
-three integer fields drawn with a seeded generator, ``sel1`` uniform over 0-99, ``sel10`` over 0-9,
-``sel50`` over 0-1, and filters ``field == 0`` in each system's own syntax keep 1%, 10% and 50% of the
-rows. Each system runs in processes of its own (``vector_ops_driver.py`` is the common loop):
+Systems (``--systems``, comma-separated; ``--peers P`` is ``--systems inferhouse,P``): ``inferhouse``,
+``inferhouse-int8`` and ``inferhouse-binary`` (the same server and worker, the index created with
+``tags={"inferhouse-quantization": "int8" | "binary"}``), and the peers ``chromadb``, ``lancedb``,
+``qdrant``. Every system gets the same N x 384 vectors (``vector_data.py``'s seeded mixture) with the
+same metadata: three integer fields drawn with a seeded generator, ``sel1`` uniform over 0-99, ``sel10``
+over 0-9, ``sel50`` over 0-1, and filters ``field == 0`` in each system's own syntax keep 1%, 10% and
+50% of the rows. Each system runs in processes of its own (``vector_ops_driver.py`` is the common loop):
 inferhouse as a real ``inferhouse serve`` driven by the ``pinecone`` client over HTTP
 (``vector_ops_inferhouse.py``), the peers embedded in their own pinned environments
 (``vector_peer_envs.py``, ``vector_peers/*_ops.py``). Phases, per system:
 
-- **load** (always): bulk add of all N with metadata (inferhouse: the upsert API, batches of 500), the
-  time to finish indexing after it, resident memory per vector (RSS after loading minus RSS before,
-  over N), and unfiltered queries/s and recall@10, the reference rate for ``restart``;
+- **load** (always): bulk add of all N with metadata (inferhouse: the upsert API, batches of 500; with
+  ``--load import``, inferhouse systems take Pinecone's Parquet layout through ``start_import`` instead,
+  and the load rate is the import's, labelled so; the files are deleted once imported), the time to
+  finish indexing after it, memory per vector, and unfiltered queries/s and recall@10, the reference
+  rate for ``restart``;
 - **query**: filtered queries/s and recall@10 at each selectivity, against the exact filtered answer;
 - **restart**: a fresh process opens the persisted data and queries; time from process start to the
   first answer, and to the first ``WINDOW`` queries in a row at 0.8x the loaded rate;
-- **import**: inferhouse's bulk import (``start_import`` of Pinecone's Parquet layout), skipped with a
-  message where the server has no such route. The peers' import rate is their bulk add in ``load``.
+- **import**: inferhouse's bulk import (``start_import`` of Pinecone's Parquet layout) into a fresh
+  server, for each inferhouse system loaded by upserts (with ``--load import`` the load is the import),
+  skipped with a message where the server has no such route. The peers' import rate is their bulk add.
+
+Memory is read from ``/proc/PID/status`` (the server's for inferhouse; the peer's own process, after
+``gc`` and ``malloc_trim``), before the index is created, after loading and indexing, and after the
+queries: VmRSS and its two parts that matter here, RssAnon and RssFile. RssAnon is private memory
+(graphs, ids, metadata, heaps): it cannot be dropped without swap, so it bounds how many vectors fit.
+RssFile is file pages mapped into the process. A quantized inferhouse index keeps its float32 rows in
+a file read through a shared read-only mapping, to rescore the graph's candidates; the rows its
+background graph build and its queries touched show in RssFile. Those are clean page-cache pages the
+kernel drops under memory pressure (a query then reads its candidates' rows back from disk), so they
+are real resident memory at the moment of reading but not memory the index needs to keep: the report
+gives bytes per vector by RSS and by RssAnon side by side, and the capacity of 24 GiB by each.
+
+At 10M vectors the upsert API (about 7,000 vectors/s, 24 minutes) is the slow part: load with ``--load
+import``. No process of the benchmark holds the corpus: the vectors are generated in chunks of 100,000
+for the exact answers (brute force, merged chunk by chunk), for each load and for the Parquet files, so
+each needs about 1 GiB whatever N. The Parquet files take about 1.6 KB a vector of disk (16 GB at 10M)
+until the import has read them; the server's data takes about as much again in SQLite, plus the graph,
+plus, while a quantized index is open, its unlinked file of float32 rows (1.5 KB a vector).
 
 Queries are one at a time, top 10, ``--queries`` of them per kind, or fewer where a kind takes more
 than ``--query-seconds`` (at least 20). Results: ``--out`` (default ``results/vector_ops.json``), with
@@ -46,11 +71,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.vector_data import DIMENSION, corpus_chunks, queries
 from benchmarks.vector_ops_driver import SELECTIVITIES, metadata_columns
+from benchmarks.vector_ops_report import report
 from benchmarks.vector_peer_envs import PARQUET_PEER, peer_python
 
 HERE = Path(__file__).resolve().parent
-BUDGET_BYTES = 24 * 2**30
+# inferhouse's systems -> the quantization their index is created with.
+INFERHOUSE = {"inferhouse": "none", "inferhouse-int8": "int8", "inferhouse-binary": "binary"}
 PEERS = ("chromadb", "lancedb", "qdrant")
+DEFAULT_SYSTEMS = ("inferhouse", *PEERS)
 
 
 def exact_truths(n: int, asked: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.int64]]:
@@ -79,10 +107,11 @@ def exact_truths(n: int, asked: npt.NDArray[np.float32]) -> dict[str, npt.NDArra
     return {name: ids for name, (_, ids) in best.items()}
 
 
-def worker(system: str) -> tuple[Path, Path]:
-    if system == "inferhouse":
-        return Path(sys.executable), HERE / "vector_ops_inferhouse.py"
-    return peer_python(system), HERE / "vector_peers" / f"{system}_ops.py"
+def worker(system: str) -> list[str]:
+    """The command that runs a system's worker; its phase and options follow."""
+    if system in INFERHOUSE:
+        return [sys.executable, str(HERE / "vector_ops_inferhouse.py")]
+    return [str(peer_python(system)), str(HERE / "vector_peers" / f"{system}_ops.py")]
 
 
 def parquet_python() -> Path:
@@ -105,14 +134,23 @@ def run_phase(command: list[str], directory: Path, result_file: str) -> tuple[di
 
 
 def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
-    python, script = worker(system)
-    base = [str(python), str(script)]
+    base = worker(system)
+    # Options only inferhouse's worker takes, after the phase's own.
+    own = (
+        ["--quantization", INFERHOUSE[system], "--parquet-python", str(args.parquet_python)]
+        if system in INFERHOUSE
+        else []
+    )
+    imports = system in INFERHOUSE and args.load == "import"
     record: dict[str, Any] = {"phase_wall_s": {}}
     load_args = ["--query-seconds", str(args.query_seconds)] + (
         ["--filtered"] if "query" in args.phases else []
     )
+    load_args += ["--load", "import"] if imports else []
     record["load"], record["phase_wall_s"]["load"] = run_phase(
-        [*base, "load", str(args.vectors), str(directory), *load_args], directory, f"{system}.load.json"
+        [*base, "load", str(args.vectors), str(directory), *load_args, *own],
+        directory,
+        f"{system}.load.json",
     )
     if "restart" in args.phases:
         reference = record["load"]["unfiltered"]["queries_per_s"]
@@ -130,64 +168,37 @@ def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[s
                 str(reference),
                 "--deadline",
                 str(deadline),
+                *own,
             ],
             directory,
             f"{system}.restart.json",
         )
-    if system == "inferhouse" and "import" in args.phases:
+    if imports and "import" in args.phases:
+        print(f"{system}: no separate import phase, the load was the bulk import", flush=True)
+    elif system in INFERHOUSE and "import" in args.phases:
         record["import"], record["phase_wall_s"]["import"] = run_phase(
-            [*base, "import", str(args.vectors), str(directory), "--parquet-python", str(parquet_python())],
+            [*base, "import", str(args.vectors), str(directory), *own],
             directory,
-            "inferhouse.import.json",
+            f"{system}.import.json",
         )
     if args.workdir is None:
-        for leftover in (system, "inferhouse-import", "import-files"):
+        for leftover in (system, f"{system}-import", f"{system}-parquet"):
             shutil.rmtree(directory / leftover, ignore_errors=True)
     return record
 
 
-def report(results: dict[str, Any], n: int) -> str:
-    lines = [f"{n:,} x {DIMENSION} vectors", ""]
-    lines += ["| system | kind | queries/s | recall@10 | queries |", "|---|---|---|---|---|"]
-    for system, r in results.items():
-        kinds = {"unfiltered": r["load"]["unfiltered"], **r["load"].get("filtered", {})}
-        for kind, q in kinds.items():
-            rate, found = q["queries_per_s"], q["recall_at_10"]
-            lines.append(f"| {system} | {kind} | {rate:,.0f} | {found:.3f} | {q['queries']} |")
-    lines += [
-        "",
-        "| system | bulk add /s | add + indexing /s | bytes/vector | vectors in 24 GiB |",
-        "|---|---|---|---|---|",
-    ]
-    for system, r in results.items():
-        load = r["load"]
-        per = load["bytes_per_vector"]
-        fits = f"{BUDGET_BYTES / per / 1e6:,.1f}M" if per > 0 else "-"
-        lines.append(
-            f"| {system} | {load['adds_per_s']:,} | {load['loaded_per_s']:,} | {per:,.0f} | {fits} |"
-        )
-    if any("restart" in r for r in results.values()):
-        lines += [
-            "",
-            "| system | open s | first answer s | full speed s | rss after restart MiB |",
-            "|---|---|---|---|---|",
-        ]
-        for system, r in results.items():
-            if "restart" in r:
-                s = r["restart"]
-                lines.append(
-                    f"| {system} | {s['open_s']} | {s['first_answer_s']} | {s['full_speed_s']} | "
-                    f"{s['rss_bytes'] / 2**20:,.0f} |"
-                )
-    if "import" in results.get("inferhouse", {}):
-        lines += ["", f"inferhouse bulk import: {json.dumps(results['inferhouse']['import'])}"]
-    lines += ["", "| system | " + " | ".join(["load", "restart", "import"]) + " |", "|---|---|---|---|"]
-    for system, r in results.items():
-        wall = r["phase_wall_s"]
-        lines.append(
-            f"| {system} | " + " | ".join(str(wall.get(p, "-")) for p in ("load", "restart", "import")) + " |"
-        )
-    return "\n".join(lines)
+def chosen_systems(args: argparse.Namespace) -> list[str]:
+    if args.peers is not None and args.systems is not None:
+        raise SystemExit("give --systems or --peers, not both")
+    if args.peers is not None:
+        listed = ["inferhouse", *args.peers.split(",")]
+    else:
+        listed = (args.systems or ",".join(DEFAULT_SYSTEMS)).split(",")
+    systems = list(dict.fromkeys(name for name in listed if name))
+    unknown = [name for name in systems if name not in INFERHOUSE and name not in PEERS]
+    if unknown or not systems:
+        raise SystemExit(f"unknown systems {unknown}; choose from {', '.join([*INFERHOUSE, *PEERS])}")
+    return systems
 
 
 def main() -> None:
@@ -195,7 +206,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--vectors", type=int, default=1_000_000)
-    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated; empty for none")
+    parser.add_argument(
+        "--systems",
+        default=None,
+        help=f"comma-separated from {', '.join([*INFERHOUSE, *PEERS])}; default {','.join(DEFAULT_SYSTEMS)}",
+    )
+    parser.add_argument(
+        "--peers", default=None, help="comma-separated: the same as --systems inferhouse,PEERS"
+    )
+    parser.add_argument(
+        "--load",
+        choices=["adds", "import"],
+        default="adds",
+        help="how inferhouse systems load: the upsert API (adds) or a bulk import of Parquet; peers bulk add",
+    )
     parser.add_argument("--phases", default="query,restart,import", help="besides load, which always runs")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--query-seconds", type=float, default=60.0)
@@ -211,9 +235,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "vector_ops.json")
     args = parser.parse_args()
     args.phases = {p for p in args.phases.split(",") if p}
-    peers = [p for p in args.peers.split(",") if p]
-    for peer in peers:
+    systems = chosen_systems(args)
+    for peer in (system for system in systems if system in PEERS):
         peer_python(peer)  # environments first, so no system's phase shares the CPU with an install
+    uses_parquet = args.load == "import" or "import" in args.phases
+    args.parquet_python = (
+        parquet_python() if uses_parquet and set(systems) & set(INFERHOUSE) else sys.executable
+    )
     record: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
@@ -223,6 +251,8 @@ def main() -> None:
         "vectors": args.vectors,
         "dimension": DIMENSION,
         "queries": args.queries,
+        "systems": systems,
+        "load": args.load,
         "phases": sorted(args.phases),
         "results": {},
     }
@@ -232,7 +262,7 @@ def main() -> None:
         began = time.perf_counter()
         np.savez(directory / "truth.npz", **exact_truths(args.vectors, queries(args.queries)))
         record["truth_s"] = round(time.perf_counter() - began, 1)
-        for system in ["inferhouse", *peers]:
+        for system in systems:
             record["results"][system] = run_system(system, args, directory)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(record, indent=2) + "\n")

@@ -4,11 +4,14 @@ A system's worker (``vector_ops_inferhouse.py``, ``vector_peers/*_ops.py``) supp
 and calls :func:`main`; the loop is the same for all, so every system is timed, queried and weighed the
 same way. It needs numpy and the standard library only, so it runs in the peers' environments too.
 
-    WORKER load N DIR [--filtered] [--query-seconds S]
+    WORKER load N DIR [--filtered] [--query-seconds S] [--load adds|import]
     WORKER restart N DIR --t0 T --reference QPS [--deadline S]
 
 ``load`` creates the system's persisted data in ``DIR/<system>/``, adds the N vectors with their
 metadata (timed: the bulk-add rate), lets it finish indexing (timed apart), weighs it, and queries it.
+With ``--load import`` a system that has a bulk import (:class:`Importer`) takes the N rows that way
+instead, and its import is the timed part. Memory is read from ``/proc/PID/status``: VmRSS and its
+parts RssAnon (private memory) and RssFile (file pages mapped in, which the kernel may drop).
 ``restart`` is a fresh process that opens that data and queries until the rate is the steady one the
 load measured (``--reference``), and for TAIL_S more; ``--t0`` is the wall clock just before the
 process was started.
@@ -24,7 +27,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -51,19 +54,31 @@ def metadata_columns(n: int) -> dict[str, npt.NDArray[np.int16]]:
     return {field: rng.integers(0, levels, n).astype(np.int16) for field, levels in SELECTIVITIES.values()}
 
 
-def process_rss(pid: int | str = "self") -> int:
+# /proc/PID/status fields -> our names; VmRSS = RssAnon + RssFile + RssShmem.
+MEMORY_FIELDS = {"VmRSS": "rss", "RssAnon": "anon", "RssFile": "file", "RssShmem": "shmem"}
+Memory = dict[str, int]
+
+
+def process_memory(pid: int | str = "self") -> Memory:
+    """Resident bytes of a process, in total (``rss``) and by kind (``anon``, ``file``, ``shmem``)."""
+    found = dict.fromkeys(MEMORY_FIELDS.values(), 0)
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+        key, _, value = line.partition(":")
+        if key in MEMORY_FIELDS:
+            found[MEMORY_FIELDS[key]] = int(value.split()[0]) * 1024
+    return found
 
 
-def trimmed_rss() -> int:
-    """This process's RSS after handing freed heap back to the OS: an in-process peer's figure must not
+def trimmed_memory() -> Memory:
+    """This process's memory after handing freed heap back to the OS: an in-process peer's figure must not
     count the benchmark's own garbage (the generated vectors), which a server would never see."""
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
-    return process_rss()
+    return process_memory()
+
+
+def per_vector(after: Memory, before: Memory, n: int) -> dict[str, float]:
+    return {kind: round((after[kind] - before[kind]) / n, 1) for kind in after}
 
 
 class System(Protocol):
@@ -72,7 +87,9 @@ class System(Protocol):
 
     def settings(self) -> str: ...
 
-    def rss_bytes(self) -> int: ...
+    def memory(self) -> Memory:
+        """The resident memory of the process that holds the data (``process_memory``)."""
+        ...
 
     def start(self, directory: Path) -> None:
         """Whatever comes before the data (a server process, a client); memory is counted from here."""
@@ -102,6 +119,15 @@ class System(Protocol):
     def close(self) -> None: ...
 
 
+class Importer(System, Protocol):
+    """A system that can also load by bulk import (``--load import``)."""
+
+    def bulk_import(self, n: int) -> dict[str, Any]:
+        """Import the N rows (the same ids, vectors and metadata the adds would send) into the created
+        index; returns at least ``import_s``, the seconds of the import itself."""
+        ...
+
+
 def recall(found: list[list[int]], truth: npt.NDArray[np.int64]) -> float:
     hits = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth, strict=False))
     return hits / (10 * len(found)) if found else 0.0
@@ -125,13 +151,11 @@ def timed_queries(
     }
 
 
-def load(system: System, args: argparse.Namespace, truths: dict[str, Any], asked: Matrix) -> dict[str, Any]:
-    columns = metadata_columns(args.n)
-    system.start(args.dir / system.name)
-    rss_before = system.rss_bytes()
-    system.create()
+def add_all(system: System, n: int) -> float:
+    """Adds the N rows in the system's batches; the seconds spent in the add calls."""
+    columns = metadata_columns(n)
     add_s, first = 0.0, 0
-    for chunk in corpus_chunks(args.n):
+    for chunk in corpus_chunks(n):
         for start in range(0, len(chunk), system.add_batch):
             rows = chunk[start : start + system.add_batch]
             at = first + start
@@ -140,22 +164,43 @@ def load(system: System, args: argparse.Namespace, truths: dict[str, Any], asked
             system.add(prepared)
             add_s += time.perf_counter() - began
         first += len(chunk)
+    return add_s
+
+
+def load(system: System, args: argparse.Namespace, truths: dict[str, Any], asked: Matrix) -> dict[str, Any]:
+    system.start(args.dir / system.name)
+    before = system.memory()
+    system.create()
+    imported: dict[str, Any] = {}
+    if args.load == "import":
+        if not hasattr(system, "bulk_import"):
+            raise SystemExit(f"{system.name} has no bulk import: load it with --load adds")
+        imported = cast(Importer, system).bulk_import(args.n)
+        add_s = float(imported["import_s"])
+    else:
+        add_s = add_all(system, args.n)
     began = time.perf_counter()
     extra = system.finish_load()
     finish_s = time.perf_counter() - began
-    rss_loaded = system.rss_bytes()
+    loaded = system.memory()
     for vector in asked[:WARM_UP_QUERIES]:
         system.query(vector, None)
     out: dict[str, Any] = {
         "settings": system.settings(),
+        # "adds": the system's bulk add (inferhouse: the upsert API); "import": its bulk import, and then
+        # add_s and adds_per_s are the import's seconds and rate.
+        "load_method": args.load,
+        **({"import": imported} if imported else {}),
         "add_s": round(add_s, 2),
         "adds_per_s": round(args.n / add_s),
         "finish_load_s": round(finish_s, 2),
         "loaded_per_s": round(args.n / (add_s + finish_s)),
         **extra,
-        "rss_before_bytes": rss_before,
-        "rss_loaded_bytes": rss_loaded,
-        "bytes_per_vector": round((rss_loaded - rss_before) / args.n, 1),
+        "rss_before_bytes": before["rss"],
+        "rss_loaded_bytes": loaded["rss"],
+        "bytes_per_vector": round((loaded["rss"] - before["rss"]) / args.n, 1),
+        "memory_before": before,
+        "memory_loaded": loaded,
         "unfiltered": timed_queries(system, asked, truths["all"], None, args.query_seconds),
     }
     if args.filtered:
@@ -163,7 +208,15 @@ def load(system: System, args: argparse.Namespace, truths: dict[str, Any], asked
             share: timed_queries(system, asked, truths[field], field, args.query_seconds)
             for share, (field, _) in SELECTIVITIES.items()
         }
-    out["rss_queried_bytes"] = system.rss_bytes()
+    queried = system.memory()
+    out["rss_queried_bytes"] = queried["rss"]
+    out["memory_queried"] = queried
+    # Per vector, by kind: resident memory after loading (and after the queries) minus before the index
+    # was created, over N.
+    out["per_vector"] = {
+        "loaded": per_vector(loaded, before, args.n),
+        "queried": per_vector(queried, before, args.n),
+    }
     return out
 
 
@@ -173,7 +226,7 @@ def restart(
     """Query from the first moment the data answers until a window runs at FULL_SPEED x the loaded rate,
     then for TAIL_S more; full speed is the first window at FULL_SPEED x the higher of the loaded rate
     and the tail's, so a loaded rate measured in a busy spell of the machine does not flatter it."""
-    rss_base = system.rss_bytes()
+    base = system.memory()
     own_start = system.open(args.dir / system.name)
     origin = own_start if own_start is not None else args.t0
     opened = time.time()
@@ -202,6 +255,7 @@ def restart(
         None,
     )
     truth = np.concatenate([truths["all"]] * (len(found) // len(asked) + 1))
+    after = system.memory()
     return {
         "open_s": round(opened - origin, 2),
         "first_answer_s": round(spans[0][1] - origin, 2) if spans else None,
@@ -210,12 +264,13 @@ def restart(
         "tail_queries_per_s": round(tail_rate, 2),
         "queries": len(found),
         "recall_at_10": round(recall(found, truth), 4),
-        "rss_base_bytes": rss_base,
-        "rss_bytes": system.rss_bytes(),
+        "rss_base_bytes": base["rss"],
+        "rss_bytes": after["rss"],
+        "memory": after,
     }
 
 
-def main(system: System) -> None:
+def main(system: System, argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["load", "restart"])
     parser.add_argument("n", type=int)
@@ -225,7 +280,8 @@ def main(system: System) -> None:
     parser.add_argument("--t0", type=float, default=0.0)
     parser.add_argument("--reference", type=float, default=0.0)
     parser.add_argument("--deadline", type=float, default=600.0)
-    args = parser.parse_args()
+    parser.add_argument("--load", choices=["adds", "import"], default="adds")
+    args = parser.parse_args(argv)
     truths = dict(np.load(args.dir / "truth.npz"))
     asked = queries(len(truths["all"]))
     try:

@@ -1,15 +1,22 @@
 """inferhouse for ``vector_ops.py``: a real ``inferhouse serve`` process, driven by the ``pinecone`` client.
 
-    python benchmarks/vector_ops_inferhouse.py load|restart N DIR [options]   (see vector_ops_driver.py)
-    python benchmarks/vector_ops_inferhouse.py import N DIR --parquet-python PY
+    python benchmarks/vector_ops_inferhouse.py load|restart N DIR [options] [--quantization Q]
+                                                                      [--parquet-python PY]
+    python benchmarks/vector_ops_inferhouse.py import N DIR [--quantization Q] [--parquet-python PY]
+
+``load``'s and ``restart``'s options are ``vector_ops_driver.py``'s. ``--quantization`` (none, int8,
+binary) creates the index with ``tags={"inferhouse-quantization": Q}``; the system is then named
+``inferhouse-Q`` (its data in ``DIR/inferhouse-Q/``, its results in ``DIR/inferhouse-Q.<phase>.json``).
 
 The server runs with the embedded vector store, no model endpoint (this measures the index alone) and
-``HF_HUB_OFFLINE=1``; memory is the server process's RSS, read from ``/proc``. Loading goes through
+``HF_HUB_OFFLINE=1``; memory is the server process's, read from ``/proc``. Loading goes through
 the upsert API: ``Index.upsert(vectors, batch_size=500)``, the client's own batching (8 requests in
-flight); the dicts it sends are built before the timer starts. After the last upsert, the load waits
-until the server is idle (its background work, the ANN graph and SQLite catching up with the journal,
-is done). ``import`` is the bulk import: a fresh server, an index, Pinecone's Parquet layout written by
-``vector_peers/parquet_layout.py``, then ``start_import`` and ``describe_import`` until it ends.
+flight); the dicts it sends are built before the timer starts. With ``--load import`` it is the bulk
+import instead: Pinecone's Parquet layout written by ``vector_peers/parquet_layout.py`` (with
+``--parquet-python``, a Python that has pyarrow; not timed), then ``start_import`` and
+``describe_import`` until it completes (timed), and the files are deleted. After either, the load waits
+until the server is idle (its background work, the ANN graph and SQLite catching up, is done).
+``import`` is the same bulk import into a fresh server and index, beside an upsert load.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.server import free_port
 
-from benchmarks.vector_ops_driver import Matrix, main, process_rss
+from benchmarks.vector_ops_driver import Matrix, Memory, main, per_vector, process_memory
+from inferhouse.vectors.quantization import QUANTIZATION_TAG, Quantization
 
 INDEX = "ops"
 TOKEN = "bench-admin-token"
@@ -118,20 +127,37 @@ class Server:
             self.process.wait()
 
 
+SETTINGS = {
+    Quantization.NONE: "float32 vectors in memory, 100 candidates rescored",
+    Quantization.INT8: "int8 codes in the graph, 100 candidates rescored from float32 rows in a mapped file",
+    Quantization.BINARY: "sign bits in the graph (Hamming), 200 candidates rescored from float32 rows in a "
+    "mapped file",
+}
+
+
+def system_name(quantization: Quantization) -> str:
+    return "inferhouse" if quantization is Quantization.NONE else f"inferhouse-{quantization.value}"
+
+
 class Inferhouse:
-    name = "inferhouse"
     add_batch = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, quantization: Quantization, parquet_python: Path) -> None:
+        self.quantization = quantization
+        self.name = system_name(quantization)
+        self.parquet_python = parquet_python
         self.server: Server | None = None
         self.client: Pinecone | None = None
         self.index: Any = None
 
     def settings(self) -> str:
-        return "embedded backend as shipped (HNSW M=32, 100 candidates rescored), pinecone client over HTTP"
+        return (
+            f"embedded backend as shipped (HNSW M=32), quantization {self.quantization.value}: "
+            f"{SETTINGS[self.quantization]}; pinecone client over HTTP"
+        )
 
-    def rss_bytes(self) -> int:
-        return process_rss(self.server.process.pid) if self.server else 0
+    def memory(self) -> Memory:
+        return process_memory(self.server.process.pid) if self.server else process_memory("self")
 
     def _connect(self, server: Server) -> None:
         self.client = Pinecone(api_key=TOKEN, host=server.url)
@@ -145,7 +171,8 @@ class Inferhouse:
     def create(self) -> None:
         assert self.server is not None
         assert self.client is not None
-        self.client.create_index(INDEX, dimension=384, metric="cosine")
+        tags = None if self.quantization is Quantization.NONE else {QUANTIZATION_TAG: self.quantization.value}
+        self.client.create_index(INDEX, dimension=384, metric="cosine", tags=tags)
         self._connect(self.server)
 
     def prepare(self, first_id: int, rows: Matrix, metadata: dict[str, npt.NDArray[np.int16]]) -> Any:
@@ -160,9 +187,45 @@ class Inferhouse:
         if getattr(reply, "has_errors", False):
             raise RuntimeError(f"upsert failed: {reply.errors}")
 
+    def bulk_import(self, n: int) -> dict[str, Any]:
+        """Writes the N rows as Parquet beside the server's data (not timed), imports them (timed) and
+        deletes the files; raises unless all N were imported."""
+        assert self.server is not None
+        files = self.server.data_dir.parent / f"{self.name}-parquet"
+        script = Path(__file__).parent / "vector_peers" / "parquet_layout.py"
+        shutil.rmtree(files, ignore_errors=True)  # a crashed run's files would be imported twice
+        try:
+            began = time.perf_counter()
+            subprocess.run([str(self.parquet_python), str(script), str(n), str(files)], check=True)
+            write_s = time.perf_counter() - began
+            parquet_bytes = sum(path.stat().st_size for path in files.rglob("*.parquet"))
+            began = time.perf_counter()
+            started = self.index.start_import(uri=files.as_uri() + "/", error_mode="abort")
+            status: Any = None
+            while status is None or status.status not in DONE:
+                time.sleep(0.1)
+                status = self.index.describe_import(started.id)
+            import_s = time.perf_counter() - began
+        finally:
+            shutil.rmtree(files, ignore_errors=True)
+        if status.status != "Completed" or status.records_imported != n:
+            raise RuntimeError(f"import {status.status}: {status.records_imported} of {n} ({status.error})")
+        return {
+            "status": status.status,
+            "records_imported": status.records_imported,
+            "parquet_write_s": round(write_s, 2),
+            "parquet_bytes": parquet_bytes,
+            "import_s": round(import_s, 2),
+            "imports_per_s": round(n / import_s),
+        }
+
     def finish_load(self) -> dict[str, float]:
         assert self.server is not None
-        return {"background_s": round(self.server.wait_idle(), 2)}
+        background_s = round(self.server.wait_idle(), 2)
+        return {
+            "background_s": background_s,
+            "vector_count": self.index.describe_index_stats().total_vector_count,
+        }
 
     def open(self, directory: Path) -> float | None:
         self.server = Server(directory)
@@ -182,10 +245,9 @@ class Inferhouse:
             self.server.stop()
 
 
-def bulk_import(n: int, directory: Path, parquet_python: Path) -> dict[str, Any]:
-    """The bulk import's rate, or why it was skipped."""
-    system = Inferhouse()
-    system.start(directory / "inferhouse-import")
+def import_phase(system: Inferhouse, n: int, directory: Path) -> dict[str, Any]:
+    """The bulk import into a fresh server and index, or why it was skipped."""
+    system.start(directory / f"{system.name}-import")
     system.create()
     assert system.server is not None
     try:
@@ -197,51 +259,37 @@ def bulk_import(n: int, directory: Path, parquet_python: Path) -> dict[str, Any]
                 print(message, flush=True)
                 return {"skipped": message}
             raise
-        files = directory / "import-files"
-        began = time.perf_counter()
-        subprocess.run(
-            [
-                str(parquet_python),
-                str(Path(__file__).parent / "vector_peers" / "parquet_layout.py"),
-                str(n),
-                str(files),
-            ],
-            check=True,
-        )
-        write_s = time.perf_counter() - began
-        rss_before = system.rss_bytes()
-        began = time.perf_counter()
-        started = system.index.start_import(uri=files.as_uri() + "/", error_mode="continue")
-        status: Any = None
-        while status is None or status.status not in DONE:
-            time.sleep(0.1)
-            status = system.index.describe_import(started.id)
-        import_s = time.perf_counter() - began
-        background_s = system.server.wait_idle()
-        count = system.index.describe_index_stats().total_vector_count
+        before = system.memory()
+        result = system.bulk_import(n)
+        finished = system.finish_load()
+        after = system.memory()
         return {
-            "status": status.status,
-            "records_imported": status.records_imported,
-            "vector_count": count,
-            "parquet_write_s": round(write_s, 2),
-            "import_s": round(import_s, 2),
-            "imports_per_s": round(n / import_s),
-            "background_s": round(background_s, 2),
-            "bytes_per_vector": round((system.rss_bytes() - rss_before) / n, 1),
+            **result,
+            **finished,
+            "bytes_per_vector": round((after["rss"] - before["rss"]) / n, 1),
+            "per_vector": per_vector(after, before, n),
         }
     finally:
         system.close()
 
 
+def run() -> None:
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--quantization", type=Quantization, default=Quantization.NONE)
+    own.add_argument("--parquet-python", type=Path, default=Path(sys.executable))
+    options, rest = own.parse_known_args()
+    system = Inferhouse(options.quantization, options.parquet_python)
+    if rest[:1] != ["import"]:
+        main(system, rest)
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("phase")
+    parser.add_argument("n", type=int)
+    parser.add_argument("dir", type=Path)
+    args = parser.parse_args(rest)
+    result = import_phase(system, args.n, args.dir)
+    (args.dir / f"{system.name}.import.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["import"]:
-        parser = argparse.ArgumentParser()
-        parser.add_argument("phase")
-        parser.add_argument("n", type=int)
-        parser.add_argument("dir", type=Path)
-        parser.add_argument("--parquet-python", type=Path, required=True)
-        args = parser.parse_args()
-        result = bulk_import(args.n, args.dir, args.parquet_python)
-        (args.dir / "inferhouse.import.json").write_text(json.dumps(result, indent=2) + "\n")
-    else:
-        main(Inferhouse())
+    run()

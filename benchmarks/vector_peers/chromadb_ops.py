@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.vector_ops_driver import Matrix, main, trimmed_rss
+from benchmarks.vector_ops_driver import Matrix, Memory, main, trimmed_memory
 
 SEARCH_EF = 128
 
@@ -35,8 +35,8 @@ class Chroma:
     def settings(self) -> str:
         return f"chromadb {self._chromadb.__version__}, HNSW M=16, ef_construction=100, ef_search={SEARCH_EF}"
 
-    def rss_bytes(self) -> int:
-        return trimmed_rss()
+    def memory(self) -> Memory:
+        return trimmed_memory()
 
     def start(self, directory: Path) -> None:
         self.client = self._chromadb.PersistentClient(path=str(directory))

@@ -19,7 +19,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.vector_data import DIMENSION
-from benchmarks.vector_ops_driver import SELECTIVITIES, Matrix, main, trimmed_rss
+from benchmarks.vector_ops_driver import SELECTIVITIES, Matrix, Memory, main, trimmed_memory
 
 REFINE = 20
 
@@ -52,8 +52,8 @@ class Lance:
             f"nprobes={self.nprobes}, refine_factor={REFINE}, bitmap indexes on the filter columns, prefilter"
         )
 
-    def rss_bytes(self) -> int:
-        return trimmed_rss()
+    def memory(self) -> Memory:
+        return trimmed_memory()
 
     def start(self, directory: Path) -> None:
         self.db = self._lancedb.connect(str(directory))

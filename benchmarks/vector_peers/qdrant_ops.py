@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.vector_ops_driver import Matrix, main, trimmed_rss
+from benchmarks.vector_ops_driver import Matrix, Memory, main, trimmed_memory
 
 
 class Qdrant:
@@ -38,8 +38,8 @@ class Qdrant:
 
         return f"qdrant-client {version('qdrant-client')} local mode (exact search)"
 
-    def rss_bytes(self) -> int:
-        return trimmed_rss()
+    def memory(self) -> Memory:
+        return trimmed_memory()
 
     def start(self, directory: Path) -> None:
         self.client = self._qdrant.QdrantClient(path=str(directory))
