@@ -31,11 +31,10 @@ Memory is read from ``/proc/PID/status`` (the server's for inferhouse; the peer'
 ``gc`` and ``malloc_trim``), before the index is created, after loading and indexing, and after the
 queries: VmRSS and its two parts that matter here, RssAnon and RssFile. RssAnon is private memory
 (graphs, ids, metadata, heaps): it cannot be dropped without swap, so it bounds how many vectors fit.
-RssFile is file pages mapped into the process. A quantized inferhouse index keeps its float32 rows in
-a file read through a shared read-only mapping, to rescore the graph's candidates; the rows its
-background graph build and its queries touched show in RssFile. Those are clean page-cache pages the
-kernel drops under memory pressure (a query then reads its candidates' rows back from disk), so they
-are real resident memory at the moment of reading but not memory the index needs to keep: the report
+RssFile is file pages mapped into the process (a peer that maps its data files). A quantized
+inferhouse index keeps its float32 rows in an unlinked file read with ``preadv`` (never mapped) to
+rescore the graph's candidates: they live in the page cache, outside its RSS, as clean pages the kernel
+drops under memory pressure (a query then reads its candidates' rows back from disk). The report
 gives bytes per vector by RSS and by RssAnon side by side, and the capacity of 24 GiB by each.
 
 At 10M vectors the upsert API (about 7,000 vectors/s, 24 minutes) is the slow part: load with ``--load

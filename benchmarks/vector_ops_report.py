@@ -60,9 +60,8 @@ def _loading(results: dict[str, Any]) -> list[str]:
 
 def _memory(results: dict[str, Any]) -> list[str]:
     """Per vector: (after - before) / N, before being the process before the index was created. RssAnon
-    is private memory; RssFile is mapped file pages (for quantized inferhouse the float32 rows the graph
-    build and the rescoring touched), which the kernel may drop; "24 GiB holds" is the budget over each
-    per-vector figure."""
+    is private memory; RssFile is mapped file pages (a peer's mapped data files), which the kernel may
+    drop; "24 GiB holds" is the budget over each per-vector figure."""
     lines = [
         "| system | RSS B/vector | RssAnon B/vector | RssFile growth MiB | after queries: RSS / RssAnon "
         "B/vector | 24 GiB holds, by RSS / by RssAnon |",
