@@ -129,7 +129,8 @@ class Server:
 
 SETTINGS = {
     Quantization.NONE: "float32 vectors in memory, a graph of 32 links, 100 candidates rescored",
-    Quantization.INT8: "int8 codes in a graph of 16 links, 100 candidates rescored from float32 rows in a file",
+    Quantization.INT8: "int8 codes in a graph of 16 links, 100 candidates rescored from float32 rows in "
+    "a file",
     Quantization.BINARY: "sign bits (Hamming) in a graph of 16 links, 400 candidates rescored from float32 "
     "rows in a file",
 }
