@@ -234,6 +234,25 @@ def test_update_by_filter_sets_metadata_on_every_match(
     assert {i: v.metadata for i, v in after.items()} == {i: v.metadata for i, v in before.items()}
 
 
+def test_update_by_filter_keeps_every_match_within_the_metadata_limit(
+    index: Index, raw: Callable[..., requests.Response]
+) -> None:
+    """The merged metadata of every match must fit 40 KB, or nothing is updated."""
+    records = _records(6)
+    records[4]["metadata"]["text"] = "x" * 38_000  # within the limit, with little room left
+    index.upsert(vectors=records, namespace="films")
+    over = {"filter": {"n": {"$gte": 3}}, "setMetadata": {"note": "y" * 3_000}, "namespace": "films"}
+    _refused(raw("POST", "/vectors/update", json=over), 400, 3)
+    assert "r004" in raw("POST", "/vectors/update", json=over).json()["message"]
+    fetched = index.fetch(ids=[r["id"] for r in records], namespace="films").vectors
+    assert {i: v.metadata for i, v in fetched.items()} == {r["id"]: r["metadata"] for r in records}
+
+    fits = index.update(filter={"n": {"$gte": 3}}, set_metadata={"note": "y" * 1_000}, namespace="films")
+    assert fits.matched_records == 3
+    fetched = index.fetch(ids=["r003", "r004", "r005"], namespace="films").vectors
+    assert all(v.metadata["note"] == "y" * 1_000 for v in fetched.values())
+
+
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "dotproduct"])
 def test_query_namespaces_merges_the_namespaces(
     pc: Pinecone, request: pytest.FixtureRequest, metric: str

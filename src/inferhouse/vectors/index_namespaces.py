@@ -19,6 +19,7 @@ from inferhouse.vectors.graph_files import GraphFiles
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import Metadata, VectorRow
 from inferhouse.vectors.store import VectorStore
+from inferhouse.vectors.validation import check_merged_metadata
 
 
 class NamespaceOperations:
@@ -77,6 +78,8 @@ class NamespaceOperations:
                 return 0
             rows = np.flatnonzero(found.matching_rows(predicate)).tolist()
             if rows and patch and not dry_run:
+                for row in rows:
+                    check_merged_metadata(found.ids[row], found.metadata_at(row), patch)
                 self.store.set_metadata(namespace, [found.ids[row] for row in rows], patch)
                 found.set_metadata(rows, patch)  # durable before it is visible or acknowledged
             return len(rows)

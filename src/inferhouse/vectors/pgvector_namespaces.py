@@ -20,6 +20,7 @@ from inferhouse.vectors.pgvector_codec import VectorCodec
 from inferhouse.vectors.pgvector_rows import condition_of, record_of
 from inferhouse.vectors.pgvector_tables import table_name
 from inferhouse.vectors.rows import Metadata, VectorRow
+from inferhouse.vectors.validation import MAX_METADATA_BYTES, check_merged_metadata
 
 if TYPE_CHECKING:
     from inferhouse.vectors.index import IndexConfig
@@ -109,6 +110,18 @@ class PgNamespaceOperations:
                     (namespace,),
                 ).fetchone()
                 return int(found[0]) if found else 0
+            # jsonb's text is never shorter than compact JSON, so this finds every record the merge
+            # could take over the limit; the exact size is then checked on those few.
+            over = conn.execute(
+                self._sql(
+                    "SELECT id, metadata FROM {t} WHERE namespace = %s AND {c} AND "
+                    "octet_length((coalesce(metadata, '{{}}'::jsonb) || %s::jsonb)::text) > %s",
+                    c=condition,
+                ),
+                (namespace, json.dumps(patch), MAX_METADATA_BYTES),
+            ).fetchall()
+            for vector_id, current in over:
+                check_merged_metadata(vector_id, current, patch)
             return conn.execute(
                 self._sql(
                     "UPDATE {t} SET metadata = coalesce(metadata, '{{}}'::jsonb) || %s::jsonb "

@@ -117,6 +117,16 @@ def metadata(value: object) -> Metadata | None:
     return dict(value)
 
 
+def check_merged_metadata(vector_id: str, current: Metadata | None, patch: Metadata) -> None:
+    """An update merging ``patch`` into a record's metadata must leave it within the limit too."""
+    size = len(orjson.dumps({**(current or {}), **patch}))
+    if size > MAX_METADATA_BYTES:
+        raise BadRequest(
+            f"Updating the metadata of {vector_id!r:.80} would make it {size} bytes, over the limit of "
+            f"{MAX_METADATA_BYTES} bytes; nothing was updated"
+        )
+
+
 def is_number(value: object) -> TypeGuard[int | float]:
     """A JSON number: a bool is an int to Python, not to JSON."""
     return isinstance(value, int | float) and not isinstance(value, bool)
