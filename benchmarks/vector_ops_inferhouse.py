@@ -73,6 +73,8 @@ class Server:
                 "INFERHOUSE_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
             }
         )
+        if "INFERHOUSE_ANN_CANDIDATES" in os.environ:  # the one server setting a run may vary
+            env["INFERHOUSE_ANN_CANDIDATES"] = os.environ["INFERHOUSE_ANN_CANDIDATES"]
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.started = time.time()

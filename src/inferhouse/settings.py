@@ -190,6 +190,13 @@ class Settings(BaseSettings):
     ann_min_vectors: int = Field(
         20_000, ge=1, description="Vectors a namespace needs before an ANN graph accelerates its queries."
     )
+    ann_candidates: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Candidates the ANN graph proposes per query for exact rescoring (at least twice top_k; "
+        "binary indexes rescore four times as many): more is higher recall and slower queries.",
+    )
 
     secret_key: str | None = Field(
         None,
