@@ -157,6 +157,35 @@ def test_a_filter_that_excludes_the_query_neighbourhood_widens_the_search(built:
         assert len(set(found) & set(built.exact(query, keep, 10))) >= 9
 
 
+def test_a_quarter_asks_the_graph_a_few_times_deeper_than_its_top_k(built: Built) -> None:
+    # 30 of an unfiltered query's 100 candidates are wanted among the matches: 120 deep at 25%.
+    keep = np.zeros(ROWS, dtype=bool)
+    keep[::4] = True
+    space, graph = built.index._namespaces[""], built.index._graphs[""]
+    asked: list[int] = []
+
+    def search(count: int, query: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
+        asked.append(count)
+        return graph.search(query, count)
+
+    query = built.query(np.random.default_rng(2))
+    rows = filtered_rows(space, lambda count: search(count, query), built.index.ann, 10, keep)
+    assert asked == [120]
+    assert 15 <= len(rows) <= 60
+    assert keep[rows].all()
+
+
+def test_a_tenth_that_misses_the_query_neighbourhood_widens_until_exact(built: Built) -> None:
+    # Four topics of forty (a tenth of the rows) kept, none of them the query's: the graph's nearest
+    # rows match nothing, so the search widens and ends in the exact plan, which is the exact answer.
+    rng = np.random.default_rng(4)
+    query = (built.centres[0] + 0.1 * rng.normal(size=DIM)).astype(np.float32)
+    keep_filter = compile_filter({"topic": {"$in": [10, 20, 30, 39]}})
+    keep = np.array([keep_filter.test(record) for record in built.metadata])
+    found = [match.record.id for match in built.index.query("", query, 10, keep_filter)]
+    assert found == built.exact(query, keep, 10)
+
+
 def test_rows_the_graph_lacks_are_still_found(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     index = VectorIndex(
