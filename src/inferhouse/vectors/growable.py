@@ -38,13 +38,6 @@ class VectorRows(Protocol):
         """Rows ``start`` to ``stop``: a view where they are in memory (do not write through it)."""
         ...
 
-    def shortlist(
-        self, query: npt.NDArray[np.float32], rows: npt.NDArray[np.intp], count: int
-    ) -> npt.NDArray[np.intp]:
-        """About ``count`` of ``rows`` that hold the best scores against ``query``, chosen cheaply, or all
-        of ``rows`` where scoring them exactly costs little more than choosing."""
-        ...
-
     def close(self) -> None: ...
 
 
@@ -84,11 +77,6 @@ class GrowableMatrix:
 
     def read_range(self, start: int, stop: int) -> npt.NDArray[np.float32]:
         return self.array[start:stop]
-
-    def shortlist(
-        self, query: npt.NDArray[np.float32], rows: npt.NDArray[np.intp], count: int
-    ) -> npt.NDArray[np.intp]:
-        return rows  # in memory, every row is scored exactly at about the cost of choosing
 
     def close(self) -> None:
         """Nothing to release beyond the memory, which goes with the last view of it."""

@@ -69,17 +69,14 @@ class VectorIndex(NamespaceOperations):
         self.store = store
         self.quantization = config.quantization
         self.ann = ann or AnnSettings()
-        # A quantized index reads a query's exact candidates from a file; one that would read many
-        # (a selective filter's matches) reads only this many, the nearest by their signs.
-        self._sign_shortlist = 0
         if not self.quantization.in_memory_vectors:
             # Sign bits order neighbours more coarsely than 8-bit codes (four times the candidates are
             # rescored), and codes of directions miss the lengths that dot products and distances
             # weigh (twice again). Half the links halve the graph's largest part; the extra candidates
             # make up the recall.
-            lengths = 1 if config.metric is Metric.COSINE else 2
-            factor = (4 if self.quantization is Quantization.BINARY else 1) * lengths
-            self._sign_shortlist = 4 * lengths * self.ann.candidates
+            factor = (4 if self.quantization is Quantization.BINARY else 1) * (
+                1 if config.metric is Metric.COSINE else 2
+            )
             self.ann = dataclasses.replace(
                 self.ann, candidates=factor * self.ann.candidates, connectivity=self.ann.connectivity // 2
             )
@@ -222,10 +219,7 @@ class VectorIndex(NamespaceOperations):
         search = None
         if graph is not None and len(graph) >= self.ann.min_vectors:
             search = lambda count: graph.search(vector, count)  # noqa: E731
-        rows = filtered_rows(found, search, self.ann, top_k, found.matching_rows(keep))
-        if self._sign_shortlist and len(rows) > self._sign_shortlist:
-            rows = found.shortlist(vector, rows, max(self._sign_shortlist, 4 * top_k))
-        return rows
+        return filtered_rows(found, search, self.ann, top_k, found.matching_rows(keep))
 
     def maintain(self, chunk: int = 1024) -> bool:
         """One step of keeping the graphs in step with the rows; True while work remains."""

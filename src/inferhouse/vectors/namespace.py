@@ -257,12 +257,6 @@ class Namespace:
         """Rows of the keys still live (a graph may return keys deleted since it last heard)."""
         return self.key_rows.rows_of(keys)
 
-    def shortlist(
-        self, query: npt.NDArray[np.float32], rows: npt.NDArray[np.intp], count: int
-    ) -> npt.NDArray[np.intp]:
-        """About ``count`` of ``rows`` likely to score best, where the rows are costly to read (in a file)."""
-        return self._vectors.shortlist(query, rows, count)
-
     def unindexed_rows(self) -> npt.NDArray[np.intp]:
         keys = np.fromiter(self.unindexed, dtype=np.uint64, count=len(self.unindexed))
         return self.key_rows.rows_of(keys)

@@ -4,9 +4,7 @@ The file is unlinked from the start (``TemporaryFile`` beside the index), so a c
 behind: it is a cache of the store, written again at every open. Rows are written with ``pwrite`` and
 read with ``preadv``, one call per run of consecutive rows, so they live in the kernel's page cache:
 clean pages the kernel drops under memory pressure and reads back on the next touch, never mapped into
-the process. A query copies only the rows it rescores; a full scan reads a block at a time. Each row's
-signs stay in memory (:mod:`~inferhouse.vectors.sign_codes`) so a query over many rows reads only the
-few hundred nearest by them.
+the process. A query copies only the rows it rescores; a full scan reads a block at a time.
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-
-from inferhouse.vectors.sign_codes import SignCodes
 
 Rows = npt.NDArray[np.intp]
 # Rows this close together (a quarter of the span they lie in) are read as one span: one large read
@@ -35,7 +31,6 @@ class FileVectors:
         directory.mkdir(parents=True, exist_ok=True)
         self._file = tempfile.TemporaryFile(dir=directory, prefix=".vectors-")  # noqa: SIM115  # closed by close()
         self._rows = 0
-        self._signs = SignCodes(dimension, 0)
         self._grow(max(capacity, 1))
 
     @property
@@ -56,13 +51,9 @@ class FileVectors:
         while len(data):
             written = os.pwrite(self._file.fileno(), data, offset)
             data, offset = data[written:], offset + written
-        self._signs.write(start, block)
 
     def copy_row(self, destination: int, source: int) -> None:
         self.write(destination, self.read_range(source, source + 1))
-
-    def shortlist(self, query: npt.NDArray[np.float32], rows: Rows, count: int) -> Rows:
-        return self._signs.nearest(query, rows, count)
 
     def read_range(self, start: int, stop: int) -> npt.NDArray[np.float32]:
         out = np.empty((max(stop - start, 0), self.dimension), dtype=np.float32)
@@ -100,5 +91,4 @@ class FileVectors:
 
     def _grow(self, rows: int) -> None:
         os.ftruncate(self._file.fileno(), rows * self._row_bytes)
-        self._signs.grow(rows)
         self._rows = rows

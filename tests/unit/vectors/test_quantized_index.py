@@ -11,14 +11,12 @@ import pytest
 
 from inferhouse.errors import BadRequest
 from inferhouse.vectors.ann import AnnSettings
-from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.growable import GrowableMatrix
 from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.quantization import QUANTIZATION_TAG, Quantization, check_unchanged, quantization_of
 from inferhouse.vectors.rows import RowBatch, VectorRow
 from inferhouse.vectors.scoring import Metric, dense_scores
-from inferhouse.vectors.sign_codes import SignCodes
 from inferhouse.vectors.store import VectorStore
 from inferhouse.vectors.vector_file import FileVectors
 
@@ -176,65 +174,3 @@ def test_the_quantization_tag_is_checked_and_fixed() -> None:
     for update in ({QUANTIZATION_TAG: "binary"}, {QUANTIZATION_TAG: ""}):
         with pytest.raises(BadRequest, match="fixed when an index is created"):
             check_unchanged({QUANTIZATION_TAG: "int8"}, update)
-
-
-@pytest.mark.parametrize("quantization", [Quantization.INT8, Quantization.BINARY])
-@pytest.mark.parametrize("metric", [Metric.COSINE, Metric.EUCLIDEAN])
-def test_a_selective_filter_reads_only_the_rows_nearest_by_their_signs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quantization: Quantization, metric: Metric
-) -> None:
-    # No graph (too few rows for one), so every matching row is a candidate: 600 of them, of which only
-    # the shortlist (4 x 40 candidates, twice that where lengths count) is read from the file.
-    rng = np.random.default_rng(8)
-    vectors = _clustered(rng, 3000)
-    tags = {QUANTIZATION_TAG: quantization.value}
-    settings = AnnSettings(min_vectors=100_000, candidates=40)
-    index = VectorIndex(
-        IndexConfig("q", DIM, metric, tags=tags), VectorStore(tmp_path / "q.sqlite3"), settings
-    )
-    shortlist = 160 if metric is Metric.COSINE else 320
-    read_sizes: list[int] = []
-    original_read = FileVectors.read
-
-    def counted_read(self: FileVectors, rows: np.ndarray) -> np.ndarray:
-        read_sizes.append(len(rows))
-        return original_read(self, rows)
-
-    try:
-        _fill(index, vectors)
-        monkeypatch.setattr(FileVectors, "read", counted_read)
-        kept = np.arange(0, len(vectors), 5)  # part == 0
-        norms = np.linalg.norm(vectors[kept], axis=1).astype(np.float32)
-        found = 0
-        for query in _clustered(rng, 30):
-            exact = dense_scores(vectors[kept], norms, query, metric)
-            best = kept[np.argsort(-exact if metric.higher_is_better else exact)[:10]]
-            read_sizes.clear()
-            matches = index.query("", query, 10, compile_filter({"part": 0}))
-            assert max(read_sizes) <= shortlist
-            assert all(int(match.record.id[1:]) % 5 == 0 for match in matches)
-            for match in matches:
-                position = int(np.flatnonzero(kept == int(match.record.id[1:]))[0])
-                assert match.score == pytest.approx(float(exact[position]), rel=1e-4, abs=1e-4)
-            found += len({f"v{row}" for row in best} & {match.record.id for match in matches})
-        assert found >= 0.95 * 10 * 30
-    finally:
-        index.close()
-
-
-def test_sign_codes_choose_the_rows_whose_signs_differ_least() -> None:
-    codes = SignCodes(70, 2)  # 70 dimensions: two 64-bit words, the second mostly padding
-    rng = np.random.default_rng(9)
-    rows = rng.normal(size=(40, 70)).astype(np.float32)
-    codes.grow(40)
-    codes.write(0, rows[:20])
-    codes.grow(100)  # growing keeps what was written
-    codes.write(20, rows[20:])
-    query = rng.normal(size=70).astype(np.float32)
-    differing = ((rows > 0) != (query > 0)).sum(axis=1)
-    chosen = codes.nearest(query, np.arange(40), 5)
-    assert sorted(differing[chosen].tolist()) == sorted(differing.tolist())[:5]
-    nearest, farthest = int(np.argmin(differing)), int(np.argmax(differing))
-    codes.copy_row(farthest, nearest)
-    assert codes.nearest(query, np.array([3 if farthest != 3 else 4, farthest]), 1).tolist() == [farthest]
-    assert codes.nearest(query, np.arange(4), 5).tolist() == [0, 1, 2, 3]
