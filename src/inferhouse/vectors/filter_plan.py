@@ -21,9 +21,10 @@ when ``share`` is above ``sqrt(GRAPH_CANDIDATE_COST * want / rows)``: with ``wan
 at 200,000 rows and about 2% at a million. Measured at 200,000 x 384 (benchmarks/filter_plan_costs.py,
 results in benchmarks/README.md): exact scoring about 1 µs a row, the graph 8-10 µs a candidate for
 1,000 to 10,000 candidates. At a million rows keeping 10%, ``want`` 25-30 recalled the exact filtered
-top 10 as fully as 100 did (1.000 over 100 queries) in a fifth of the graph's time (0.6 ms against 3 ms:
-a search grows faster than its candidates beyond about 500). Rows the graph does not hold yet are scored
-exactly when they match, as for an unfiltered query, so every acknowledged write is seen.
+top 10 as fully as 100 did (1.000 over 100 queries) in under a quarter of the graph's time (0.8 ms
+against 3.4 ms: a search grows faster than its candidates beyond about 500). Rows the graph does not
+hold yet are scored exactly when they match, as for an unfiltered query, so every acknowledged write is
+seen.
 """
 
 from __future__ import annotations
