@@ -205,6 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
     operations.docs_ui.install(app)
     ui.install(app, settings)
     app.add_middleware(huggingface.EmbedFastLane)
+    app.add_middleware(pinecone.QueryFastLane)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 

@@ -85,7 +85,11 @@ async def upsert(index_name: str, request: Request) -> Response:
 )
 async def query(index_name: str, request: Request) -> Response:
     index = _index(request, index_name)
-    body = await json_object(request)
+    return json_response(await answer_query(index, await json_object(request)))
+
+
+async def answer_query(index: SearchIndex, body: dict[str, Any]) -> dict[str, Any]:
+    """The reply to a query ``body`` (a JSON object) on ``index``; the route's and the query lane's."""
     namespace = namespace_name(body.get("namespace"))
     given = field(body, "topK", "top_k")
     top_k = whole_number(given)
@@ -102,7 +106,7 @@ async def query(index_name: str, request: Request) -> Response:
     if id_in is not None:
         stored = index.fetch(namespace, [check_id(id_in)]).get(id_in)
         if stored is None:
-            return json_response({"matches": [], "namespace": namespace, "usage": _USAGE})
+            return {"matches": [], "namespace": namespace, "usage": _USAGE}
         vector = stored.values
     else:
         vector = dense_values(vector_in, index.config.dimension, what="Query vector")
@@ -114,7 +118,7 @@ async def query(index_name: str, request: Request) -> Response:
         if not include_values:
             item["values"] = []
         reply.append(item)
-    return json_response({"matches": reply, "namespace": namespace, "usage": _USAGE})
+    return {"matches": reply, "namespace": namespace, "usage": _USAGE}
 
 
 # Many long ids make a request line over the HTTP server's limit, which it refuses in plain text.

@@ -38,10 +38,16 @@ def namespace_name(value: object) -> str:
     return "" if value == DEFAULT_NAMESPACE_ALIAS else value
 
 
+# What JSON numbers decode to; checking each value's exact type is a fast first pass over a long vector.
+_NUMBER_TYPES = frozenset({int, float})
+
+
 def dense_values(
     values: object, dimension: int, what: str = "Vector"
 ) -> np.ndarray[Any, np.dtype[np.float32]]:
-    if not isinstance(values, list) or not all(is_number(v) for v in values):
+    if not isinstance(values, list) or not (
+        _NUMBER_TYPES.issuperset(map(type, values)) or all(is_number(v) for v in values)
+    ):
         raise BadRequest(f"{what} values must be a list of numbers")
     check_matches_index(len(values), dimension, what)
     return finite_vector(values, what)
