@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 MISSING, NUMBER, STRING, BOOLEAN, LIST, ODD = range(6)
+_CACHED_MASKS = 16  # at a million rows, 1 MB each
 _EXACT_INTEGERS = 2**53  # every integer of at most this size is a float64 exactly
 
 
@@ -148,6 +149,14 @@ class MetadataColumns:
         self.strings: dict[str, int] = {}
         self.length = 0
         self._capacity = 16
+        # Filter masks over the current rows, least recently used first; any change of a row drops them.
+        self.masks: dict[str, npt.NDArray[np.bool_]] = {}
+
+    def remember_mask(self, key: str, mask: npt.NDArray[np.bool_]) -> None:
+        self.masks.pop(key, None)
+        if len(self.masks) >= _CACHED_MASKS:
+            del self.masks[next(iter(self.masks))]
+        self.masks[key] = mask
 
     def __len__(self) -> int:
         return self.length
@@ -157,6 +166,7 @@ class MetadataColumns:
         once, and appended rows continue the end without a gap)."""
         if not rows:
             return
+        self.masks.clear()
         end = max(max(rows) + 1, self.length)
         self._reserve(end)
         for row in rows:
@@ -182,6 +192,7 @@ class MetadataColumns:
 
     def remove_row(self, row: int) -> None:
         """Free ``row`` as the namespace does: the last row moves into it."""
+        self.masks.clear()
         last = self.length - 1
         for column in self.fields.values():
             column.clear(row)

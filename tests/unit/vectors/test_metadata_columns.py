@@ -101,10 +101,13 @@ upserts = st.tuples(st.just("upsert"), st.lists(st.tuples(ids, metadata), min_si
 bulk = st.tuples(st.just("bulk"), st.lists(metadata, min_size=1, max_size=6))
 deletes = st.tuples(st.just("delete"), st.lists(ids, min_size=1, max_size=4))
 checks = st.tuples(st.just("check"), filters)
+patches = st.tuples(st.just("patch"), st.tuples(st.lists(ids, min_size=1, max_size=4), metadata))
+# Asked after every step: each is answered from the cached mask until a write must drop it.
+STANDING = ({"genre": {"$exists": True}}, {"tags": {"$nin": ["drama"]}}, {"year": {"$gte": 0}})
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(upserts, bulk, deletes, checks), min_size=1, max_size=25))
+@given(st.lists(st.one_of(upserts, bulk, deletes, patches, checks), min_size=1, max_size=25))
 def test_writes_overwrites_and_deletes_keep_the_columns_right(steps: list[tuple[str, Any]]) -> None:
     space = Namespace(2)
     fresh = 0
@@ -122,11 +125,42 @@ def test_writes_overwrites_and_deletes_keep_the_columns_right(steps: list[tuple[
             space.commit(space.stage(batch), batch)
         elif action == "delete":
             space.remove(argument)
+        elif action == "patch":  # update by filter: metadata merged into existing rows
+            patch_ids, patch = argument
+            space.set_metadata([space.rows[i] for i in patch_ids if i in space.rows], patch or {"genre": "x"})
         else:
             _check(space, argument)
         assert len(space.columns) == len(space.ids)
-    for spec in ({"genre": {"$exists": True}}, {"tags": {"$nin": ["drama"]}}, {"year": {"$gte": 0}}):
-        _check(space, spec)
+        for spec in STANDING:
+            _check(space, spec)
+
+
+def test_a_repeated_filter_reuses_its_mask_until_a_row_changes() -> None:
+    space = _space([{"genre": "drama"}, {"genre": "comedy"}, None])
+    keep = compile_filter({"genre": "drama"})
+    first = space.matching_rows(keep)
+    assert not first.flags.writeable  # shared by every query that asks, so no caller may change it
+    assert space.matching_rows(compile_filter({"genre": "drama"})) is first
+    assert first.tolist() == [True, False, False]
+    space.put(RowBatch(["r2"], np.ones((1, 2), dtype=np.float32), [None], [{"genre": "drama"}]))
+    assert space.matching_rows(keep).tolist() == [True, False, True]
+    space.set_metadata([0], {"genre": "comedy"})
+    assert space.matching_rows(keep).tolist() == [False, False, True]
+    space.remove(["r1"])
+    assert space.matching_rows(keep).tolist() == [False, True]
+    # 1 and True are different filters: neither answers for the other.
+    flagged = _space([{"n": 1}, {"n": True}])
+    assert flagged.matching_rows(compile_filter({"n": 1})).tolist() == [True, False]
+    assert flagged.matching_rows(compile_filter({"n": True})).tolist() == [False, True]
+
+
+def test_only_the_latest_masks_are_kept() -> None:
+    space = _space([{"year": year} for year in range(40)])
+    for year in range(40):
+        space.matching_rows(compile_filter({"year": {"$gte": year}}))
+    assert len(space.columns.masks) == 16
+    assert repr({"year": {"$gte": 39}}) in space.columns.masks
+    assert repr({"year": {"$gte": 0}}) not in space.columns.masks
 
 
 def test_list_entries_survive_compaction_after_many_deletes() -> None:
