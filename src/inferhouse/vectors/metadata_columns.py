@@ -15,6 +15,8 @@ into it. Evaluating a filter is ``column_filters.py``'s.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +25,9 @@ import numpy.typing as npt
 
 MISSING, NUMBER, STRING, BOOLEAN, LIST, ODD = range(6)
 _CACHED_MASKS = 16  # at a million rows, 1 MB each
+_NO_FIELDS: Mapping[str, Any] = {}
+_ABSENT = object()
+_is_absent = functools.partial(operator.is_, _ABSENT)  # by identity: a value's own == may do anything
 _EXACT_INTEGERS = 2**53  # every integer of at most this size is a float64 exactly
 
 
@@ -112,6 +117,8 @@ class FieldColumn:
 
     def fill(self, rows: Sequence[int], values: Sequence[object], strings: dict[str, int]) -> None:
         """Set the (cleared) ``rows`` to ``values``, each row once."""
+        if self._fill_uniform(rows, values, strings):
+            return
         kinds: list[int] = []
         numbers: list[float] = []
         for row, value in zip(rows, values, strict=True):
@@ -124,6 +131,27 @@ class FieldColumn:
                 self.odd[row] = value
         self.kinds[rows] = kinds
         self.values[rows] = numbers
+
+    def _fill_uniform(self, rows: Sequence[int], values: Sequence[object], strings: dict[str, int]) -> bool:
+        """:meth:`fill` for the common columns, all numbers or all strings, a batch at a time (loading a
+        million rows at start-up); False, having changed nothing, for any other mix."""
+        types = set(map(type, values))
+        if types == {str}:
+            self.kinds[rows] = STRING
+            self.values[rows] = [strings.setdefault(value, len(strings)) for value in values]  # type: ignore[arg-type]
+            return True
+        if not types or not types <= {int, float}:
+            return False
+        if int in types:
+            whole: list[int] = [value for value in values if type(value) is int]
+            if min(whole) < -_EXACT_INTEGERS or max(whole) > _EXACT_INTEGERS:
+                return False
+        numbers = np.asarray(values, dtype=np.float64)
+        if np.isnan(numbers).any():  # NaN is odd: it equals nothing, itself included
+            return False
+        self.kinds[rows] = NUMBER
+        self.values[rows] = numbers
+        return True
 
 
 def _encoded(value: object, strings: dict[str, int]) -> tuple[int, float]:
@@ -174,15 +202,14 @@ class MetadataColumns:
                 for column in self.fields.values():
                     column.clear(row)
         self.length = end
-        grouped: dict[str, tuple[list[int], list[object]]] = {}
-        for row, record in zip(rows, metadata, strict=True):
-            for key, value in (record or {}).items():
-                found = grouped.get(key)
-                if found is None:
-                    found = grouped[key] = ([], [])
-                found[0].append(row)
-                found[1].append(value)
-        for key, (field_rows, values) in grouped.items():
+        records = [record or _NO_FIELDS for record in metadata]
+        rows = list(rows)
+        for key in dict.fromkeys(key for record in records for key in record):
+            values = [record.get(key, _ABSENT) for record in records]
+            field_rows: Sequence[int] = rows
+            if any(map(_is_absent, values)):  # only some rows have the field
+                field_rows = [row for row, value in zip(rows, values, strict=True) if value is not _ABSENT]
+                values = [value for value in values if value is not _ABSENT]
             if key not in self.fields:
                 self.fields[key] = FieldColumn(self._capacity)
             self.fields[key].fill(field_rows, values, self.strings)

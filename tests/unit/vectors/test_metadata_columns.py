@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,6 +134,38 @@ def test_writes_overwrites_and_deletes_keep_the_columns_right(steps: list[tuple[
         assert len(space.columns) == len(space.ids)
         for spec in STANDING:
             _check(space, spec)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [3, -7, 2**53, -(2**53), 0],  # whole numbers float64 holds exactly: one numpy conversion
+        [3, 2**53 + 1, 1.5],  # one beyond: row by row, so it stays exact (odd)
+        [0.5, float("nan"), 2.0],  # NaN equals nothing: row by row
+        ["a", "b", "a"],
+        [True, 1, 1.0],  # a boolean among numbers is not a number
+        [1, "1", ["1"]],
+    ],
+)
+def test_a_batch_fills_each_column_as_row_by_row_would(column: list[Any]) -> None:
+    space = Namespace(2)
+    records = [{"f": value, "g": index} for index, value in enumerate(column)]
+    batch = RowBatch(
+        [f"r{i}" for i in range(len(records))],
+        np.ones((len(records), 2), dtype=np.float32),
+        [None] * len(records),
+        records,
+    )
+    space.commit(space.stage(batch), batch)
+    for value in [*column, 2**53 + 1, 1, "a", True]:
+        if isinstance(value, list) or value != value:  # neither a list nor NaN is a filter operand
+            continue
+        _check(space, {"f": {"$eq": value}})
+        _check(space, {"f": {"$ne": value}})
+        if type(value) in (int, float):
+            _check(space, {"f": {"$gte": value}})
+            _check(space, {"f": {"$lt": value}})
+    _check(space, {"f": {"$exists": True}, "g": {"$gte": 1}})
 
 
 def test_a_repeated_filter_reuses_its_mask_until_a_row_changes() -> None:
