@@ -24,7 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 MISSING, NUMBER, STRING, BOOLEAN, LIST, ODD = range(6)
-_CACHED_MASKS = 16  # at a million rows, 1 MB each
+# Filter masks kept per namespace: up to 16, fewer past two million rows (a byte a row each).
+_CACHED_MASKS = 16
+_CACHED_MASK_BYTES = 32 << 20
 _NO_FIELDS: Mapping[str, Any] = {}
 _ABSENT = object()
 _is_absent = functools.partial(operator.is_, _ABSENT)  # by identity: a value's own == may do anything
@@ -182,7 +184,8 @@ class MetadataColumns:
 
     def remember_mask(self, key: str, mask: npt.NDArray[np.bool_]) -> None:
         self.masks.pop(key, None)
-        if len(self.masks) >= _CACHED_MASKS:
+        kept = min(_CACHED_MASKS, max(2, _CACHED_MASK_BYTES // max(self.length, 1)))
+        while self.masks and len(self.masks) >= kept:
             del self.masks[next(iter(self.masks))]
         self.masks[key] = mask
 

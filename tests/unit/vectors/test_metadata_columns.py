@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inferhouse.vectors import metadata_columns
 from inferhouse.vectors.filters import compile_filter
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import RowBatch
@@ -194,6 +195,14 @@ def test_only_the_latest_masks_are_kept() -> None:
     assert len(space.columns.masks) == 16
     assert repr({"year": {"$gte": 39}}) in space.columns.masks
     assert repr({"year": {"$gte": 0}}) not in space.columns.masks
+
+
+def test_a_large_namespace_keeps_fewer_masks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metadata_columns, "_CACHED_MASK_BYTES", 40 * 4)  # four masks of these 40 rows
+    space = _space([{"year": year} for year in range(40)])
+    for year in range(10):
+        space.matching_rows(compile_filter({"year": {"$gte": year}}))
+    assert list(space.columns.masks) == [repr({"year": {"$gte": year}}) for year in range(6, 10)]
 
 
 def test_list_entries_survive_compaction_after_many_deletes() -> None:
