@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from inferhouse.vectors.column_filters import filter_mask
 from inferhouse.vectors.filters import Filter, Predicate
@@ -41,7 +42,13 @@ def _packed(metadata: Metadata | None) -> bytes | None:
 
 
 def _unpacked(packed: bytes | None) -> Metadata | None:
-    return None if packed is None else pickle.loads(packed)  # only bytes we pickled above
+    if packed is None:
+        return None
+    if packed[:1] == b"{":  # a store's JSON object, kept as it was read (a pickle starts with 0x80)
+        loaded: Metadata = orjson.loads(packed)
+        return loaded
+    unpickled: Metadata = pickle.loads(packed)  # only bytes we pickled above
+    return unpickled
 
 
 class Namespace:
@@ -51,8 +58,8 @@ class Namespace:
 
     The float32 vectors live in memory (:class:`GrowableMatrix`) or, for a quantized index, in a file
     (:class:`~inferhouse.vectors.vector_file.FileVectors`); ``vectors`` makes the one a namespace uses.
-    Metadata is held pickled per row: filters read the columns, so a row's dict is needed only to return
-    it."""
+    Metadata is held serialized per row, pickled, or as the store's JSON for rows loaded at start-up:
+    filters read the columns, so a row's dict is needed only to return it."""
 
     def __init__(self, dimension: int, vectors: Callable[[int], VectorRows] | None = None) -> None:
         self.dimension = dimension
@@ -149,7 +156,9 @@ class Namespace:
         self.key_rows.assign(np.asarray(keys, dtype=np.uint64), np.asarray(staged, dtype=np.intp))
         self.unindexed.update(keys)
         self.ids.extend(batch.ids)
-        self._metadata.extend(map(_packed, batch.metadata))
+        # Rows read back from the store keep its JSON: the same dicts again, without pickling a million.
+        stored = batch.stored_metadata
+        self._metadata.extend(stored if stored is not None else map(_packed, batch.metadata))
         self.sparse.extend(batch.sparse)
         self.columns.append(batch.metadata)
 

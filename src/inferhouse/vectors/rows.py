@@ -39,6 +39,8 @@ class RowBatch:
     values: npt.NDArray[np.float32]  # one row per id
     sparse: list[SparseValues | None]
     metadata: list[Metadata | None]
+    # The metadata as the store holds it (JSON objects), when the batch was read from a store.
+    stored_metadata: list[bytes | None] | None = None
 
     @classmethod
     def of(cls, records: Sequence[VectorRow]) -> RowBatch:

@@ -123,11 +123,13 @@ def _batch_of(rows: list[Row]) -> RowBatch:
     for position, row in enumerate(rows):
         if row[3] is not None:
             sparse[position] = _from_row(row)[1].sparse
+    stored = [row[5] or None for row in rows]
     return RowBatch(
         [row[1] for row in rows],
         dense.reshape(len(rows), -1),
         sparse,
-        [orjson.loads(row[5]) if row[5] else None for row in rows],
+        [orjson.loads(json) if json else None for json in stored],
+        stored,
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from inferhouse.vectors.filters import compile_filter
+from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.rows import RowBatch, SparseValues, VectorRow
 from inferhouse.vectors.scoring import Metric
+from inferhouse.vectors.store import VectorStore
 
 
 def _records(rng: np.random.Generator, n: int, dim: int) -> list[VectorRow]:
@@ -135,3 +139,35 @@ def test_a_batch_mixing_new_existing_and_repeated_ids_keeps_the_last_of_each() -
         assert record.metadata == metadata
     hits = space.search(np.array([1, 1], dtype=np.float32), 3, Metric.DOTPRODUCT)
     assert [space.ids[hit.row] for hit in hits] == ["c", "a", "b"]
+
+
+def test_metadata_read_back_from_the_store_is_the_metadata_written(tmp_path: Path) -> None:
+    """Rows loaded at start-up keep the store's JSON instead of pickling each dict again; fetches, updates
+    by filter (which pickle the rows they change) and a caller's own predicate read both alike."""
+    records: list[dict[str, object] | None] = [
+        {"genre": "drama", "year": 1999, "score": 0.25, "tags": ["a", "é"], "seen": False},
+        None,
+        {"genre": "comedy", "year": -(2**53), "note": 'quote " and \\ slash'},
+    ]
+    ids = ["a", "b", "c"]
+
+    def opened() -> VectorIndex:
+        return VectorIndex(IndexConfig("m", 2, Metric.COSINE), VectorStore(tmp_path / "m.sqlite3"))
+
+    index = opened()
+    index.upsert("", RowBatch(ids, np.ones((3, 2), dtype=np.float32), [None] * 3, records))
+    index.close()
+    index = opened()
+    assert [index.fetch("", ids)[i].metadata for i in ids] == records
+    assert index.update_matching("", compile_filter({"genre": "drama"}), {"seen": True}, dry_run=False) == 1
+    assert index.fetch("", ["a"])["a"].metadata == {**records[0], "seen": True}  # type: ignore[dict-item]
+    space = index._namespaces[""]
+    assert space.matching_rows(lambda metadata: metadata.get("year") == -(2**53)).tolist() == [
+        False,
+        False,
+        True,
+    ]
+    index.close()
+    index = opened()
+    assert [index.fetch("", ids)[i].metadata for i in ids] == [{**records[0], "seen": True}, None, records[2]]  # type: ignore[dict-item]
+    index.close()
