@@ -118,7 +118,8 @@ def _from_row(row: Row) -> tuple[str, VectorRow]:
 
 
 def _batch_of(rows: list[Row]) -> RowBatch:
-    dense = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4").astype(np.float32)
+    # Read-only over the joined bytes, and no second copy where float32 is little-endian already.
+    dense = np.frombuffer(b"".join([row[2] for row in rows]), dtype="<f4").astype(np.float32, copy=False)
     sparse: list[SparseValues | None] = [None] * len(rows)
     for position, row in enumerate(rows):
         if row[3] is not None:
