@@ -101,12 +101,12 @@ def main() -> None:
             _timed(server, bodies[:20])  # warm-up, both paths
             for _ in range(args.rounds):
                 times[kind]["lane"] += _timed(server, bodies)
-                original = query_lane._ROUTE
-                query_lane._ROUTE = NEVER
+                original = query_lane.QueryFastLane.route
+                query_lane.QueryFastLane.route = NEVER
                 try:
                     times[kind]["route"] += _timed(server, bodies)
                 finally:
-                    query_lane._ROUTE = original
+                    query_lane.QueryFastLane.route = original
     results = {
         kind: {path: _summary(spent) for path, spent in paths.items()} for kind, paths in times.items()
     }

@@ -49,7 +49,7 @@ def _both_ways(
     url = f"/indexes/{index}/query"
     lane = server.http.post(url, content=content, headers=headers)
     with monkeypatch.context() as patched:
-        patched.setattr(query_lane, "_ROUTE", NEVER)
+        patched.setattr(query_lane.QueryFastLane, "route", NEVER)
         route = server.http.post(url, content=content, headers=headers)
     return lane, route
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive
 
 from inferhouse.api.core.bodies import parse_json
 from inferhouse.api.core.dialect import (
@@ -32,6 +32,7 @@ from inferhouse.api.core.dialect import (
 )
 from inferhouse.api.core.error_shapes import render_hf
 from inferhouse.api.core.headers import scale_up_timeout
+from inferhouse.api.core.lanes import LaneCall, PostLane, RouteLabel
 from inferhouse.api.core.responses import json_response
 from inferhouse.api.core.services import Services
 from inferhouse.api.huggingface.schemas import checked_texts
@@ -44,14 +45,7 @@ _OPTIONAL_FLAGS = ("normalize", "truncate")
 _TRUE = {"1", "true", "yes"}
 
 
-@dataclass(frozen=True, slots=True)
-class _RouteLabel:
-    """What the request metrics read from ``scope["route"]``: the template the slow path would match."""
-
-    path: str
-
-
-_LABELS = {False: _RouteLabel("/endpoints/{name}"), True: _RouteLabel("/endpoints/{name}/embed")}
+_LABELS = {False: RouteLabel("/endpoints/{name}"), True: RouteLabel("/endpoints/{name}/embed")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +55,13 @@ class _PlainEmbed:
     truncate: bool | None
 
 
-class EmbedFastLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class EmbedFastLane(PostLane):
+    route = _ROUTE
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        matched = _ROUTE.fullmatch(scope["path"]) if scope["type"] == "http" else None
-        if matched is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        found: Services = scope["app"].state.services
-        headers = Headers(scope=scope)  # what the route would read, duplicates and all
-        name, tei = matched["name"], matched["tei"] is not None
+    async def answer(self, call: LaneCall) -> None:
+        scope, receive, send = call.scope, call.receive, call.send
+        found, headers = call.services, call.headers
+        name, tei = call.matched["name"], call.matched["tei"] is not None
         try:
             principal = authorize_headers(found, headers, "endpoint", name)
             limit = found.settings.max_body_bytes
