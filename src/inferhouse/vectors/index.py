@@ -23,6 +23,7 @@ from inferhouse.vectors.index_namespaces import NamespaceOperations
 from inferhouse.vectors.namespace import Namespace
 from inferhouse.vectors.page_tokens import decode_token, encode_token
 from inferhouse.vectors.quantization import Quantization, quantization_of
+from inferhouse.vectors.row_loader import load_rows
 from inferhouse.vectors.rows import Metadata, RowBatch, SparseValues, VectorRow, updated_row
 from inferhouse.vectors.scoring import Metric
 from inferhouse.vectors.store import VectorStore, files_bytes
@@ -90,8 +91,7 @@ class VectorIndex(NamespaceOperations):
         self._restore_graphs()
 
     def _load(self) -> None:
-        for namespace, batch in self.store.scan_batches():
-            self._namespace(namespace).put(batch)
+        load_rows(self.store.scan_batches(), self._namespace)
 
     def _restore_graphs(self) -> None:
         """Load each namespace's saved graph and check it against the rows just loaded: rows it does not

@@ -133,19 +133,40 @@ class Namespace:
         """For a batch of all-new ids (the bulk-load case), write its rows past the visible end, where no
         query looks, and return their range for :meth:`commit`; None when the batch needs :meth:`put`.
         Staging is the costly part (memory, copies, norms), so it can overlap the durable write."""
-        if not len(batch) or len(set(batch.ids)) != len(batch) or not self.rows.keys().isdisjoint(batch.ids):
+        if not self.stageable(batch):
             return None
-        start, end = len(self.ids), len(self.ids) + len(batch)
-        self._reserve(end)
-        block = np.ascontiguousarray(batch.values, dtype=np.float32)
+        self._reserve(len(self.ids) + len(batch))
+        return self.write_rows(len(self.ids), batch.values)
+
+    def stageable(self, batch: RowBatch) -> bool:
+        """Whether every id of ``batch`` is new (to the batch and to the namespace): rows it can stage."""
+        return (
+            bool(len(batch)) and len(set(batch.ids)) == len(batch) and self.rows.keys().isdisjoint(batch.ids)
+        )
+
+    def has_room(self, rows: int) -> bool:
+        """Whether rows up to ``rows`` can be written without growing (which moves what is staged)."""
+        return rows <= min(len(self._norms), self._vectors.capacity)
+
+    def make_room(self, rows: int) -> None:
+        """Grow to hold ``rows`` rows. Rows staged past the visible end are not kept: commit them first."""
+        self._reserve(rows)
+
+    def write_rows(self, start: int, values: npt.NDArray[np.float32]) -> range:
+        """Write vectors, norms and fingerprints for rows from ``start`` (past the visible end, where no
+        query looks) and return their range. Only numpy, which releases the GIL, so a loader can run it
+        on a worker thread while it builds the Python side of other rows; nothing may grow meanwhile."""
+        block = np.ascontiguousarray(values, dtype=np.float32)
+        end = start + len(block)
         self._vectors.write(start, block)
         self._norms[start:end] = np.linalg.norm(block, axis=1)
         self._prints[start:end] = fingerprints(block)
         return range(start, end)
 
     def commit(self, staged: range | None, batch: RowBatch) -> None:
-        """Make a batch visible: the rows :meth:`stage` wrote, or the whole batch when it staged nothing."""
-        if staged is None or staged.start != len(self.ids):
+        """Make a batch visible: the rows :meth:`stage` wrote, or the whole batch when it staged nothing
+        (or what it staged no longer lines up: another batch became visible first or took one of its ids)."""
+        if staged is None or staged.start != len(self.ids) or not self.rows.keys().isdisjoint(batch.ids):
             self.put(batch)
             return
         first_key = self._next_key
