@@ -5,10 +5,13 @@
 ``DIR`` is a data directory an inferhouse server wrote (``vector_ops.py --workdir W`` leaves one at
 ``W/inferhouse``); its index ``--name`` (cosine, 384 dimensions, as ``vector_ops.py`` creates it) is
 opened ``--opens`` times in this process, each time timed as a whole and by phase: reading the store
-(SQLite rows into batches), staging and committing the rows into the namespace, filling the metadata
-columns, and loading and checking the saved graph. Phases nest (commit includes the columns; load
-includes staging and committing). To compare two versions of the code, run it on each alternately over
-the same directory: the machine's speed drifts by more than most single changes move.
+(SQLite rows into batches), writing each batch's vectors, norms and fingerprints (on the loader's worker
+thread, beside the main thread's phases), committing the rows into the namespace, filling the metadata
+columns, and loading and checking the saved graph. Phases nest (commit includes the columns; rows
+includes reading and committing). The first open of a run is the one a restarted server sees (later
+opens in the same process find the memory the last one left). To compare two versions of the code, run
+each alternately over the same directory: the machine's speed drifts by more than most single changes
+move.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 PHASES: list[tuple[Any, str, str]] = [
     (index_module.VectorIndex, "_load", "rows"),
     (store, "_batch_of", "batches from SQLite rows"),
-    (namespace.Namespace, "stage", "stage (vectors, norms, prints)"),
+    (namespace.Namespace, "write_rows", "vectors, norms, prints (worker thread)"),
     (namespace.Namespace, "commit", "commit (ids, keys, metadata)"),
     (metadata_columns.MetadataColumns, "assign", "metadata columns"),
     (index_module.VectorIndex, "_restore_graphs", "saved graph"),

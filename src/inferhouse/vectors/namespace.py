@@ -268,7 +268,11 @@ class Namespace:
         the saved keys that match no row are queued as stale, for the graph to drop. Call only on a
         namespace just loaded, before any graph has seen its keys."""
         count = len(self.ids)
-        rows = np.fromiter((self.rows.get(i, -1) for i in saved.ids), dtype=np.intp, count=len(saved.ids))
+        if saved.ids == self.ids:  # the usual case, nothing written since the save: the same rows in order
+            rows = np.arange(count, dtype=np.intp)
+        else:
+            found = map(self.rows.get, saved.ids, itertools.repeat(-1))
+            rows = np.fromiter(found, dtype=np.intp, count=len(saved.ids))
         same = rows >= 0
         same[same] = self._prints[rows[same]] == saved.prints[same]
         first_fresh = int(saved.keys.max()) + 1 if len(saved.keys) else 0
