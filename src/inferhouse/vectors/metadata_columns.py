@@ -16,6 +16,7 @@ into it. Evaluating a filter is ``column_filters.py``'s.
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -200,14 +201,16 @@ class MetadataColumns:
         self.masks.clear()
         end = max(max(rows) + 1, self.length)
         self._reserve(end)
-        for row in rows:
+        # Appending (the loading case) clears nothing: every row is past the end.
+        appended = isinstance(rows, range) and rows.step > 0 and rows.start >= self.length
+        for row in () if appended else rows:
             if row < self.length:
                 for column in self.fields.values():
                     column.clear(row)
         self.length = end
         records = [record or _NO_FIELDS for record in metadata]
         rows = list(rows)
-        for key in dict.fromkeys(key for record in records for key in record):
+        for key in dict.fromkeys(itertools.chain.from_iterable(records)):  # each record's keys, in order
             values = [record.get(key, _ABSENT) for record in records]
             field_rows: Sequence[int] = rows
             if any(map(_is_absent, values)):  # only some rows have the field
