@@ -16,7 +16,6 @@ machine's speed touches each alike.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -27,14 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.persisted_index import open_index, profile_parser, store_path
 from benchmarks.vector_data import queries
 from inferhouse.vectors import filter_plan
 from inferhouse.vectors.filters import compile_filter
-from inferhouse.vectors.index import IndexConfig, VectorIndex
 from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.store import VectorStore
 
-HERE = Path(__file__).resolve().parent
 FILTERS: dict[str, dict[str, Any]] = {
     "1%": {"sel1": 0},
     "2%": {"sel1": {"$lt": 2}},
@@ -48,20 +45,12 @@ TOP_K = 10
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dir", type=Path)
-    parser.add_argument("--name", default="ops")
+    parser = profile_parser(__doc__, "filter_want.json")
     parser.add_argument("--want-shares", default="0.3,0.2")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "filter_want.json")
     args = parser.parse_args()
     shares = [float(value) for value in args.want_shares.split(",")]
-    path = args.dir / "indexes" / f"{args.name}.sqlite3"
-    if not path.exists():
-        raise SystemExit(f"no index at {path}")
-    index = VectorIndex(IndexConfig(args.name, 384, Metric.COSINE), VectorStore(path))
+    index = open_index(store_path(args.dir, args.name), args.name)
     namespace = index._namespaces[""]  # the exact answers rank every matching row
     asked = queries(args.queries)
     results: dict[str, dict[str, Any]] = {}

@@ -11,7 +11,6 @@ in the machine's speed touches each alike. Milliseconds a query, in-process, per
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -20,31 +19,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.persisted_index import open_index, profile_parser, store_path
 from benchmarks.vector_data import queries
 from inferhouse.vectors import namespace
 from inferhouse.vectors.filters import compile_filter
-from inferhouse.vectors.index import IndexConfig, VectorIndex
-from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.store import VectorStore
-
-HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dir", type=Path)
-    parser.add_argument("--name", default="ops")
+    parser = profile_parser(__doc__, "gather_blocks.json")
     parser.add_argument("--blocks", default="8192,1024")
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "gather_blocks.json")
     args = parser.parse_args()
     blocks = [int(value) for value in args.blocks.split(",")]
-    path = args.dir / "indexes" / f"{args.name}.sqlite3"
-    if not path.exists():
-        raise SystemExit(f"no index at {path}")
-    index = VectorIndex(IndexConfig(args.name, 384, Metric.COSINE), VectorStore(path))
+    index = open_index(store_path(args.dir, args.name), args.name)
     asked = queries(200)
     keep = compile_filter({"sel1": 0})
     spent: dict[int, list[float]] = {block: [] for block in blocks}

@@ -16,7 +16,6 @@ move.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import statistics
@@ -28,13 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.persisted_index import open_index, profile_parser, store_path
 from inferhouse.vectors import index as index_module
 from inferhouse.vectors import metadata_columns, namespace, store
-from inferhouse.vectors.index import IndexConfig, VectorIndex
-from inferhouse.vectors.scoring import Metric
-from inferhouse.vectors.store import VectorStore
 
-HERE = Path(__file__).resolve().parent
 # (owner, attribute, phase name): what is timed, outermost first.
 PHASES: list[tuple[Any, str, str]] = [
     (index_module.VectorIndex, "_load", "rows"),
@@ -60,17 +56,10 @@ def _timed(function: Callable[..., Any], spent: dict[str, float], phase: str) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dir", type=Path)
+    parser = profile_parser(__doc__, "index_open.json")
     parser.add_argument("--opens", type=int, default=3)
-    parser.add_argument("--name", default="ops")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "index_open.json")
     args = parser.parse_args()
-    path = args.dir / "indexes" / f"{args.name}.sqlite3"
-    if not path.exists():
-        raise SystemExit(f"no index at {path}")
+    path = store_path(args.dir, args.name)
     spent: dict[str, float] = {}
     for owner, attribute, phase in PHASES:
         setattr(owner, attribute, _timed(getattr(owner, attribute), spent, phase))
@@ -78,7 +67,7 @@ def main() -> None:
     for _ in range(args.opens):
         spent.clear()
         began = time.perf_counter()
-        opened = VectorIndex(IndexConfig(args.name, 384, Metric.COSINE), VectorStore(path))
+        opened = open_index(path, args.name)
         total = time.perf_counter() - began
         rows = sum(opened.size(name) for name in opened)
         opened.close()
