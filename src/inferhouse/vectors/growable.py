@@ -12,7 +12,6 @@ worker thread populates its pages while other threads run Python.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
 from collections.abc import Callable
 from typing import Protocol
@@ -24,13 +23,11 @@ _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # Linux 5.14+; 
 
 
 def _libc_madvise() -> Callable[[int, int, int], int] | None:
-    """libc's ``madvise(address, length, advice)``; ctypes releases the GIL for the call."""
-    name = ctypes.util.find_library("c")
+    """libc's ``madvise(address, length, advice)``, found among the process's own symbols (no library
+    search); ctypes releases the GIL for the call."""
     try:
-        function = ctypes.CDLL(name, use_errno=True).madvise if name else None
+        function = ctypes.CDLL(None, use_errno=True).madvise
     except (OSError, AttributeError):
-        return None
-    if function is None:
         return None
     function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     function.restype = ctypes.c_int
