@@ -93,8 +93,9 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def settings_for(data_dir: Path, *, token: str | None, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings as ``start_server`` would give the subprocess: torch backend, the admin token, ``env``."""
-    wanted = {"INFERHOUSE_BACKEND": "torch", **(env or {})}
+    """Settings as ``start_server`` would give the subprocess: torch backend, no admission limit, the
+    admin token, ``env``."""
+    wanted = {"INFERHOUSE_BACKEND": "torch", "INFERHOUSE_MAX_QUEUE_SECONDS": "0", **(env or {})}
     if token is not None:
         wanted["INFERHOUSE_ADMIN_TOKEN"] = token
     with _environment(wanted):
