@@ -23,6 +23,9 @@ inferhouse as a real ``inferhouse serve`` driven by the ``pinecone`` client over
 - **query**: filtered queries/s and recall@10 at each selectivity, against the exact filtered answer;
 - **restart**: a fresh process opens the persisted data and queries; time from process start to the
   first answer, and to the first ``WINDOW`` queries in a row at 0.8x the loaded rate;
+- **search widths** (``--search-widths 400,800``): for inferhouse systems, a fresh server over the
+  loaded data for each graph search width (``INFERHOUSE_ANN_SEARCH_WIDTH``), once idle, times the
+  load's queries again, unfiltered and filtered: recall against speed at one size;
 - **import**: inferhouse's bulk import (``start_import`` of Pinecone's Parquet layout) into a fresh
   server, for each inferhouse system loaded by upserts (with ``--load import`` the load is the import),
   skipped with a message where the server has no such route. The peers' import rate is their bulk add.
@@ -43,6 +46,10 @@ for the exact answers (brute force, merged chunk by chunk), for each load and fo
 each needs about 1 GiB whatever N. The Parquet files take about 1.6 KB a vector of disk (16 GB at 10M)
 until the import has read them; the server's data takes about as much again in SQLite, plus the graph,
 plus, while a quantized index is open, its unlinked file of float32 rows (1.5 KB a vector).
+
+``--workdir DIR`` keeps every system's data; ``--reuse`` then skips the load (and the exact answers)
+of a system whose data and ``SYSTEM.load.json`` are in DIR, so more phases can run over a load that
+took hours.
 
 Queries are one at a time, top 10, ``--queries`` of them per kind, or fewer where a kind takes more
 than ``--query-seconds`` (at least 20). Results: ``--out`` (default ``results/vector_ops.json``), with
@@ -119,11 +126,13 @@ def parquet_python() -> Path:
     return Path(sys.executable) if probe.returncode == 0 else peer_python(PARQUET_PEER)
 
 
-def run_phase(command: list[str], directory: Path, result_file: str) -> tuple[dict[str, Any], float]:
-    print("$", " ".join(command), flush=True)
+def run_phase(
+    command: list[str], directory: Path, result_file: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], float]:
+    print("$", " ".join([*(f"{name}={value}" for name, value in (env or {}).items()), *command]), flush=True)
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, env={**os.environ, **(env or {})})
     wall = round(time.perf_counter() - began, 1)
     result: dict[str, Any] = json.loads((directory / result_file).read_text())
     # The machine's 1-minute load average around the phase: on a shared machine it says how far to trust it.
@@ -146,11 +155,14 @@ def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[s
         ["--filtered"] if "query" in args.phases else []
     )
     load_args += ["--load", "import"] if imports else []
-    record["load"], record["phase_wall_s"]["load"] = run_phase(
-        [*base, "load", str(args.vectors), str(directory), *load_args, *own],
-        directory,
-        f"{system}.load.json",
-    )
+    loaded = directory / f"{system}.load.json"
+    if args.reuse and loaded.exists() and (directory / system).is_dir():
+        print(f"{system}: reusing the data and load results in {directory}", flush=True)
+        record["load"] = json.loads(loaded.read_text())
+    else:
+        record["load"], record["phase_wall_s"]["load"] = run_phase(
+            [*base, "load", str(args.vectors), str(directory), *load_args, *own], directory, loaded.name
+        )
     if "restart" in args.phases:
         reference = record["load"]["unfiltered"]["queries_per_s"]
         deadline = args.restart_deadline or 120 + args.vectors / 1000
@@ -172,6 +184,21 @@ def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[s
             directory,
             f"{system}.restart.json",
         )
+    for width in args.search_widths if system in INFERHOUSE else ():
+        # The graph search's width is a server setting: each is a fresh server over the same data.
+        requery = [
+            *base,
+            "requery",
+            str(args.vectors),
+            str(directory),
+            "--query-seconds",
+            str(args.query_seconds),
+        ]
+        result, wall = run_phase(
+            [*requery, *own], directory, f"{system}.requery.json", {"INFERHOUSE_ANN_SEARCH_WIDTH": str(width)}
+        )
+        record.setdefault("search_widths", {})[str(width)] = result
+        record["phase_wall_s"][f"search width {width}"] = wall
     if imports and "import" in args.phases:
         print(f"{system}: no separate import phase, the load was the bulk import", flush=True)
     elif system in INFERHOUSE and "import" in args.phases:
@@ -231,8 +258,21 @@ def main() -> None:
         default=None,
         help="keep every system's data here (default: a temporary directory)",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir: a system whose data and load results are there skips its load",
+    )
+    parser.add_argument(
+        "--search-widths",
+        type=lambda text: [int(width) for width in text.split(",") if width],
+        default=[],
+        help="comma-separated: after the other phases, requery inferhouse data with each graph search width",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "vector_ops.json")
     args = parser.parse_args()
+    if args.reuse and args.workdir is None:
+        raise SystemExit("--reuse needs --workdir")
     args.phases = {p for p in args.phases.split(",") if p}
     systems = chosen_systems(args)
     for peer in (system for system in systems if system in PEERS):
@@ -259,8 +299,10 @@ def main() -> None:
         directory = args.workdir or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
-        np.savez(directory / "truth.npz", **exact_truths(args.vectors, queries(args.queries)))
-        record["truth_s"] = round(time.perf_counter() - began, 1)
+        truth = directory / "truth.npz"
+        if not (args.reuse and truth.exists()):
+            np.savez(truth, **exact_truths(args.vectors, queries(args.queries)))
+            record["truth_s"] = round(time.perf_counter() - began, 1)
         for system in systems:
             record["results"][system] = run_system(system, args, directory)
             args.out.parent.mkdir(parents=True, exist_ok=True)

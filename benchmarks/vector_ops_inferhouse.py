@@ -3,6 +3,7 @@
     python benchmarks/vector_ops_inferhouse.py load|restart N DIR [options] [--quantization Q]
                                                                       [--parquet-python PY]
     python benchmarks/vector_ops_inferhouse.py import N DIR [--quantization Q] [--parquet-python PY]
+    python benchmarks/vector_ops_inferhouse.py requery N DIR [--query-seconds S] [--quantization Q]
 
 ``load``'s and ``restart``'s options are ``vector_ops_driver.py``'s. ``--quantization`` (none, int8,
 binary) creates the index with ``tags={"inferhouse-quantization": Q}``; the system is then named
@@ -16,7 +17,10 @@ import instead: Pinecone's Parquet layout written by ``vector_peers/parquet_layo
 ``--parquet-python``, a Python that has pyarrow; not timed), then ``start_import`` and
 ``describe_import`` until it completes (timed), and the files are deleted. After either, the load waits
 until the server is idle (its background work, the ANN graph and SQLite catching up, is done).
-``import`` is the same bulk import into a fresh server and index, beside an upsert load.
+``import`` is the same bulk import into a fresh server and index, beside an upsert load. ``requery``
+opens the loaded data in a fresh server and, once it is idle, times the load's queries again, unfiltered
+and filtered, with the graph search settings this process's environment gives (``vector_ops.py
+--search-widths`` sweeps ``INFERHOUSE_ANN_SEARCH_WIDTH`` so).
 """
 
 from __future__ import annotations
@@ -41,7 +45,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.server import free_port
 
-from benchmarks.vector_ops_driver import Matrix, Memory, main, per_vector, process_memory
+from benchmarks.vector_data import queries
+from benchmarks.vector_ops_driver import (
+    SELECTIVITIES,
+    WARM_UP_QUERIES,
+    Matrix,
+    Memory,
+    main,
+    per_vector,
+    process_memory,
+    timed_queries,
+)
 from inferhouse.vectors.quantization import QUANTIZATION_TAG, Quantization
 
 INDEX = "ops"
@@ -52,6 +66,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_WINDOW_S = 1.0
 IDLE_CPU_S = 0.05  # CPU seconds per window below which the server counts as idle
 DONE = {"Completed", "Failed", "Cancelled"}
+TUNABLE = ("INFERHOUSE_ANN_CANDIDATES", "INFERHOUSE_ANN_SEARCH_WIDTH")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -73,8 +88,7 @@ class Server:
                 "INFERHOUSE_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
             }
         )
-        if "INFERHOUSE_ANN_CANDIDATES" in os.environ:  # the one server setting a run may vary
-            env["INFERHOUSE_ANN_CANDIDATES"] = os.environ["INFERHOUSE_ANN_CANDIDATES"]
+        env.update(tuned_search())
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.started = time.time()
@@ -138,6 +152,12 @@ SETTINGS = {
 }
 
 
+def tuned_search() -> dict[str, str]:
+    """The server settings a run may vary (the graph search's candidates and width), as this process's
+    environment sets them."""
+    return {name: os.environ[name] for name in TUNABLE if name in os.environ}
+
+
 def system_name(quantization: Quantization) -> str:
     return "inferhouse" if quantization is Quantization.NONE else f"inferhouse-{quantization.value}"
 
@@ -157,6 +177,7 @@ class Inferhouse:
         return (
             f"embedded backend as shipped (HNSW M=32), quantization {self.quantization.value}: "
             f"{SETTINGS[self.quantization]}; pinecone client over HTTP"
+            + "".join(f"; {name}={value}" for name, value in tuned_search().items())
         )
 
     def memory(self) -> Memory:
@@ -276,22 +297,55 @@ def import_phase(system: Inferhouse, n: int, directory: Path) -> dict[str, Any]:
         system.close()
 
 
+def requery_phase(system: Inferhouse, n: int, directory: Path, query_seconds: float) -> dict[str, Any]:
+    """A fresh server over the persisted data, once idle (graph loaded, rows file written): unfiltered
+    and filtered queries/s and recall@10 as the load measures them, with the search settings of this
+    process's environment (``INFERHOUSE_ANN_SEARCH_WIDTH``, ``INFERHOUSE_ANN_CANDIDATES``)."""
+    truths = dict(np.load(directory / "truth.npz"))
+    asked = queries(len(truths["all"]))
+    try:
+        system.open(directory / system.name)
+        assert system.server is not None
+        settle_s = system.server.wait_idle()
+        for vector in asked[:WARM_UP_QUERIES]:
+            system.query(vector, None)
+        unfiltered = timed_queries(system, asked, truths["all"], None, query_seconds)
+        filtered = {
+            share: timed_queries(system, asked, truths[field], field, query_seconds)
+            for share, (field, _) in SELECTIVITIES.items()
+        }
+        return {
+            "settings": system.settings(),
+            "vectors": n,
+            "settle_s": round(settle_s, 1),
+            "unfiltered": unfiltered,
+            "filtered": filtered,
+            "memory": system.memory(),
+        }
+    finally:
+        system.close()
+
+
 def run() -> None:
     own = argparse.ArgumentParser(add_help=False)
     own.add_argument("--quantization", type=Quantization, default=Quantization.NONE)
     own.add_argument("--parquet-python", type=Path, default=Path(sys.executable))
     options, rest = own.parse_known_args()
     system = Inferhouse(options.quantization, options.parquet_python)
-    if rest[:1] != ["import"]:
+    if rest[:1] not in (["import"], ["requery"]):
         main(system, rest)
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("phase")
     parser.add_argument("n", type=int)
     parser.add_argument("dir", type=Path)
+    parser.add_argument("--query-seconds", type=float, default=60.0)
     args = parser.parse_args(rest)
-    result = import_phase(system, args.n, args.dir)
-    (args.dir / f"{system.name}.import.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.phase == "import":
+        result = import_phase(system, args.n, args.dir)
+    else:
+        result = requery_phase(system, args.n, args.dir, args.query_seconds)
+    (args.dir / f"{system.name}.{args.phase}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

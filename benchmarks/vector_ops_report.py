@@ -35,6 +35,17 @@ def _queries(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _search_widths(results: dict[str, Any]) -> list[str]:
+    """Queries/s (recall@10) per graph search width, unfiltered and at each selectivity."""
+    lines = ["| system | search width | unfiltered | 1% | 10% | 50% |", "|---|---|---|---|---|---|"]
+    for system, r in results.items():
+        for width, w in r.get("search_widths", {}).items():
+            kinds = [w["unfiltered"], *(w["filtered"][share] for share in ("1%", "10%", "50%"))]
+            cells = " | ".join(f"{q['queries_per_s']:,.0f} ({q['recall_at_10']:.3f})" for q in kinds)
+            lines.append(f"| {system} | {width} | {cells} |")
+    return lines
+
+
 def _loading(results: dict[str, Any]) -> list[str]:
     lines = [
         "| system | load by | load /s | load + indexing /s | indexing after s |",
@@ -101,6 +112,13 @@ def _restarts(results: dict[str, Any]) -> list[str]:
 
 def report(results: dict[str, Any], n: int) -> str:
     lines = [f"{n:,} x {DIMENSION} vectors", "", *_queries(results), "", *_loading(results)]
+    if any("search_widths" in r for r in results.values()):
+        lines += [
+            "",
+            "After a restart, per graph search width: queries/s (recall@10)",
+            "",
+            *_search_widths(results),
+        ]
     lines += [
         "",
         "Memory: RSS = RssAnon + RssFile (+ RssShmem); RssFile growth after loading / after queries",
@@ -116,4 +134,10 @@ def report(results: dict[str, Any], n: int) -> str:
     for system, r in results.items():
         wall = r["phase_wall_s"]
         lines.append(f"| {system} | " + " | ".join(str(wall.get(p, "-")) for p in PHASES) + " |")
+    widths = {system: r["search_widths"] for system, r in results.items() if "search_widths" in r}
+    for system, by_width in widths.items():
+        walls = ", ".join(
+            f"{w}: {results[system]['phase_wall_s'].get(f'search width {w}')} s" for w in by_width
+        )
+        lines.append(f"\n{system} requery wall time per search width: {walls}")
     return "\n".join(lines)

@@ -92,7 +92,11 @@ def create_app(settings: Settings) -> FastAPI:
         endpoints = EndpointManager(settings, stores.endpoints, metrics, shared=shared)
         serverless = ServerlessModels(settings, metrics, endpoints.budget)
         serving = Resolver(endpoints, serverless)
-        ann = AnnSettings(min_vectors=settings.ann_min_vectors, candidates=settings.ann_candidates)
+        ann = AnnSettings(
+            min_vectors=settings.ann_min_vectors,
+            candidates=settings.ann_candidates,
+            search_width=settings.ann_search_width,
+        )
         storage = index_storage(settings, stores, ann)
         indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, storage)
         backups = BackupService(indexes, *backup_storage(settings, stores))

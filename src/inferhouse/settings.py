@@ -197,6 +197,14 @@ class Settings(BaseSettings):
         description="Candidates the ANN graph proposes per query for exact rescoring (at least twice top_k; "
         "binary indexes rescore four times as many): more is higher recall and slower queries.",
     )
+    ann_search_width: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Nodes the ANN graph's search keeps in view (HNSW's ef; at least the candidates): wider "
+        "finds more of the true neighbours in a large, dense namespace for more graph time, and rescores "
+        "no more rows.",
+    )
 
     secret_key: str | None = Field(
         None,

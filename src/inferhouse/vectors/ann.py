@@ -31,10 +31,12 @@ class AnnSettings:
     min_vectors: int = 20_000  # below this, exact search is as fast as the graph
     connectivity: int = 32
     expansion_add: int = 128
-    expansion_search: int = 64
-    # At least this many candidates are rescored exactly (more when top_k is large); pgvector's
-    # hnsw.ef_search, the candidates its graph search keeps.
+    # At least this many candidates are rescored exactly (more when top_k is large).
     candidates: int = 100
+    # The nodes a search keeps in view (HNSW's ef, pgvector's hnsw.ef_search), at least the candidates
+    # it returns. Wider costs graph time but no rescoring: it is how a large namespace whose
+    # neighbourhoods are dense keeps its recall (benchmarks/README.md, ten million vectors).
+    search_width: int = 100
     threads: int = 2
 
 
@@ -69,7 +71,7 @@ class AnnGraph:
             "connectivity": settings.connectivity,
             "expansion_add": settings.expansion_add,
         }
-        self._index = Index(**self.shape, expansion_search=settings.expansion_search)
+        self._index = Index(**self.shape, expansion_search=settings.search_width)
 
     def __len__(self) -> int:
         return len(self._index)

@@ -76,7 +76,7 @@ class PgVectorIndex(PgNamespaceOperations):
         self._db = db
         settings = ann or AnnSettings()
         self._min_vectors = settings.min_vectors
-        self._ef_search = settings.candidates
+        self._ef_search = max(settings.candidates, settings.search_width)
         # The embedded graph's shape: pgvector's default (m 16, ef_construction 64) reached recall@10
         # 0.86 at a million vectors with ef_search 100 (benchmarks/README.md, vector_scale.py).
         self._graph_shape = (settings.connectivity, settings.expansion_add)

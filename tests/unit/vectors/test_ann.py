@@ -100,3 +100,34 @@ def test_filtered_queries_stay_exact(index: VectorIndex) -> None:
     _drain(index)
     hits = index.query("", vectors[0], 40, compile_filter({"bucket": 7}))
     assert sorted(m.record.id for m in hits) == sorted(f"v{i}" for i in range(7, 2000, 50))
+
+
+def _recall_and_rescored(tmp_path: Path, width: int) -> tuple[float, int]:
+    """Recall@10 of a sparse graph over points with no structure (the hard case: every neighbour is
+    nearly as far as the next) searched ``width`` wide, and the most rows a query rescored."""
+    settings = AnnSettings(
+        min_vectors=1000, candidates=20, search_width=width, connectivity=8, expansion_add=32
+    )
+    config = IndexConfig("wide", 64, Metric.COSINE)
+    index = VectorIndex(config, VectorStore(tmp_path / f"wide{width}.sqlite3"), settings)
+    rng = np.random.default_rng(7)
+    for start in range(0, 4000, 500):
+        vectors = rng.normal(size=(500, 64)).astype(np.float32)
+        index.upsert("", [VectorRow(f"v{start + i}", vector) for i, vector in enumerate(vectors)])
+    _drain(index)
+    recalls, rescored = [], 0
+    for query in rng.normal(size=(40, 64)).astype(np.float32):
+        proposed = index._ann_candidates("", index._namespaces[""], query, 10)
+        assert proposed is not None
+        rescored = max(rescored, len(proposed))
+        got = [m.record.id for m in index.query("", query, 10)]
+        recalls.append(len(set(got) & set(_exact(index, query, 10))) / 10)
+    return float(np.mean(recalls)), rescored
+
+
+def test_a_wider_search_finds_more_neighbours_and_rescores_no_more_rows(tmp_path: Path) -> None:
+    narrow, narrow_rescored = _recall_and_rescored(tmp_path, 20)
+    wide, wide_rescored = _recall_and_rescored(tmp_path, 400)
+    assert wide >= 0.95
+    assert wide > narrow + 0.05
+    assert narrow_rescored == wide_rescored == 20
