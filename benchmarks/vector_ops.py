@@ -25,7 +25,8 @@ inferhouse as a real ``inferhouse serve`` driven by the ``pinecone`` client over
   first answer, and to the first ``WINDOW`` queries in a row at 0.8x the loaded rate;
 - **search widths** (``--search-widths 400,800``): for inferhouse systems, a fresh server over the
   loaded data for each graph search width (``INFERHOUSE_ANN_SEARCH_WIDTH``), once idle, times the
-  load's queries again, unfiltered and filtered: recall against speed at one size;
+  load's queries again, unfiltered and filtered: recall against speed at one size. ``--lancedb-probes
+  400,800`` does the same for lancedb with that many IVF partitions probed, to compare at equal recall;
 - **import**: inferhouse's bulk import (``start_import`` of Pinecone's Parquet layout) into a fresh
   server, for each inferhouse system loaded by upserts (with ``--load import`` the load is the import),
   skipped with a message where the server has no such route. The peers' import rate is their bulk add.
@@ -141,6 +142,15 @@ def run_phase(
     return result, wall
 
 
+def search_sweep(system: str, args: argparse.Namespace) -> tuple[list[int], str]:
+    """The search widths to requery a system's data with, and the setting that carries them."""
+    if system in INFERHOUSE:
+        return args.search_widths, "INFERHOUSE_ANN_SEARCH_WIDTH"
+    if system == "lancedb":
+        return args.lancedb_probes, "VECTOR_OPS_LANCEDB_NPROBES"
+    return [], ""
+
+
 def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     base = worker(system)
     # Options only inferhouse's worker takes, after the phase's own.
@@ -184,8 +194,10 @@ def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[s
             directory,
             f"{system}.restart.json",
         )
-    for width in args.search_widths if system in INFERHOUSE else ():
-        # The graph search's width is a server setting: each is a fresh server over the same data.
+    # How wide a query searches is a setting of the process that answers: each width is a fresh process
+    # over the same data (inferhouse: graph nodes in view; lancedb: IVF partitions probed).
+    widths, variable = search_sweep(system, args)
+    for width in widths:
         requery = [
             *base,
             "requery",
@@ -195,7 +207,7 @@ def run_system(system: str, args: argparse.Namespace, directory: Path) -> dict[s
             str(args.query_seconds),
         ]
         result, wall = run_phase(
-            [*requery, *own], directory, f"{system}.requery.json", {"INFERHOUSE_ANN_SEARCH_WIDTH": str(width)}
+            [*requery, *own], directory, f"{system}.requery.json", {variable: str(width)}
         )
         record.setdefault("search_widths", {})[str(width)] = result
         record["phase_wall_s"][f"search width {width}"] = wall
@@ -268,6 +280,12 @@ def main() -> None:
         type=lambda text: [int(width) for width in text.split(",") if width],
         default=[],
         help="comma-separated: after the other phases, requery inferhouse data with each graph search width",
+    )
+    parser.add_argument(
+        "--lancedb-probes",
+        type=lambda text: [int(probes) for probes in text.split(",") if probes],
+        default=[],
+        help="comma-separated: after the other phases, requery lancedb's data probing this many partitions",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "vector_ops.json")
     args = parser.parse_args()

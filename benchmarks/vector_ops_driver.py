@@ -6,6 +6,7 @@ same way. It needs numpy and the standard library only, so it runs in the peers'
 
     WORKER load N DIR [--filtered] [--query-seconds S] [--load adds|import]
     WORKER restart N DIR --t0 T --reference QPS [--deadline S]
+    WORKER requery N DIR [--query-seconds S]
 
 ``load`` creates the system's persisted data in ``DIR/<system>/``, adds the N vectors with their
 metadata (timed: the bulk-add rate), lets it finish indexing (timed apart), weighs it, and queries it.
@@ -14,7 +15,9 @@ instead, and its import is the timed part. Memory is read from ``/proc/PID/statu
 parts RssAnon (private memory) and RssFile (file pages mapped in, which the kernel may drop).
 ``restart`` is a fresh process that opens that data and queries until the rate is the steady one the
 load measured (``--reference``), and for TAIL_S more; ``--t0`` is the wall clock just before the
-process was started.
+process was started. ``requery`` is a fresh process that opens that data, waits for it to settle, and
+times the load's queries again, unfiltered and at each selectivity, with the search settings of its
+environment (how wide a search is: ``vector_ops.py --search-widths``).
 Results go to ``DIR/<system>.<phase>.json``.
 """
 
@@ -110,6 +113,11 @@ class System(Protocol):
     def open(self, directory: Path) -> float | None:
         """Open the persisted data (restart); a system that starts a process of its own returns the wall
         clock just before it started it, to time from there instead of from ``--t0``."""
+        ...
+
+    def settle(self) -> float:
+        """After :meth:`open`, wait for the system's background work on the data (a graph catching up)
+        to end; the seconds waited, 0 for a system that has none."""
         ...
 
     def query(self, vector: Matrix, field: str | None) -> list[int]:
@@ -270,9 +278,35 @@ def restart(
     }
 
 
+def requery(
+    system: System, args: argparse.Namespace, truths: dict[str, Any], asked: Matrix
+) -> dict[str, Any]:
+    """The load's queries again over the opened, settled data: unfiltered and at each selectivity."""
+    system.open(args.dir / system.name)
+    settle_s = system.settle()
+    for vector in asked[:WARM_UP_QUERIES]:
+        system.query(vector, None)
+    unfiltered = timed_queries(system, asked, truths["all"], None, args.query_seconds)
+    filtered = {
+        share: timed_queries(system, asked, truths[field], field, args.query_seconds)
+        for share, (field, _) in SELECTIVITIES.items()
+    }
+    return {
+        "settings": system.settings(),
+        "vectors": args.n,
+        "settle_s": round(settle_s, 1),
+        "unfiltered": unfiltered,
+        "filtered": filtered,
+        "memory": system.memory(),
+    }
+
+
+PHASES = {"load": load, "restart": restart, "requery": requery}
+
+
 def main(system: System, argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["load", "restart"])
+    parser.add_argument("phase", choices=sorted(PHASES))
     parser.add_argument("n", type=int)
     parser.add_argument("dir", type=Path)
     parser.add_argument("--filtered", action="store_true")
@@ -285,7 +319,7 @@ def main(system: System, argv: list[str] | None = None) -> None:
     truths = dict(np.load(args.dir / "truth.npz"))
     asked = queries(len(truths["all"]))
     try:
-        result = (load if args.phase == "load" else restart)(system, args, truths, asked)
+        result = PHASES[args.phase](system, args, truths, asked)
     finally:
         system.close()
     (args.dir / f"{system.name}.{args.phase}.json").write_text(json.dumps(result, indent=2) + "\n")

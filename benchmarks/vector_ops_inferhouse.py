@@ -1,13 +1,12 @@
 """inferhouse for ``vector_ops.py``: a real ``inferhouse serve`` process, driven by the ``pinecone`` client.
 
-    python benchmarks/vector_ops_inferhouse.py load|restart N DIR [options] [--quantization Q]
-                                                                      [--parquet-python PY]
+    python benchmarks/vector_ops_inferhouse.py load|restart|requery N DIR [options] [--quantization Q]
+                                                                              [--parquet-python PY]
     python benchmarks/vector_ops_inferhouse.py import N DIR [--quantization Q] [--parquet-python PY]
-    python benchmarks/vector_ops_inferhouse.py requery N DIR [--query-seconds S] [--quantization Q]
 
-``load``'s and ``restart``'s options are ``vector_ops_driver.py``'s. ``--quantization`` (none, int8,
-binary) creates the index with ``tags={"inferhouse-quantization": Q}``; the system is then named
-``inferhouse-Q`` (its data in ``DIR/inferhouse-Q/``, its results in ``DIR/inferhouse-Q.<phase>.json``).
+``load``'s, ``restart``'s and ``requery``'s options are ``vector_ops_driver.py``'s. ``--quantization``
+(none, int8, binary) creates the index with ``tags={"inferhouse-quantization": Q}``; the system is then
+named ``inferhouse-Q`` (its data in ``DIR/inferhouse-Q/``, its results in ``DIR/inferhouse-Q.<phase>.json``).
 
 The server runs with the embedded vector store, no model endpoint (this measures the index alone) and
 ``HF_HUB_OFFLINE=1``; memory is the server process's, read from ``/proc``. Loading goes through
@@ -18,9 +17,9 @@ import instead: Pinecone's Parquet layout written by ``vector_peers/parquet_layo
 ``describe_import`` until it completes (timed), and the files are deleted. After either, the load waits
 until the server is idle (its background work, the ANN graph and SQLite catching up, is done).
 ``import`` is the same bulk import into a fresh server and index, beside an upsert load. ``requery``
-opens the loaded data in a fresh server and, once it is idle, times the load's queries again, unfiltered
-and filtered, with the graph search settings this process's environment gives (``vector_ops.py
---search-widths`` sweeps ``INFERHOUSE_ANN_SEARCH_WIDTH`` so).
+waits for the fresh server to be idle (graph loaded, rows file written) before it queries, with the
+graph search settings this process's environment gives (``vector_ops.py --search-widths`` sweeps
+``INFERHOUSE_ANN_SEARCH_WIDTH`` so).
 """
 
 from __future__ import annotations
@@ -45,16 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.server import free_port
 
-from benchmarks.vector_data import queries
 from benchmarks.vector_ops_driver import (
-    SELECTIVITIES,
-    WARM_UP_QUERIES,
     Matrix,
     Memory,
     main,
     per_vector,
     process_memory,
-    timed_queries,
 )
 from inferhouse.vectors.quantization import QUANTIZATION_TAG, Quantization
 
@@ -257,6 +252,10 @@ class Inferhouse:
         self._connect(self.server)
         return self.server.started
 
+    def settle(self) -> float:
+        assert self.server is not None
+        return self.server.wait_idle()
+
     def query(self, vector: Matrix, field: str | None) -> list[int]:
         spec = {field: {"$eq": 0}} if field else None
         reply = self.index.query(vector=vector.tolist(), top_k=10, filter=spec)
@@ -297,54 +296,21 @@ def import_phase(system: Inferhouse, n: int, directory: Path) -> dict[str, Any]:
         system.close()
 
 
-def requery_phase(system: Inferhouse, n: int, directory: Path, query_seconds: float) -> dict[str, Any]:
-    """A fresh server over the persisted data, once idle (graph loaded, rows file written): unfiltered
-    and filtered queries/s and recall@10 as the load measures them, with the search settings of this
-    process's environment (``INFERHOUSE_ANN_SEARCH_WIDTH``, ``INFERHOUSE_ANN_CANDIDATES``)."""
-    truths = dict(np.load(directory / "truth.npz"))
-    asked = queries(len(truths["all"]))
-    try:
-        system.open(directory / system.name)
-        assert system.server is not None
-        settle_s = system.server.wait_idle()
-        for vector in asked[:WARM_UP_QUERIES]:
-            system.query(vector, None)
-        unfiltered = timed_queries(system, asked, truths["all"], None, query_seconds)
-        filtered = {
-            share: timed_queries(system, asked, truths[field], field, query_seconds)
-            for share, (field, _) in SELECTIVITIES.items()
-        }
-        return {
-            "settings": system.settings(),
-            "vectors": n,
-            "settle_s": round(settle_s, 1),
-            "unfiltered": unfiltered,
-            "filtered": filtered,
-            "memory": system.memory(),
-        }
-    finally:
-        system.close()
-
-
 def run() -> None:
     own = argparse.ArgumentParser(add_help=False)
     own.add_argument("--quantization", type=Quantization, default=Quantization.NONE)
     own.add_argument("--parquet-python", type=Path, default=Path(sys.executable))
     options, rest = own.parse_known_args()
     system = Inferhouse(options.quantization, options.parquet_python)
-    if rest[:1] not in (["import"], ["requery"]):
+    if rest[:1] != ["import"]:
         main(system, rest)
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("phase")
     parser.add_argument("n", type=int)
     parser.add_argument("dir", type=Path)
-    parser.add_argument("--query-seconds", type=float, default=60.0)
     args = parser.parse_args(rest)
-    if args.phase == "import":
-        result = import_phase(system, args.n, args.dir)
-    else:
-        result = requery_phase(system, args.n, args.dir, args.query_seconds)
+    result = import_phase(system, args.n, args.dir)
     (args.dir / f"{system.name}.{args.phase}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

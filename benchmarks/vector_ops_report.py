@@ -36,7 +36,7 @@ def _queries(results: dict[str, Any]) -> list[str]:
 
 
 def _search_widths(results: dict[str, Any]) -> list[str]:
-    """Queries/s (recall@10) per graph search width, unfiltered and at each selectivity."""
+    """Queries/s (recall@10) per search width, unfiltered and at each selectivity."""
     lines = ["| system | search width | unfiltered | 1% | 10% | 50% |", "|---|---|---|---|---|---|"]
     for system, r in results.items():
         for width, w in r.get("search_widths", {}).items():
@@ -115,7 +115,8 @@ def report(results: dict[str, Any], n: int) -> str:
     if any("search_widths" in r for r in results.values()):
         lines += [
             "",
-            "After a restart, per graph search width: queries/s (recall@10)",
+            "A fresh process over the loaded data, per search width (inferhouse: graph nodes in view; "
+            "lancedb: partitions probed): queries/s (recall@10)",
             "",
             *_search_widths(results),
         ]

@@ -70,6 +70,9 @@ class Chroma:
         self.collection = self._chromadb.PersistentClient(path=str(directory)).get_collection("bench")
         return None
 
+    def settle(self) -> float:
+        return 0.0
+
     def query(self, vector: Matrix, field: str | None) -> list[int]:
         where = {field: {"$eq": 0}} if field else None
         found = self.collection.query(query_embeddings=[vector], n_results=10, where=where, include=[])

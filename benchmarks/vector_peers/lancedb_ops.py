@@ -3,12 +3,14 @@
 Bulk add: ``table.add`` of an Arrow table of 100,000 rows (ids, vectors, the three metadata columns).
 Then, timed apart as lancedb advises building indexes after loading: ``optimize``, an IVF_PQ index
 (sqrt(N) partitions, 48 sub-vectors, as ``lancedb_worker.py``) and a bitmap scalar index per metadata
-column. Queries probe an eighth of the partitions (at least 16) and refine 20x10 candidates exactly;
-filters are SQL ``where`` clauses applied before the vector search (``prefilter=True``).
+column. Queries probe an eighth of the partitions (at least 16), or ``VECTOR_OPS_LANCEDB_NPROBES`` of
+them where that is set (``vector_ops.py --lancedb-probes`` sweeps it), and refine 20x10 candidates
+exactly; filters are SQL ``where`` clauses applied before the vector search (``prefilter=True``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from benchmarks.vector_data import DIMENSION
 from benchmarks.vector_ops_driver import SELECTIVITIES, Matrix, Memory, main, trimmed_memory
 
 REFINE = 20
+NPROBES_VARIABLE = "VECTOR_OPS_LANCEDB_NPROBES"
 
 
 class Lance:
@@ -44,7 +47,7 @@ class Lance:
 
     def _tune(self, n: int) -> None:
         self.partitions = max(16, int(np.sqrt(n)))
-        self.nprobes = max(16, self.partitions // 8)
+        self.nprobes = int(os.environ.get(NPROBES_VARIABLE) or max(16, self.partitions // 8))
 
     def settings(self) -> str:
         return (
@@ -88,6 +91,9 @@ class Lance:
         self.table = self._lancedb.connect(str(directory)).open_table("bench")
         self._tune(self.table.count_rows())
         return None
+
+    def settle(self) -> float:
+        return 0.0
 
     def query(self, vector: Matrix, field: str | None) -> list[int]:
         search = self.table.search(vector).metric("cosine").nprobes(self.nprobes).refine_factor(REFINE)

@@ -66,6 +66,9 @@ class Qdrant:
         self.client = self._qdrant.QdrantClient(path=str(directory))
         return None
 
+    def settle(self) -> float:
+        return 0.0
+
     def query(self, vector: Matrix, field: str | None) -> list[int]:
         models = self._models
         condition = (
