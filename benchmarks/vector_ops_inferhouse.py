@@ -170,7 +170,7 @@ class Inferhouse:
 
     def settings(self) -> str:
         return (
-            f"embedded backend as shipped (HNSW M=32), quantization {self.quantization.value}: "
+            f"embedded backend as shipped, quantization {self.quantization.value}: "
             f"{SETTINGS[self.quantization]}; pinecone client over HTTP"
             + "".join(f"; {name}={value}" for name, value in tuned_search().items())
         )
