@@ -61,7 +61,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_WINDOW_S = 1.0
 IDLE_CPU_S = 0.05  # CPU seconds per window below which the server counts as idle
 DONE = {"Completed", "Failed", "Cancelled"}
-TUNABLE = ("INFERHOUSE_ANN_CANDIDATES", "INFERHOUSE_ANN_SEARCH_WIDTH")
+TUNABLE = ("INFERHOUSE_ANN_CANDIDATES", "INFERHOUSE_ANN_SEARCH_WIDTH", "INFERHOUSE_ANN_SEGMENT_VECTORS")
 
 
 def _cpu_seconds(pid: int) -> float:

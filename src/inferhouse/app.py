@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
             min_vectors=settings.ann_min_vectors,
             candidates=settings.ann_candidates,
             search_width=settings.ann_search_width,
+            segment_vectors=settings.ann_segment_vectors,
         )
         storage = index_storage(settings, stores, ann)
         indexes = await asyncio.to_thread(IndexRegistry, stores.indexes, storage)

@@ -205,6 +205,13 @@ class Settings(BaseSettings):
         "finds more of the true neighbours in a large, dense namespace for more graph time, and rescores "
         "no more rows.",
     )
+    ann_segment_vectors: int = Field(
+        1_000_000,
+        ge=1_000,
+        description="Vectors one ANN graph segment holds before a namespace's graph starts another: a query "
+        "searches every segment, so fewer, larger segments are faster to search and smaller ones recall "
+        "more in a dense namespace and build faster.",
+    )
 
     secret_key: str | None = Field(
         None,

@@ -1,5 +1,11 @@
 """An approximate-nearest-neighbour graph (HNSW, from usearch) that only proposes candidates.
 
+A namespace's graph is a list of *segments*, each a usearch graph of at most ``segment_vectors`` keys:
+new keys go to the last one, a search asks every segment and keeps the nearest by graph distance. A
+graph of a million keeps the recall that one of ten million loses (a query's neighbourhood there is
+ten times as crowded and a search of the same width misses more of it), and builds several times faster
+than the one large graph, because each insertion searches a smaller graph.
+
 The exact float32 rows in the namespace (in memory, or in a file for a quantized index) rank the
 candidates, so a quantized graph costs little recall and the scores are exact. A graph is saved beside
 the store (:mod:`inferhouse.vectors.graph_files`) and loaded on open; what it lacks then is added in the
@@ -38,6 +44,8 @@ class AnnSettings:
     # neighbourhoods are dense keeps its recall (benchmarks/README.md, ten million vectors).
     search_width: int = 100
     threads: int = 2
+    # A segment holds at most this many keys; past it the graph starts another (see the module's text).
+    segment_vectors: int = 1_000_000
 
 
 class AnnGraph:
@@ -48,8 +56,6 @@ class AnnGraph:
         settings: AnnSettings,
         quantization: Quantization = Quantization.NONE,
     ) -> None:
-        from usearch.index import Index
-
         self._settings = settings
         self._lock = threading.Lock()  # one writer or searcher at a time keeps the binding simple and safe
         # Cosine ignores length, so unit vectors fit 8-bit codes (a quarter of the float32 bytes); dot
@@ -71,15 +77,32 @@ class AnnGraph:
             "connectivity": settings.connectivity,
             "expansion_add": settings.expansion_add,
         }
-        self._index = Index(**self.shape, expansion_search=settings.search_width)
+        self._segments = [self._new_segment()]
+
+    def _new_segment(self) -> Any:
+        from usearch.index import Index
+
+        return Index(**self.shape, expansion_search=self._settings.search_width)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return sum(len(segment) for segment in self._segments)
+
+    @property
+    def segments(self) -> int:
+        return len(self._segments)
 
     def add(self, keys: Keys, vectors: npt.NDArray[np.float32]) -> None:
         codes = self._codes(vectors)
         with self._lock:
-            self._index.add(keys, codes, threads=self._settings.threads)
+            start = 0
+            while start < len(keys):
+                room = self._settings.segment_vectors - len(self._segments[-1])
+                if room <= 0:
+                    self._segments.append(self._new_segment())
+                    continue
+                end = start + room
+                self._segments[-1].add(keys[start:end], codes[start:end], threads=self._settings.threads)
+                start = end
 
     def _codes(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
         """What the graph stores of ``vectors`` (one row each): their signs packed 8 to a byte for a
@@ -95,22 +118,39 @@ class AnnGraph:
 
     def remove(self, keys: Keys) -> None:
         with self._lock:
-            self._index.remove(keys)
+            for segment in self._segments:  # a segment that lacks a key ignores it
+                segment.remove(keys)
 
-    def save(self, path: Path) -> None:
-        """Write the graph to ``path``. Saving only reads the graph, so searches go on meanwhile; it must
-        not overlap :meth:`add` or :meth:`remove`, which is why the one thread that changes graphs (the
-        index's upkeep) is the one that saves them."""
-        self._index.save(str(path))
+    def save(self, path: Path) -> list[Path]:
+        """Write the graph: its first segment to ``path``, each other beside it; returns the files in
+        order. Saving only reads the graph, so searches go on meanwhile; it must not overlap :meth:`add`
+        or :meth:`remove`, which is why the one thread that changes graphs (the index's upkeep) is the
+        one that saves them."""
+        paths = [path, *(path.with_name(f"{path.name}.{number}") for number in range(1, len(self._segments)))]
+        for segment, segment_path in zip(self._segments, paths, strict=True):
+            segment.save(str(segment_path))
+        return paths
 
-    def load(self, path: Path) -> None:
-        """Replace the graph with the one saved at ``path`` (built with the same :attr:`shape`)."""
+    def load(self, paths: list[Path]) -> None:
+        """Replace the graph with the segments saved at ``paths`` (built with the same :attr:`shape`)."""
+        segments = []
+        for segment_path in paths:
+            segment = self._new_segment()
+            segment.load(str(segment_path))
+            segments.append(segment)
         with self._lock:
-            self._index.load(str(path))
+            self._segments = segments or [self._new_segment()]
 
     def search(self, query: npt.NDArray[np.float32], count: int) -> Keys:
+        """The keys of about ``count`` vectors nearest ``query``: each segment's nearest ``count``,
+        merged by graph distance (codes of the same kind compare across segments)."""
         codes = self._codes(query)
         with self._lock:
-            matches = self._index.search(codes, count=count, threads=1)
-        keys: Keys = np.asarray(matches.keys, dtype=np.uint64)
-        return keys
+            found = [segment.search(codes, count=count, threads=1) for segment in self._segments]
+        if len(found) == 1:
+            keys: Keys = np.asarray(found[0].keys, dtype=np.uint64)
+            return keys
+        distances = np.concatenate([np.asarray(matches.distances) for matches in found])
+        nearest = np.argsort(distances, kind="stable")[:count]
+        merged: Keys = np.concatenate([np.asarray(matches.keys, dtype=np.uint64) for matches in found])
+        return merged[nearest]

@@ -1,7 +1,8 @@
 """ANN graphs saved beside their store, so a restart loads a graph instead of building it for minutes.
 
-Each namespace's graph is two files of one *generation* (the usearch graph, and the keys it holds with
-the id and fingerprint of each key's row) and a small manifest naming them with their sizes and CRCs.
+Each namespace's graph is the files of one *generation* (a usearch graph per segment of the graph, and
+the keys it holds with the id and fingerprint of each key's row) and a small manifest naming them with
+their sizes and CRCs.
 A save writes a new generation, syncs it, then replaces the manifest by rename: a crash at any point
 leaves either the old manifest with its intact files or the new one with its files, never a manifest
 naming a half-written file. A load trusts nothing it cannot check: a missing or damaged file, or a
@@ -16,6 +17,7 @@ import logging
 import os
 import shutil
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +63,15 @@ class GraphFiles:
     def _manifest(self, namespace: str) -> Path:
         return self.directory / f"{self._stem(namespace)}.json"
 
-    def save(self, namespace: str, settings: dict[str, Any], saved: SavedKeys, write_graph: Any) -> None:
-        """Publish a new generation: ``write_graph(path)`` writes the graph file; the manifest goes last."""
+    def save(
+        self,
+        namespace: str,
+        settings: dict[str, Any],
+        saved: SavedKeys,
+        write_graph: Callable[[Path], list[Path]],
+    ) -> None:
+        """Publish a new generation: ``write_graph(path)`` writes the graph's files, the first at ``path``
+        and the rest beside it, and returns them in order; the manifest goes last."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         manifest_path = self._manifest(namespace)
         previous = _read_json(manifest_path)
@@ -70,9 +79,9 @@ class GraphFiles:
         stem = f"{self._stem(namespace)}.{generation}"
         graph_path = self.directory / f"{stem}.usearch"
         keys_path = self.directory / f"{stem}.keys"
-        write_graph(graph_path)
+        graph_paths = write_graph(graph_path)
         keys_path.write_bytes(_encode_keys(saved))
-        for path in (graph_path, keys_path):
+        for path in (*graph_paths, keys_path):
             fsync_path(path)
         manifest = {
             "format": _FORMAT,
@@ -80,8 +89,9 @@ class GraphFiles:
             "generation": generation,
             "settings": settings,
             "count": len(saved.keys),
+            # "graph" is the first segment, "graph.1" the second and so on (one segment: as format 1 was).
             "files": {
-                "graph": _describe(graph_path),
+                **{_graph_entry(number): _describe(path) for number, path in enumerate(graph_paths)},
                 "keys": _describe(keys_path),
             },
         }
@@ -93,8 +103,9 @@ class GraphFiles:
         if previous:
             self._remove_generation(previous)
 
-    def load(self, namespace: str, settings: dict[str, Any]) -> tuple[Path, SavedKeys] | None:
-        """The graph file and its keys, when a complete save made with ``settings`` exists."""
+    def load(self, namespace: str, settings: dict[str, Any]) -> tuple[list[Path], SavedKeys] | None:
+        """The graph's files (a segment each) and its keys, when a complete save made with ``settings``
+        exists."""
         manifest = _read_json(self._manifest(namespace))
         if not manifest:
             return None
@@ -103,17 +114,19 @@ class GraphFiles:
             return None
         try:
             files = manifest["files"]
-            graph_path = self.directory / files["graph"]["name"]
+            entries = [files[_graph_entry(number)] for number in range(_count_graphs(files))]
+            graph_paths = [self.directory / entry["name"] for entry in entries]
             keys_path = self.directory / files["keys"]["name"]
-            if _describe(graph_path) != files["graph"] or _describe(keys_path) != files["keys"]:
-                raise ValueError("a file's size or checksum differs from the manifest")
+            for path, entry in zip([*graph_paths, keys_path], [*entries, files["keys"]], strict=True):
+                if _describe(path) != entry:
+                    raise ValueError("a file's size or checksum differs from the manifest")
             saved = _decode_keys(keys_path.read_bytes())
             if len(saved.keys) != manifest["count"]:
                 raise ValueError("the key count differs from the manifest")
         except (OSError, KeyError, TypeError, ValueError) as error:
             log.warning("the saved graph of namespace %r is unusable (%s); rebuilding", namespace, error)
             return None
-        return graph_path, saved
+        return graph_paths, saved
 
     def forget(self, namespace: str) -> None:
         """Remove a namespace's saved graph (the manifest first, so no half is ever trusted)."""
@@ -147,6 +160,19 @@ class GraphFiles:
         for entry in (manifest.get("files") or {}).values():
             with contextlib.suppress(OSError, TypeError):
                 (self.directory / entry["name"]).unlink(missing_ok=True)
+
+
+def _graph_entry(number: int) -> str:
+    return "graph" if number == 0 else f"graph.{number}"
+
+
+def _count_graphs(files: dict[str, Any]) -> int:
+    count = 0
+    while _graph_entry(count) in files:
+        count += 1
+    if count == 0:
+        raise KeyError("graph")
+    return count
 
 
 def _encode_keys(saved: SavedKeys) -> bytes:

@@ -102,9 +102,9 @@ class VectorIndex(NamespaceOperations):
             saved = self._saved_graphs.load(namespace, _saved_shape(graph))
             if saved is None:
                 continue
-            path, keys = saved
+            paths, keys = saved
             try:
-                graph.load(path)
+                graph.load(paths)
             except (RuntimeError, ValueError, OSError) as error:
                 log.warning(
                     "loading the saved graph of %s/%r failed (%s); rebuilding",
@@ -116,10 +116,12 @@ class VectorIndex(NamespaceOperations):
             found.adopt(keys)
             self._graphs[namespace] = graph
             log.info(
-                "index %s, namespace %r: loaded its saved graph of %d vectors; %d rows to add, %d to drop",
+                "index %s, namespace %r: loaded its saved graph of %d vectors in %d segments; "
+                "%d rows to add, %d to drop",
                 self.config.name,
                 namespace,
                 len(graph),
+                graph.segments,
                 len(found.unindexed),
                 len(found.stale),
             )

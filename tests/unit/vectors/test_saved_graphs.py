@@ -53,6 +53,12 @@ def _answers_exactly(index: VectorIndex, rng: np.random.Generator, namespace: st
     assert found >= 0.95 * 200
 
 
+def _write(path: Path, data: bytes) -> list[Path]:
+    """A stand-in graph of one segment: ``data`` at ``path``."""
+    path.write_bytes(data)
+    return [path]
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(7)
@@ -148,18 +154,18 @@ def test_each_namespace_has_its_own_graph_and_delete_all_forgets_it(
 def test_files_a_save_never_finished_are_ignored_and_cleaned(tmp_path: Path) -> None:
     files = GraphFiles(tmp_path / "graphs")
     saved = SavedKeys(np.arange(3, dtype=np.uint64), ["a", "b", "c"], np.arange(3, dtype=np.uint64))
-    files.save("", {"shape": 1}, saved, lambda path: path.write_bytes(b"graph-1"))
+    files.save("", {"shape": 1}, saved, lambda path: _write(path, b"graph-1"))
     # A later save that died after writing its files but before its manifest.
     (tmp_path / "graphs" / "orphan.2.usearch").write_bytes(b"half")
     (tmp_path / "graphs" / "x.json.tmp").write_bytes(b"{")
     loaded = files.load("", {"shape": 1})
     assert loaded is not None
-    assert loaded[0].read_bytes() == b"graph-1"
+    assert [path.read_bytes() for path in loaded[0]] == [b"graph-1"]
     assert loaded[1].ids == ["a", "b", "c"]
     files.clean()
     assert sorted(path.suffix for path in (tmp_path / "graphs").iterdir()) == [".json", ".keys", ".usearch"]
     assert files.load("", {"shape": 2}) is None
-    loaded[0].unlink()
+    loaded[0][0].unlink()
     assert files.load("", {"shape": 1}) is None
 
 
