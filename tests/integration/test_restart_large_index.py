@@ -7,6 +7,7 @@ time once a namespace passed the graph's threshold (README, Native libraries).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.support.server import RunningServer, start_server
 
 DIMENSION = 8
 VECTORS = 31_000  # past the default INFERHOUSE_ANN_MIN_VECTORS (20,000): every start builds a graph
+SEGMENT = 1_000  # INFERHOUSE_ANN_SEGMENT_VECTORS: the graph grows in segments of this many
 BATCH = 1000
 INDEX = "large"
 
@@ -51,6 +53,7 @@ def large_index(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) 
         "INFERHOUSE_BACKEND": "onnx",
         "INFERHOUSE_MODELS": json.dumps({"tiny": str(tiny_model_dir)}),
         "INFERHOUSE_ENDPOINTS": json.dumps([{"name": "emb", "model": "tiny", "task": "sentence-embeddings"}]),
+        "INFERHOUSE_ANN_SEGMENT_VECTORS": str(SEGMENT),
     }
     data_dir = tmp_path_factory.mktemp("large-index")
     values = np.random.default_rng(7).standard_normal((VECTORS, DIMENSION), dtype=np.float32)
@@ -100,13 +103,17 @@ def test_a_restart_over_a_large_index_serves_embeddings_and_queries(large_index:
     try:
         _assert_serves(server, large_index)
         # The graph saved at the clean stop is loaded, not built again: what it held at the stop plus the
-        # rows it had yet to take in make up the index, and none of its keys is out of date.
+        # rows it had yet to take in make up the index, and none of its keys is out of date. It was saved
+        # in as many segments as its vectors fill.
         loaded = re.search(
-            r"loaded its saved graph of (\d+) vectors; (\d+) rows to add, 0 to drop", server.log()
+            r"loaded its saved graph of (\d+) vectors in (\d+) segment\(s\); (\d+) rows to add, 0 to drop",
+            server.log(),
         )
         assert loaded is not None, server.log()
-        assert int(loaded[1]) > 0
-        assert int(loaded[1]) + int(loaded[2]) == VECTORS
+        held, segments, to_add = (int(group) for group in loaded.groups())
+        assert held > 0
+        assert segments == math.ceil(held / SEGMENT) >= 2
+        assert held + to_add == VECTORS
     finally:
         server.stop()
 

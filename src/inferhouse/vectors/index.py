@@ -116,7 +116,7 @@ class VectorIndex(NamespaceOperations):
             found.adopt(keys)
             self._graphs[namespace] = graph
             log.info(
-                "index %s, namespace %r: loaded its saved graph of %d vectors in %d segments; "
+                "index %s, namespace %r: loaded its saved graph of %d vectors in %d segment(s); "
                 "%d rows to add, %d to drop",
                 self.config.name,
                 namespace,
