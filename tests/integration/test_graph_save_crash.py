@@ -26,7 +26,8 @@ from inferhouse.vectors.store import VectorStore
 
 DIM = 48
 ROWS = 6000
-SETTINGS = AnnSettings(min_vectors=500, candidates=60)
+SEGMENT = 2500  # the graph is saved as a file per segment (three or more) and a keys file
+SETTINGS = AnnSettings(min_vectors=500, candidates=60, segment_vectors=SEGMENT)
 
 _CHILD = textwrap.dedent(
     """
@@ -52,7 +53,9 @@ _CHILD = textwrap.dedent(
 
     graph_files.GraphFiles.save = announced_save
     index = VectorIndex(
-        IndexConfig("crash", dim, Metric.COSINE), VectorStore(path), AnnSettings(min_vectors=500)
+        IndexConfig("crash", dim, Metric.COSINE),
+        VectorStore(path),
+        AnnSettings(min_vectors=500, segment_vectors=int(sys.argv[5])),
     )
     rng = np.random.default_rng(seed)
     while True:  # rewrite a tenth of the rows, catch the graph up, which saves it; until killed
@@ -77,7 +80,7 @@ def _seed(path: Path) -> None:
 
 def _kill_during_a_save(path: Path, seed: int, delay: float) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(path), str(DIM), str(ROWS), str(seed)],
+        [sys.executable, "-c", _CHILD, str(path), str(DIM), str(ROWS), str(seed), str(SEGMENT)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -117,8 +120,9 @@ def _check(path: Path, rng: np.random.Generator) -> bool:
         graph = index._graphs.get("")
         loaded = graph is not None
         if graph is not None:
+            assert graph.segments >= 3
             adopted = [key for key in space.key_rows if key not in space.unindexed]
-            stored = np.asarray(graph._index.get(np.asarray(adopted, dtype=np.uint64)), dtype=np.float32)
+            stored = graph.stored(np.asarray(adopted, dtype=np.uint64))
             rows = space.matrix[[space.key_rows[key] for key in adopted]]
             cosine = np.sum(stored * rows, axis=1) / (
                 np.linalg.norm(stored, axis=1) * np.linalg.norm(rows, axis=1)

@@ -121,6 +121,17 @@ class AnnGraph:
             for segment in self._segments:  # a segment that lacks a key ignores it
                 segment.remove(keys)
 
+    def stored(self, keys: Keys) -> npt.NDArray[np.float32]:
+        """What the graph holds for each key, decoded to float32 (NaN where no segment holds it): how a
+        check tells that a key still stands for the vector it was added with."""
+        found = np.full((len(keys), int(self.shape["ndim"])), np.nan, dtype=np.float32)
+        with self._lock:
+            for segment in self._segments:
+                held = np.asarray(segment.contains(keys), dtype=bool)
+                if held.any():
+                    found[held] = np.asarray(segment.get(keys[held], dtype=np.float32), dtype=np.float32)
+        return found
+
     def save(self, path: Path) -> list[Path]:
         """Write the graph: its first segment to ``path``, each other beside it; returns the files in
         order. Saving only reads the graph, so searches go on meanwhile; it must not overlap :meth:`add`
