@@ -14,6 +14,7 @@ background, while queries score those rows exactly.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,15 +154,42 @@ class AnnGraph:
             self._segments = segments or [self._new_segment()]
 
     def search(self, query: npt.NDArray[np.float32], count: int) -> Keys:
-        """The keys of about ``count`` vectors nearest ``query``: each segment's nearest ``count``,
-        merged by graph distance (codes of the same kind compare across segments)."""
+        """The keys of about ``count`` vectors nearest ``query``, nearest first."""
         codes = self._codes(query)
         with self._lock:
-            found = [segment.search(codes, count=count, threads=1) for segment in self._segments]
-        if len(found) == 1:
-            keys: Keys = np.asarray(found[0].keys, dtype=np.uint64)
-            return keys
+            if len(self._segments) > 1:
+                return _nearest_in_segments(self._segments, codes, count)
+            matches = self._segments[0].search(codes, count=count, threads=1)
+        keys: Keys = np.asarray(matches.keys, dtype=np.uint64)
+        return keys
+
+
+def _nearest_in_segments(segments: list[Any], codes: npt.NDArray[Any], count: int) -> Keys:
+    """The ``count`` nearest over every segment, merged by graph distance (codes of one kind compare
+    across segments). Each segment is first asked for twice its share of ``count`` (by its size) and 10
+    more, not ``count``: a search costs about what it is asked for, and ten segments asked for all of a
+    filtered query's 2,000 would cost ten times one. A segment whose every answer made the merged cut may
+    hold more that would: it is asked again, four times as deep, until none does. So a neighbourhood that
+    lies in one segment (rows added in the order of their topic) is still found whole."""
+    sizes = [len(segment) for segment in segments]
+    total = max(1, sum(sizes))
+    asked = [min(count, math.ceil(2 * count * size / total) + 10) for size in sizes]
+    found = [
+        segment.search(codes, count=ask, threads=1) for segment, ask in zip(segments, asked, strict=True)
+    ]
+    while True:
         distances = np.concatenate([np.asarray(matches.distances) for matches in found])
         nearest = np.argsort(distances, kind="stable")[:count]
-        merged: Keys = np.concatenate([np.asarray(matches.keys, dtype=np.uint64) for matches in found])
-        return merged[nearest]
+        cutoff = distances[nearest[-1]] if len(nearest) == count else np.inf
+        deeper = [
+            number
+            for number, matches in enumerate(found)
+            if len(matches.keys) == asked[number] < min(count, sizes[number])
+            and matches.distances[-1] <= cutoff
+        ]
+        if not deeper:
+            keys: Keys = np.concatenate([np.asarray(matches.keys, dtype=np.uint64) for matches in found])
+            return keys[nearest]
+        for number in deeper:
+            asked[number] = min(count, 4 * asked[number])
+            found[number] = segments[number].search(codes, count=asked[number], threads=1)

@@ -130,3 +130,20 @@ def test_a_graph_saved_in_one_segment_loads_under_a_smaller_segment_size(
     assert (len(reopened._graphs[""]), reopened._graphs[""].segments) == (1500, 2)
     assert reopened.query("", more[7], 1)[0].record.id == "w7"
     reopened.close()
+
+
+def test_a_neighbourhood_held_by_one_segment_is_found_whole(rng: np.random.Generator) -> None:
+    """Segments are asked for their share of a search at first; one whose answers all make the cut is
+    asked again, deeper, so rows added in the order of their topic are still found."""
+    graph = AnnGraph(DIM, Metric.COSINE, SEGMENTED)
+    centre = rng.normal(size=DIM).astype(np.float32)
+    topic = (centre + 0.3 * rng.normal(size=(700, DIM))).astype(np.float32)
+    others = rng.normal(size=(1400, DIM)).astype(np.float32)
+    vectors = np.concatenate([topic, others])
+    graph.add(_keys(2100), vectors)  # the topic fills the first segment, alone
+    found = graph.search(centre, 300)  # its share would be 2 * 300 / 3 + 10 = 210
+    assert len(found) == 300
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = np.argsort(-(unit @ (centre / np.linalg.norm(centre))))[:300]
+    assert np.all(exact < 700)
+    assert len(set(found.tolist()) & set(exact.tolist())) >= 0.95 * 300
