@@ -171,7 +171,7 @@ class Inferhouse:
     def settings(self) -> str:
         return (
             f"embedded backend as shipped, quantization {self.quantization.value}: "
-            f"{SETTINGS[self.quantization]}; pinecone client over HTTP"
+            f"{SETTINGS[self.quantization]}, graph segments of 1M vectors; pinecone client over HTTP"
             + "".join(f"; {name}={value}" for name, value in tuned_search().items())
         )
 
