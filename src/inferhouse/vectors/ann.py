@@ -158,22 +158,27 @@ class AnnGraph:
         codes = self._codes(query)
         with self._lock:
             if len(self._segments) > 1:
-                return _nearest_in_segments(self._segments, codes, count)
+                return _nearest_in_segments(self._segments, codes, count, 2 * self._settings.search_width)
             matches = self._segments[0].search(codes, count=count, threads=1)
         keys: Keys = np.asarray(matches.keys, dtype=np.uint64)
         return keys
 
 
-def _nearest_in_segments(segments: list[Any], codes: npt.NDArray[Any], count: int) -> Keys:
+def _nearest_in_segments(segments: list[Any], codes: npt.NDArray[Any], count: int, shallow: int) -> Keys:
     """The ``count`` nearest over every segment, merged by graph distance (codes of one kind compare
-    across segments). Each segment is first asked for twice its share of ``count`` (by its size) and 10
-    more, not ``count``: a search costs about what it is asked for, and ten segments asked for all of a
-    filtered query's 2,000 would cost ten times one. A segment whose every answer made the merged cut may
-    hold more that would: it is asked again, four times as deep, until none does. So a neighbourhood that
-    lies in one segment (rows added in the order of their topic) is still found whole."""
+    across segments).
+
+    A search costs about what it is asked for once that passes the search width, so ten segments asked
+    for all of a 1% filter's 2,000 would cost ten times one graph. Each segment is asked for all of
+    ``count`` only up to ``shallow`` (twice the search width, which costs little more than the width
+    itself and keeps a 10% filter's search as deep in each segment as in one graph of its size), and
+    beyond that for twice its share of ``count`` (by its size) and 10 more. A segment whose every answer
+    made the merged cut may hold more that would: it is asked again, four times as deep, until none
+    does, so a neighbourhood that lies in one segment (rows added in the order of their topic) is still
+    found whole. Measured at 10M in ten segments: benchmarks/README.md, graph segments."""
     sizes = [len(segment) for segment in segments]
     total = max(1, sum(sizes))
-    asked = [min(count, math.ceil(2 * count * size / total) + 10) for size in sizes]
+    asked = [min(count, max(shallow, math.ceil(2 * count * size / total) + 10)) for size in sizes]
     found = [
         segment.search(codes, count=ask, threads=1) for segment, ask in zip(segments, asked, strict=True)
     ]
