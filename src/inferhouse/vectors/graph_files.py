@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Keys = npt.NDArray[np.uint64]
 _FORMAT = 1
+# A graph of several segments: a version that knows one file only must not load its first and trust it.
+_SEGMENTED_FORMAT = 2
 
 
 @dataclass
@@ -84,12 +86,12 @@ class GraphFiles:
         for path in (*graph_paths, keys_path):
             fsync_path(path)
         manifest = {
-            "format": _FORMAT,
+            "format": _FORMAT if len(graph_paths) == 1 else _SEGMENTED_FORMAT,
             "namespace": namespace,
             "generation": generation,
             "settings": settings,
             "count": len(saved.keys),
-            # "graph" is the first segment, "graph.1" the second and so on (one segment: as format 1 was).
+            # "graph" is the first segment, "graph.1" the second and so on.
             "files": {
                 **{_graph_entry(number): _describe(path) for number, path in enumerate(graph_paths)},
                 "keys": _describe(keys_path),
@@ -109,7 +111,7 @@ class GraphFiles:
         manifest = _read_json(self._manifest(namespace))
         if not manifest:
             return None
-        if manifest.get("format") != _FORMAT or manifest.get("settings") != settings:
+        if manifest.get("format") not in (_FORMAT, _SEGMENTED_FORMAT) or manifest.get("settings") != settings:
             log.info("the saved graph of namespace %r was built with other settings; rebuilding", namespace)
             return None
         try:

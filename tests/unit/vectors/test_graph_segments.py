@@ -87,6 +87,7 @@ def test_a_segmented_graph_is_saved_and_loaded_whole(tmp_path: Path, rng: np.ran
 
     manifest = json.loads(next(graphs_directory(tmp_path / "i.sqlite3").glob("*.json")).read_bytes())
     assert sorted(manifest["files"]) == ["graph", "graph.1", "graph.2", "graph.3", "keys"]
+    assert manifest["format"] == 2  # a version that reads one file only rebuilds rather than trust it
     reopened = _open(tmp_path / "i.sqlite3")
     graph = reopened._graphs[""]
     assert (len(graph), graph.segments) == (2500, 4)
@@ -120,6 +121,8 @@ def test_a_graph_saved_in_one_segment_loads_under_a_smaller_segment_size(
     while index.maintain(256):
         pass
     index.close()
+    manifest = json.loads(next(graphs_directory(tmp_path / "i.sqlite3").glob("*.json")).read_bytes())
+    assert manifest["format"] == 1  # one segment: the layout every earlier version reads
     reopened = _open(tmp_path / "i.sqlite3")
     assert (len(reopened._graphs[""]), reopened._graphs[""].segments) == (1200, 1)
     more = rng.normal(size=(300, DIM)).astype(np.float32)
