@@ -1,10 +1,11 @@
 """An approximate-nearest-neighbour graph (HNSW, from usearch) that only proposes candidates.
 
 A namespace's graph is a list of *segments*, each a usearch graph of at most ``segment_vectors`` keys:
-new keys go to the last one, a search asks every segment and keeps the nearest by graph distance. A
-graph of a million keeps the recall that one of ten million loses (a query's neighbourhood there is
-ten times as crowded and a search of the same width misses more of it), and builds several times faster
-than the one large graph, because each insertion searches a smaller graph.
+new keys go to the first segment with room (so rewritten rows refill the segments they left instead of
+adding segments), a segment left empty is dropped, and a search asks every segment and keeps the
+nearest by graph distance. A graph of a million keeps the recall that one of ten million loses (a
+query's neighbourhood there is ten times as crowded and a search of the same width misses more of it),
+and ten of them built in about half the time of the one large graph at 10M (benchmarks/README.md).
 
 The exact float32 rows in the namespace (in memory, or in a file for a quantized index) rank the
 candidates, so a quantized graph costs little recall and the scores are exact. A graph is saved beside
@@ -96,12 +97,18 @@ class AnnGraph:
         codes = self._codes(vectors)
         with self._lock:
             start = 0
+            for segment in self._segments:
+                room = self._settings.segment_vectors - len(segment)
+                if room > 0 and start < len(keys):
+                    segment.add(
+                        keys[start : start + room],
+                        codes[start : start + room],
+                        threads=self._settings.threads,
+                    )
+                    start += room
             while start < len(keys):
-                room = self._settings.segment_vectors - len(self._segments[-1])
-                if room <= 0:
-                    self._segments.append(self._new_segment())
-                    continue
-                end = start + room
+                self._segments.append(self._new_segment())
+                end = start + self._settings.segment_vectors
                 self._segments[-1].add(keys[start:end], codes[start:end], threads=self._settings.threads)
                 start = end
 
@@ -121,6 +128,8 @@ class AnnGraph:
         with self._lock:
             for segment in self._segments:  # a segment that lacks a key ignores it
                 segment.remove(keys)
+            kept = [segment for segment in self._segments if len(segment)]
+            self._segments = kept or self._segments[:1]
 
     def stored(self, keys: Keys) -> npt.NDArray[np.float32]:
         """What the graph holds for each key, decoded to float32 (NaN where no segment holds it): how a

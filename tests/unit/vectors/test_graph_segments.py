@@ -150,3 +150,23 @@ def test_a_neighbourhood_held_by_one_segment_is_found_whole(rng: np.random.Gener
     exact = np.argsort(-(unit @ (centre / np.linalg.norm(centre))))[:300]
     assert np.all(exact < 700)
     assert len(set(found.tolist()) & set(exact.tolist())) >= 0.95 * 300
+
+
+def test_rewritten_rows_refill_the_segments_they_left(rng: np.random.Generator) -> None:
+    """Rewrites remove keys from old segments and add new ones: the graph keeps as many segments as its
+    live keys need, not one more per million rewrites."""
+    graph = AnnGraph(DIM, Metric.COSINE, SEGMENTED)
+    vectors = rng.normal(size=(1400, DIM)).astype(np.float32)
+    graph.add(_keys(1400), vectors)
+    graph.remove(_keys(350))  # half of the first segment rewritten: its new keys refill it
+    fresh = rng.normal(size=(350, DIM)).astype(np.float32)
+    graph.add(_keys(350, 5000), fresh)
+    assert (len(graph), graph.segments) == (1400, 2)
+    graph.remove(_keys(350, 350))
+    graph.remove(_keys(350, 5000))  # the first segment emptied: it is dropped
+    assert (len(graph), graph.segments) == (700, 1)
+    assert graph.search(vectors[900], 3)[0] == 900
+    graph.remove(_keys(700, 700))
+    assert (len(graph), graph.segments) == (0, 1)
+    graph.add(_keys(10, 9000), fresh[:10])
+    assert graph.search(fresh[4], 1)[0] == 9004
